@@ -1,0 +1,383 @@
+"""Ingestion: export files in, raw Parquet and quarantine out, every row accounted for.
+
+For each file: detect its kind (or take the one given), let the adapter read it record by record,
+check every row against its raw table's contract, stage the good rows as Parquet chunks, and only
+when the whole file was read, merge them into the lake under the lake lock. A file that cannot be
+read at all leaves nothing behind. For every file::
+
+    rows read = loaded + duplicates + quarantined
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ops_warehouse.home import DataHome
+from ops_warehouse.lake.store import Lake
+from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, TS, RawTable
+from ops_warehouse.sources.base import Adapter, FileError, ReadContext, Reject, Row, Sniff, all_adapters, raw_json
+from ops_warehouse.timeutil import TimestampError, parse_date, parse_timestamp
+
+log = logging.getLogger(__name__)
+
+CHUNK_ROWS = 100_000
+
+
+@dataclass
+class FileReport:
+    file: str
+    kind: str | None
+    read: int = 0
+    loaded: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def balanced(self) -> bool:
+        return self.read == self.loaded + self.duplicates + self.quarantined
+
+    def line(self) -> str:
+        if self.error:
+            return f"{self.file}: error: {self.error}"
+        return (
+            f"{self.file} [{self.kind}]: read {self.read}, loaded {self.loaded}, "
+            f"duplicates {self.duplicates}, quarantined {self.quarantined}"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ContractError(ValueError):
+    pass
+
+
+# ---------------------------------------------------------------- contract checks
+
+
+_TRUE = {"true", "t", "1", "yes", "y"}
+_FALSE = {"false", "f", "0", "no", "n", ""}
+
+
+def _coerce(table: RawTable, name: str, value: Any, default_tz: str | None) -> Any:
+    col = table.column(name)
+    t = col.type
+    if value is None or (isinstance(value, str) and value == "" and not pa.types.is_string(t)):
+        return None
+    if t == TS:
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                if default_tz is None:
+                    raise ContractError(f"{name}: timestamp {value.isoformat()} has no UTC offset")
+                return parse_timestamp(value, default_tz=default_tz)
+            return value.astimezone(timezone.utc)
+        try:
+            return parse_timestamp(value, default_tz=default_tz)
+        except TimestampError as exc:
+            raise ContractError(f"{name}: {exc}") from None
+    if pa.types.is_string(t):
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ContractError(f"{name}: expected text, got {type(value).__name__}")
+    if pa.types.is_int64(t):
+        if isinstance(value, bool):
+            raise ContractError(f"{name}: expected an integer, got a boolean")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value.strip())
+        raise ContractError(f"{name}: expected an integer, got {value!r}")
+    if pa.types.is_float64(t):
+        if isinstance(value, bool):
+            raise ContractError(f"{name}: expected a number, got a boolean")
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                raise ContractError(f"{name}: expected a number, got {value!r}") from None
+        raise ContractError(f"{name}: expected a number, got {type(value).__name__}")
+    if pa.types.is_boolean(t):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, (int, float)) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ContractError(f"{name}: expected true or false, got {value!r}")
+    if pa.types.is_date32(t):
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        try:
+            return parse_date(value)
+        except TimestampError as exc:
+            raise ContractError(f"{name}: {exc}") from None
+    raise ContractError(f"{name}: unsupported type {t}")  # pragma: no cover
+
+
+def check_row(table: RawTable, values: dict[str, Any], default_tz: str | None) -> dict[str, Any]:
+    """The row with its values coerced to the table's types, or ContractError with the reason."""
+    out: dict[str, Any] = {}
+    known = table.column_names
+    for name in values:
+        if name not in known:
+            raise ContractError(f"{name}: not a column of raw.{table.name}")
+    for col in table.columns:
+        if col.name in table.system_columns:
+            continue
+        v = _coerce(table, col.name, values.get(col.name), default_tz)
+        if isinstance(v, str) and col.required and not v.strip():
+            v = None
+        if v is None and col.required:
+            raise ContractError(f"{col.name}: required but missing")
+        if col.allowed is not None and v is not None and v not in col.allowed:
+            raise ContractError(f"{col.name}: {v!r} is not one of {', '.join(col.allowed)}")
+        if isinstance(v, float) and math.isnan(v) and col.name != "value":
+            raise ContractError(f"{col.name}: NaN")
+        out[col.name] = v
+    return out
+
+
+# ---------------------------------------------------------------- staging
+
+
+class _Stager:
+    """Buffers checked rows per table and spills them to Parquet chunks in a staging folder."""
+
+    def __init__(self, folder: Path, source_file: str, ingested_at: datetime) -> None:
+        self.folder = folder
+        self.source_file = source_file
+        self.ingested_at = ingested_at
+        self.buffers: dict[str, list[dict[str, Any]]] = {}
+        self.chunks: dict[str, list[Path]] = {}
+        self.ord = 0
+
+    def add(self, table: RawTable, row: dict[str, Any]) -> None:
+        self.ord += 1
+        row["source_file"] = self.source_file
+        row["ingested_at"] = self.ingested_at
+        row["_ord"] = self.ord
+        buf = self.buffers.setdefault(table.name, [])
+        buf.append(row)
+        if len(buf) >= CHUNK_ROWS:
+            self.flush(table)
+
+    def flush(self, table: RawTable) -> None:
+        buf = self.buffers.get(table.name)
+        if not buf:
+            return
+        schema = table.schema.append(pa.field("_ord", pa.int64()))
+        for sys_col in table.system_columns:
+            if sys_col not in schema.names:
+                schema = schema.append(pa.field(sys_col, pa.string() if sys_col == "source_file" else TS))
+        arrow = pa.Table.from_pylist(buf, schema=schema)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{table.name}-{len(self.chunks.get(table.name, [])):05d}.parquet"
+        pq.write_table(arrow, path)
+        self.chunks.setdefault(table.name, []).append(path)
+        buf.clear()
+
+    def flush_all(self) -> None:
+        for name in list(self.buffers):
+            self.flush(RAW_TABLES[name] if name in RAW_TABLES else REJECTED_ROWS)
+
+
+# ---------------------------------------------------------------- detection
+
+
+def detect_kind(path: Path, adapters: dict[str, Adapter] | None = None) -> str:
+    adapters = adapters or all_adapters()
+    if path.stat().st_size == 0:
+        raise FileError("empty file")
+    sniff = Sniff(path)
+    if not sniff.text.strip():
+        raise FileError("empty file")
+    matches = [kind for kind, a in adapters.items() if _safe_detect(a, sniff)]
+    if not matches:
+        raise FileError(
+            "could not tell which export this is from its content; pass --source KIND "
+            f"(one of: {', '.join(adapters)})"
+        )
+    if len(matches) > 1:
+        raise FileError(
+            f"the content fits more than one kind ({', '.join(matches)}); choose with --source KIND"
+        )
+    return matches[0]
+
+
+def _safe_detect(adapter: Adapter, sniff: Sniff) -> bool:
+    try:
+        return bool(adapter.detect(sniff))
+    except Exception:  # a detector must never break ingestion of another kind
+        log.debug("detector %s failed on %s", adapter.kind, sniff.path, exc_info=True)
+        return False
+
+
+# ---------------------------------------------------------------- the engine
+
+
+def iter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            for f in sorted(path.rglob("*")):
+                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(path).parts):
+                    yield f
+        else:
+            yield path
+
+
+def ingest_paths(
+    home: DataHome,
+    paths: Iterable[str | Path],
+    *,
+    kind: str | None = None,
+    default_tz: str | None = None,
+) -> list[FileReport]:
+    return [ingest_file(home, f, kind=kind, default_tz=default_tz) for f in iter_files(paths)]
+
+
+def ingest_file(
+    home: DataHome,
+    path: str | Path,
+    *,
+    kind: str | None = None,
+    default_tz: str | None = None,
+) -> FileReport:
+    """Ingest one file. Never raises for bad input: problems are in the report."""
+    home.ensure()
+    path = Path(path)
+    name = str(path)
+    report = FileReport(file=name, kind=kind)
+    adapters = all_adapters()
+    ingested_at = datetime.now(timezone.utc)
+    staging = home.tmp / f"ingest-{uuid.uuid4().hex}"
+    try:
+        if not path.is_file():
+            raise FileError("no such file" if not path.exists() else "not a regular file")
+        if kind is None:
+            kind = detect_kind(path, adapters)
+            report.kind = kind
+        if kind not in adapters:
+            raise FileError(f"unknown source kind {kind!r}; one of: {', '.join(adapters)}")
+        adapter = adapters[kind]
+        stager = _Stager(staging, str(path.resolve()), ingested_at)
+        ctx = ReadContext(path=path, default_tz=default_tz)
+        last_locator = "the start"
+        try:
+            for rec in adapter.read(ctx):
+                report.read += 1
+                last_locator = rec.locator
+                if isinstance(rec, Reject):
+                    _quarantine(stager, kind, rec.locator, rec.reason, rec.raw)
+                    continue
+                table = RAW_TABLES.get(rec.table)
+                if table is None:
+                    raise RuntimeError(f"adapter {kind} emitted a row for unknown table {rec.table!r}")
+                try:
+                    checked = check_row(table, rec.values, default_tz)
+                except ContractError as exc:
+                    _quarantine(stager, kind, rec.locator, str(exc), rec.raw or raw_json(rec.values))
+                    continue
+                stager.add(table, checked)
+        except FileError:
+            raise
+        except (OSError, UnicodeDecodeError) as exc:
+            raise FileError(f"could not read past {last_locator}: {exc}") from exc
+        except Exception as exc:  # an adapter bug must not lose the user's run
+            log.exception("adapter %s failed on %s", kind, name)
+            raise FileError(f"could not read past {last_locator}: {type(exc).__name__}: {exc}") from exc
+        stager.flush_all()
+        lake = Lake(home)
+        quarantined_rows = 0
+        with lake.lock():
+            for table_name, chunks in stager.chunks.items():
+                if table_name == REJECTED_ROWS.name:
+                    continue
+                result = lake.merge(RAW_TABLES[table_name], chunks)
+                report.loaded += result.loaded
+                report.duplicates += result.duplicates
+            q_chunks = stager.chunks.get(REJECTED_ROWS.name, [])
+            if q_chunks:
+                quarantined_rows = sum(pq.read_metadata(c).num_rows for c in q_chunks)
+                lake.merge(REJECTED_ROWS, q_chunks)
+            report.quarantined = quarantined_rows
+            _log(lake, report, path, ingested_at)
+    except FileError as exc:
+        report.error = str(exc)
+        report.loaded = report.duplicates = report.quarantined = 0
+        _log_error(home, report, path, ingested_at)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return report
+
+
+def _quarantine(stager: _Stager, kind: str, locator: str, reason: str, raw: str | None) -> None:
+    stager.add(
+        REJECTED_ROWS,
+        {"source_kind": kind, "locator": locator, "reason": reason, "raw": raw},
+    )
+
+
+def _sha256(path: Path) -> str | None:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def _log(lake: Lake, report: FileReport, path: Path, ingested_at: datetime) -> None:
+    row = {
+        "source_file": report.file,
+        "source_kind": report.kind,
+        "sha256": _sha256(path),
+        "rows_read": report.read,
+        "rows_loaded": report.loaded,
+        "rows_duplicate": report.duplicates,
+        "rows_quarantined": report.quarantined,
+        "error": report.error,
+        "ingested_at": ingested_at,
+    }
+    lake.append(INGEST_LOG, pa.Table.from_pylist([row], schema=INGEST_LOG.schema))
+
+
+def _log_error(home: DataHome, report: FileReport, path: Path, ingested_at: datetime) -> None:
+    lake = Lake(home)
+    try:
+        with lake.lock():
+            _log(lake, report, path, ingested_at)
+    except OSError:  # the log is best effort when the file itself failed
+        log.warning("could not record the failed ingest of %s", path, exc_info=True)
+
+
+def reports_json(reports: list[FileReport]) -> str:
+    return json.dumps([r.as_dict() for r in reports], indent=2)

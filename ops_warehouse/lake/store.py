@@ -1,0 +1,247 @@
+"""The Parquet lake: atomic writes, idempotent merges, and the paths readers use.
+
+Layout under ``<home>/lake``::
+
+    raw/<table>/day=2026-11-23/part-0.parquet   partitioned raw tables
+    raw/<table>/part-0.parquet                  unpartitioned raw tables
+    quarantine/rejected_rows/part-0.parquet
+    meta/ingest_log/part-0.parquet
+    core/<table>.parquet, marts/<table>.parquet derived tables
+
+Every file is written to a temporary name in the data home and renamed into place, so a reader
+(or a crash) sees the old file or the new one, never half of one. Merges run under an exclusive
+lock on ``lake/.lock`` so two ingests never lose each other's rows.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ops_warehouse.home import DataHome
+from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
+
+PART = "part-0.parquet"
+SYSTEM_COLUMNS = ("source_file", "ingested_at")
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def connect(*, memory_limit: str | None = None, temp_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with UTC as its time zone."""
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    if memory_limit:
+        con.execute(f"SET memory_limit = {quote_literal(memory_limit)}")
+    if temp_dir is not None:
+        temp_dir.mkdir(parents=True, exist_ok=True)
+        con.execute(f"SET temp_directory = {quote_literal(str(temp_dir))}")
+    return con
+
+
+def atomic_copy(con: duckdb.DuckDBPyConnection, query: str, target: Path, tmp_dir: Path) -> None:
+    """Write the result of ``query`` to ``target`` as Parquet, atomically."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_dir / f"{target.stem}.{uuid.uuid4().hex}.parquet.tmp"
+    try:
+        con.execute(f"COPY ({query}) TO {quote_literal(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
+        _fsync(tmp)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def atomic_write_table(table: pa.Table, target: Path, tmp_dir: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_dir / f"{target.stem}.{uuid.uuid4().hex}.parquet.tmp"
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        _fsync(tmp)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    loaded: int
+    duplicates: int
+    partitions_written: int
+
+
+class Lake:
+    def __init__(self, home: DataHome) -> None:
+        self.home = home
+        self.root = home.lake
+
+    # ------------------------------------------------------------------ paths
+
+    def table_dir(self, table: RawTable) -> Path:
+        if table is REJECTED_ROWS:
+            return self.root / "quarantine" / table.name
+        if table is INGEST_LOG:
+            return self.root / "meta" / table.name
+        return self.root / "raw" / table.name
+
+    def files(self, table: RawTable) -> list[Path]:
+        d = self.table_dir(table)
+        if table.partition_by is None:
+            f = d / PART
+            return [f] if f.exists() else []
+        return sorted(d.glob(f"day=*/{PART}"))
+
+    def derived_path(self, layer: str, name: str) -> Path:
+        return self.root / layer / f"{name}.parquet"
+
+    def scan_sql(self, table: RawTable) -> str:
+        """A SELECT over the table's current files (or an empty relation with its schema)."""
+        files = self.files(table)
+        cols = ", ".join(quote_ident(c) for c in table.column_names)
+        if not files:
+            return empty_select(table)
+        listing = ", ".join(quote_literal(str(f)) for f in files)
+        return f"SELECT {cols} FROM read_parquet([{listing}], union_by_name = true)"
+
+    # ------------------------------------------------------------------ locking
+
+    @contextmanager
+    def lock(self, *, shared: bool = False) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    # ------------------------------------------------------------------ merging
+
+    def merge(self, table: RawTable, staged: list[Path]) -> MergeResult:
+        """Merge staged Parquet chunks (with an ``_ord`` column) into the table, deduplicating on
+        its natural key. The caller holds the lock.
+
+        A staged row is *loaded* when it adds a key or changes the stored row, otherwise it is a
+        *duplicate*. Per key the row with the greatest ``updated_at`` wins; on a tie the one
+        ingested last.
+        """
+        if not staged:
+            return MergeResult(0, 0, 0)
+        tmp = self.home.tmp
+        con = connect(memory_limit="1GB", temp_dir=tmp / "duckdb")
+        try:
+            cols = table.column_names
+            data_cols = [c for c in cols if c not in SYSTEM_COLUMNS]
+            key = ", ".join(quote_ident(k) for k in table.key)
+            content = "hash(" + ", ".join(f"{quote_ident(c)}::VARCHAR" for c in data_cols) + ")"
+            day = _day_expr(table)
+            listing = ", ".join(quote_literal(str(p)) for p in staged)
+            con.execute(
+                f"CREATE TEMP TABLE n AS SELECT *, 1 AS _src, {day} AS _day, {content} AS _h "
+                f"FROM read_parquet([{listing}], union_by_name = true)"
+            )
+            days = [r[0] for r in con.execute("SELECT DISTINCT _day FROM n ORDER BY 1").fetchall()]
+            existing = [self._partition_file(table, d) for d in days]
+            existing = [p for p in existing if p.exists()]
+            col_list = ", ".join(quote_ident(c) for c in cols)
+            if existing:
+                ex_listing = ", ".join(quote_literal(str(p)) for p in existing)
+                con.execute(
+                    f"CREATE TEMP TABLE e AS SELECT {col_list}, 0::BIGINT AS _ord, 0 AS _src, {day} AS _day, "
+                    f"{content} AS _h FROM read_parquet([{ex_listing}], union_by_name = true)"
+                )
+            else:
+                con.execute(f"CREATE TEMP TABLE e AS SELECT {col_list}, _ord, _src, _day, _h FROM n LIMIT 0")
+            newest = "updated_at DESC NULLS LAST, " if "updated_at" in cols else ""
+            con.execute(
+                f"""
+                CREATE TEMP TABLE m AS
+                SELECT *, row_number() OVER (
+                    PARTITION BY {key}
+                    ORDER BY {newest}_src DESC, _ord DESC
+                ) AS _rn
+                FROM (SELECT {col_list}, _ord, _src, _day, _h FROM e
+                      UNION ALL
+                      SELECT {col_list}, _ord, _src, _day, _h FROM n)
+                """
+            )
+            total_new = con.execute("SELECT count(*) FROM n").fetchone()[0]
+            key_match = " AND ".join(f"e.{quote_ident(k)} IS NOT DISTINCT FROM m.{quote_ident(k)}" for k in table.key)
+            loaded = con.execute(
+                f"""
+                SELECT count(*) FROM m
+                WHERE _rn = 1 AND _src = 1
+                  AND NOT EXISTS (SELECT 1 FROM e WHERE {key_match} AND e._h = m._h)
+                """
+            ).fetchone()[0]
+            written = 0
+            if loaded:
+                for d in days:
+                    where = "_day IS NULL" if d is None else f"_day = DATE {quote_literal(str(d))}"
+                    atomic_copy(
+                        con,
+                        f"SELECT {col_list} FROM m WHERE _rn = 1 AND {where} ORDER BY {key}",
+                        self._partition_file(table, d),
+                        tmp,
+                    )
+                    written += 1
+            return MergeResult(loaded=loaded, duplicates=total_new - loaded, partitions_written=written)
+        finally:
+            con.close()
+
+    def _partition_file(self, table: RawTable, day: object) -> Path:
+        d = self.table_dir(table)
+        if table.partition_by is None:
+            return d / PART
+        return d / f"day={day}" / PART
+
+    def append(self, table: RawTable, rows: pa.Table) -> None:
+        """Add rows to an unpartitioned table (the ingest log), keeping what is there."""
+        target = self.table_dir(table) / PART
+        if target.exists():
+            old = pq.read_table(target)
+            rows = pa.concat_tables([old, rows.select(old.schema.names).cast(old.schema)])
+        atomic_write_table(rows, target, self.home.tmp)
+
+
+def _day_expr(table: RawTable) -> str:
+    if table.partition_by is None:
+        return "NULL::DATE"
+    return f"CAST(timezone('UTC', {quote_ident(table.partition_by)}) AS DATE)"
+
+
+def empty_select(table: RawTable) -> str:
+    from ops_warehouse.lake.duck_types import duckdb_type
+
+    cols = ", ".join(f"NULL::{duckdb_type(c.type)} AS {quote_ident(c.name)}" for c in table.columns)
+    return f"SELECT {cols} WHERE false"
+
+
+def all_tables() -> list[RawTable]:
+    return list(RAW_TABLES.values())

@@ -1,0 +1,215 @@
+"""What every source adapter is, and the helpers they share.
+
+An adapter reads one export format and yields, for each input record, either a :class:`Row` for
+one of the raw tables (``ops_warehouse.lake.tables``) or a :class:`Reject` with the reason it could
+not be used. A file that cannot be read at all (not JSON, truncated, not UTF-8) raises
+:class:`FileError` naming the place; nothing from that file is written.
+
+Adapters register themselves by defining a module-level ``ADAPTER`` in a module of this package;
+:func:`all_adapters` finds them, so adding a format is adding a module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, ClassVar
+
+HEAD_BYTES = 256 * 1024
+WHOLE_DOC_LIMIT = 64 * 1024 * 1024
+
+
+class FileError(Exception):
+    """The file as a whole cannot be read. The message names the place and the reason."""
+
+
+@dataclass(slots=True)
+class Row:
+    table: str
+    values: dict[str, Any]
+    locator: str
+    raw: str | None = None
+
+
+@dataclass(slots=True)
+class Reject:
+    locator: str
+    reason: str
+    raw: str | None = None
+
+
+Record = Row | Reject
+
+
+@dataclass
+class ReadContext:
+    path: Path
+    default_tz: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+
+class Sniff:
+    """The first bytes of a file, and its parsed JSON when small, for content detection."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with open(path, "rb") as fh:
+            self.head = fh.read(HEAD_BYTES)
+        self.size = path.stat().st_size
+
+    @cached_property
+    def text(self) -> str:
+        return self.head.decode("utf-8", errors="replace").lstrip("\ufeff")
+
+    @cached_property
+    def first_char(self) -> str:
+        stripped = self.text.lstrip()
+        return stripped[:1]
+
+    @cached_property
+    def doc(self) -> Any:
+        """The whole file parsed as one JSON document, or None (too big, or not one document)."""
+        if self.size > WHOLE_DOC_LIMIT or self.first_char not in ("{", "["):
+            return None
+        try:
+            return json.loads(self.path.read_bytes())
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+    @cached_property
+    def first_record(self) -> Any:
+        """The first JSON value: the document, its first array element, or the first NDJSON line."""
+        doc = self.doc
+        if doc is not None:
+            if isinstance(doc, list):
+                return doc[0] if doc else None
+            return doc
+        for line in self.text.splitlines():
+            if line.strip():
+                try:
+                    return json.loads(line)
+                except ValueError:
+                    return None
+        return None
+
+    @cached_property
+    def is_ndjson(self) -> bool:
+        """Two or more lines that each hold one JSON object."""
+        lines = [ln for ln in self.text.splitlines()[:5] if ln.strip()][:2]
+        if len(lines) < 2:
+            return False
+        try:
+            return all(isinstance(json.loads(ln), dict) for ln in lines)
+        except ValueError:
+            return False
+
+
+class Adapter:
+    """Base of every adapter. Subclasses set ``kind`` and implement ``detect`` and ``read``."""
+
+    kind: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    def detect(self, sniff: Sniff) -> bool:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def read(self, ctx: ReadContext) -> Iterator[Record]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def all_adapters() -> dict[str, Adapter]:
+    """Every adapter in this package, by kind."""
+    import ops_warehouse.sources as pkg
+
+    found: dict[str, Adapter] = {}
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if info.name.startswith("_") or info.name == "base":
+            continue
+        module = importlib.import_module(f"{pkg.__name__}.{info.name}")
+        adapters = getattr(module, "ADAPTERS", None) or [getattr(module, "ADAPTER", None)]
+        for adapter in adapters:
+            if adapter is not None:
+                found[adapter.kind] = adapter
+    return dict(sorted(found.items()))
+
+
+# ---------------------------------------------------------------- helpers shared by adapters
+
+
+def read_text(path: Path) -> str:
+    """The file as UTF-8 text; invalid bytes are a file error naming their offset."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8").lstrip("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise FileError(f"not UTF-8 text: invalid byte at offset {exc.start}") from exc
+
+
+def load_json(path: Path) -> Any:
+    """The whole file as one JSON document, or a FileError naming line and column."""
+    text = read_text(path)
+    if not text.strip():
+        raise FileError("empty file")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+
+
+def iter_ndjson(path: Path) -> Iterator[tuple[int, Any, str]]:
+    """Each line of an NDJSON file as (line number, value, raw line); a bad line is a Reject-able
+    ``ValueError`` value in place of the parsed value."""
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield lineno, ValueError(f"not UTF-8: invalid byte at offset {exc.start} of the line"), raw.decode(
+                    "utf-8", errors="replace"
+                )
+                continue
+            try:
+                yield lineno, json.loads(text), text.rstrip("\n")
+            except json.JSONDecodeError as exc:
+                yield lineno, ValueError(f"invalid JSON at column {exc.colno}: {exc.msg}"), text.rstrip("\n")
+
+
+def records_of(doc: Any, *wrappers: str) -> tuple[list[Any], str]:
+    """The list of records in a document that is a bare array or an object wrapping one under any of
+    ``wrappers`` (e.g. ``incidents``). Returns the list and its JSON pointer prefix."""
+    if isinstance(doc, list):
+        return doc, ""
+    if isinstance(doc, dict):
+        for key in wrappers:
+            if isinstance(doc.get(key), list):
+                return doc[key], f"/{key}"
+        return [doc], None  # type: ignore[return-value]
+    raise FileError(f"expected a JSON array or object, got {type(doc).__name__}")
+
+
+def pointer(prefix: str | None, index: int) -> str:
+    """JSON pointer of a record: ``/incidents/3``, ``/3``, or ``/`` for a lone object."""
+    if prefix is None:
+        return "/"
+    return f"{prefix}/{index}"
+
+
+def raw_json(value: Any, limit: int = 20_000) -> str:
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def labels_json(labels: dict[str, Any]) -> str:
+    """Series labels as the lake stores them: a JSON object with sorted keys and text values."""
+    return json.dumps({str(k): str(v) for k, v in labels.items()}, sort_keys=True, separators=(",", ":"))

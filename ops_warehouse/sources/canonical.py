@@ -1,0 +1,228 @@
+"""``canonical``: CSV, NDJSON, JSON or Parquet files with the core tables' own columns.
+
+Which table a file feeds is told by its columns (see ``TABLES`` below and the README's table of
+canonical columns). Columns not listed are ignored. Timestamps must carry a UTC offset unless a
+default time zone is given (``ingest --tz Europe/Berlin``). Booleans are ``true``/``false``.
+
+>>> sorted(TABLES)
+['action_items', 'changes', 'deployments', 'incidents', 'metric_samples', 'slo_definitions']
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from ops_warehouse.sources.base import (
+    Adapter,
+    FileError,
+    ReadContext,
+    Record,
+    Reject,
+    Row,
+    Sniff,
+    iter_ndjson,
+    labels_json,
+    load_json,
+    raw_json,
+)
+
+# table -> (columns that identify it, columns read from the file)
+TABLES: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
+    "deployments": (
+        frozenset({"deploy_id", "environment", "started_at"}),
+        ("deploy_id", "service", "team", "repo", "environment", "sha", "ref", "started_at", "finished_at",
+         "status", "is_rollback", "is_hotfix", "updated_at"),
+    ),
+    "changes": (
+        frozenset({"change_id", "authored_at"}),
+        ("change_id", "service", "repo", "authored_at", "merged_at", "pr_number", "deploy_id", "updated_at"),
+    ),
+    "incidents": (
+        frozenset({"incident_id", "created_at"}),
+        ("incident_id", "service", "team", "severity", "priority", "urgency", "title", "status", "dedup_key",
+         "created_at", "acknowledged_at", "resolved_at", "escalations", "caused_by_deploy_id", "caused_by_sha",
+         "updated_at"),
+    ),
+    "action_items": (
+        frozenset({"item_id", "created_at", "status"}),
+        ("item_id", "incident_id", "title", "owner", "team", "category", "created_at", "due_date",
+         "completed_at", "status", "resolution", "updated_at"),
+    ),
+    "metric_samples": (
+        frozenset({"metric", "ts", "value"}),
+        ("metric", "labels", "ts", "value", "kind"),
+    ),
+    "slo_definitions": (
+        frozenset({"slo_name", "target"}),
+        ("slo_name", "service", "budgeting_method", "target", "time_window", "is_rolling", "time_zone",
+         "good_query", "bad_query", "total_query", "time_slice_target", "time_slice_window", "description"),
+    ),
+}
+
+
+def table_for(columns: set[str]) -> str | None:
+    fits = [name for name, (ident, _) in TABLES.items() if ident <= columns]
+    return fits[0] if len(fits) == 1 else None
+
+
+def _header(sniff: Sniff) -> set[str] | None:
+    if sniff.head[:4] == b"PAR1":
+        try:
+            return set(pq.read_schema(sniff.path).names)
+        except Exception:
+            return None
+    rec = sniff.first_record
+    if isinstance(rec, dict):
+        return set(rec)
+    if sniff.first_char in ("{", "["):
+        return None
+    first_line = sniff.text.splitlines()[0] if sniff.text else ""
+    try:
+        return {c.strip() for c in next(csv.reader(io.StringIO(first_line)))}
+    except (csv.Error, StopIteration):
+        return None
+
+
+class CanonicalAdapter(Adapter):
+    kind = "canonical"
+    description = "CSV, NDJSON, JSON or Parquet with the core tables' columns"
+
+    def detect(self, sniff: Sniff) -> bool:
+        cols = _header(sniff)
+        return bool(cols) and table_for(cols) is not None
+
+    def read(self, ctx: ReadContext) -> Iterator[Record]:
+        path = ctx.path
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+        if magic == b"PAR1":
+            yield from self._rows(_parquet_records(path))
+            return
+        sniff = Sniff(path)
+        if not sniff.text.strip():
+            raise FileError("empty file")
+        if sniff.is_ndjson:
+            yield from self._rows(_ndjson_records(path))
+        elif sniff.first_char in ("{", "["):
+            doc = load_json(path)
+            items = doc if isinstance(doc, list) else [doc]
+            yield from self._rows((f"/{i}", item, None) for i, item in enumerate(items))
+        else:
+            yield from self._rows(_csv_records(path))
+
+    def _rows(self, records: Iterator[tuple[str, Any, str | None]]) -> Iterator[Record]:
+        table: str | None = None
+        for locator, rec, raw in records:
+            if isinstance(rec, ValueError):
+                yield Reject(locator, str(rec), raw)
+                continue
+            if not isinstance(rec, dict):
+                yield Reject(locator, f"expected an object with named columns, got {type(rec).__name__}", raw)
+                continue
+            if table is None:
+                table = table_for(set(rec))
+                if table is None:
+                    raise FileError(
+                        f"{locator}: the columns ({', '.join(sorted(rec))}) match no canonical table; "
+                        "see the README's canonical format"
+                    )
+            yield _to_row(table, rec, locator, raw)
+
+
+def _to_row(table: str, rec: dict[str, Any], locator: str, raw: str | None) -> Record:
+    wanted = TABLES[table][1]
+    values = {k: _blank_to_none(rec.get(k)) for k in wanted if k in rec}
+    raw = raw if raw is not None else raw_json(rec)
+    if table == "metric_samples":
+        labels = values.get("labels")
+        if isinstance(labels, str):
+            try:
+                labels = json.loads(labels) if labels.strip() else {}
+            except ValueError:
+                return Reject(locator, "labels: not a JSON object", raw)
+        if labels is None:
+            labels = {}
+        if not isinstance(labels, dict):
+            return Reject(locator, "labels: not a JSON object", raw)
+        values["labels"] = labels_json(labels)
+    if table == "slo_definitions":
+        return _slo_row(values, locator, raw)
+    values["source"] = "canonical"
+    return Row(table, values, locator, raw)
+
+
+def _slo_row(values: dict[str, Any], locator: str, raw: str) -> Record:
+    from ops_warehouse.sources.slo_spec import SpecError, normalize_canonical
+
+    try:
+        spec = normalize_canonical(values)
+    except SpecError as exc:
+        return Reject(locator, str(exc), raw)
+    return Row(
+        "slo_definitions",
+        {"slo_name": spec["name"], "service": spec.get("service"), "source": "canonical", "spec": json.dumps(spec)},
+        locator,
+        raw,
+    )
+
+
+def _blank_to_none(v: Any) -> Any:
+    return None if isinstance(v, str) and v.strip() == "" else v
+
+
+def _csv_records(path: Path) -> Iterator[tuple[str, Any, str | None]]:
+    start = 0
+    try:
+        fh = open(path, newline="", encoding="utf-8-sig")
+        with fh:
+            reader = csv.reader(fh)
+            try:
+                header = [h.strip() for h in next(reader)]
+            except StopIteration:
+                raise FileError("empty file") from None
+            if len(set(header)) != len(header):
+                raise FileError("line 1: the header repeats a column name")
+            start = reader.line_num
+            for row in reader:
+                line = start + 1
+                start = reader.line_num
+                if not any(cell.strip() for cell in row):
+                    continue
+                raw = ",".join(row)
+                if len(row) != len(header):
+                    yield f"line {line}", ValueError(
+                        f"expected {len(header)} fields, found {len(row)}"
+                    ), raw
+                    continue
+                yield f"line {line}", dict(zip(header, row)), raw
+    except UnicodeDecodeError as exc:
+        raise FileError(f"not UTF-8 text: invalid byte at offset {exc.start} (after line {start})") from exc
+    except csv.Error as exc:
+        raise FileError(f"malformed CSV: {exc}") from exc
+
+
+def _ndjson_records(path: Path) -> Iterator[tuple[str, Any, str | None]]:
+    for lineno, value, raw in iter_ndjson(path):
+        yield f"line {lineno}", value, raw
+
+
+def _parquet_records(path: Path) -> Iterator[tuple[str, Any, str | None]]:
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:
+        raise FileError(f"not a readable Parquet file: {exc}") from exc
+    n = 0
+    for batch in pf.iter_batches(batch_size=50_000):
+        for rec in batch.to_pylist():
+            yield f"row {n}", rec, None
+            n += 1
+
+
+ADAPTER = CanonicalAdapter()
