@@ -86,6 +86,7 @@ DEPLOYMENTS = _register(
             Column("sha", pa.string()),
             Column("ref", pa.string()),
             Column("task", pa.string(), doc="GitHub deployment task (deploy, deploy:rollback, ...)"),
+            Column("workflow", pa.string(), doc="workflow name and path (workflow runs only; core keeps those matching the deploy pattern)"),
             Column("is_rollback", pa.bool_()),
             Column("is_hotfix", pa.bool_()),
             Column("started_at", TS, True),
