@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -213,3 +213,39 @@ def raw_json(value: Any, limit: int = 20_000) -> str:
 def labels_json(labels: dict[str, Any]) -> str:
     """Series labels as the lake stores them: a JSON object with sorted keys and text values."""
     return json.dumps({str(k): str(v) for k, v in labels.items()}, sort_keys=True, separators=(",", ":"))
+
+
+_PRIORITY_SEVERITY = {"p1": "sev1", "p2": "sev2", "p3": "sev3", "p4": "sev4", "p5": "sev4"}
+_URGENCY_SEVERITY = {"high": "sev2", "low": "sev3"}
+
+
+def normalize_severity(
+    *, priority: str | None = None, urgency: str | None = None, labels: Iterable[str] = ()
+) -> str | None:
+    """Severity as sev1..sev4 (METRICS.md): priority P1..P5 first, then a ``sev1``.. label, then
+    urgency (high -> sev2, low -> sev3).
+
+    >>> normalize_severity(priority="P2", urgency="low")
+    'sev2'
+    >>> normalize_severity(urgency="high")
+    'sev2'
+    >>> normalize_severity(labels=["bug", "SEV1"])
+    'sev1'
+    >>> normalize_severity() is None
+    True
+    """
+    if priority:
+        p = str(priority).strip().lower()
+        if p in _PRIORITY_SEVERITY:
+            return _PRIORITY_SEVERITY[p]
+    for label in labels:
+        lab = str(label).strip().lower().replace("-", "").replace(" ", "")
+        if lab in ("sev1", "sev2", "sev3", "sev4"):
+            return lab
+        if lab.startswith("severity:") and lab[9:] in ("sev1", "sev2", "sev3", "sev4"):
+            return lab[9:]
+    if urgency:
+        u = str(urgency).strip().lower()
+        if u in _URGENCY_SEVERITY:
+            return _URGENCY_SEVERITY[u]
+    return None
