@@ -122,12 +122,7 @@ class Lake:
 
     def scan_sql(self, table: RawTable) -> str:
         """A SELECT over the table's current files (or an empty relation with its schema)."""
-        files = self.files(table)
-        cols = ", ".join(quote_ident(c) for c in table.column_names)
-        if not files:
-            return empty_select(table)
-        listing = ", ".join(quote_literal(str(f)) for f in files)
-        return f"SELECT {cols} FROM read_parquet([{listing}], union_by_name = true)"
+        return typed_scan(table, self.files(table))
 
     # ------------------------------------------------------------------ locking
 
@@ -171,10 +166,9 @@ class Lake:
             existing = [p for p in existing if p.exists()]
             col_list = ", ".join(quote_ident(c) for c in cols)
             if existing:
-                ex_listing = ", ".join(quote_literal(str(p)) for p in existing)
                 con.execute(
                     f"CREATE TEMP TABLE e AS SELECT {col_list}, 0::BIGINT AS _ord, 0 AS _src, {day} AS _day, "
-                    f"{content} AS _h FROM read_parquet([{ex_listing}], union_by_name = true)"
+                    f"{content} AS _h FROM ({typed_scan(table, existing)})"
                 )
             else:
                 con.execute(f"CREATE TEMP TABLE e AS SELECT {col_list}, _ord, _src, _day, _h FROM n LIMIT 0")
@@ -234,6 +228,19 @@ def _day_expr(table: RawTable) -> str:
     if table.partition_by is None:
         return "NULL::DATE"
     return f"CAST(timezone('UTC', {quote_ident(table.partition_by)}) AS DATE)"
+
+
+def typed_scan(table: RawTable, files: list[Path]) -> str:
+    """The table's columns, in order and type, over the files; columns a file lacks (written before
+    the column existed) read as NULL."""
+    if not files:
+        return empty_select(table)
+    cols = ", ".join(quote_ident(c) for c in table.column_names)
+    listing = ", ".join(quote_literal(str(f)) for f in files)
+    return (
+        f"SELECT {cols} FROM ({empty_select(table)} "
+        f"UNION ALL BY NAME SELECT * FROM read_parquet([{listing}], union_by_name = true))"
+    )
 
 
 def empty_select(table: RawTable) -> str:

@@ -1,0 +1,87 @@
+-- core.changes: one row per commit, with the deployment that shipped it and its lead time.
+--
+-- Rules (METRICS.md, "Lead time for changes"):
+-- * A commit is counted once (one row per change_id), however many exports or deployments name it.
+--   Its authored_at is the earliest seen; merged_at is when its pull request merged, else when it
+--   was pushed to the default branch.
+-- * The commit is shipped by the first SUCCESSFUL PRODUCTION deployment of its service that
+--   contains it: the deployment whose sha is the commit itself or the merge commit of the pull
+--   request holding it; failing that, the first such deployment that finished at or after the
+--   merge (or push). An explicit deploy_id in a canonical file wins over both.
+-- * lead_time_hours = deployed_at - authored_at in hours (fractional, never truncated).
+-- * A negative span (clock skew, rebase) is excluded: lead_time_hours is NULL and
+--   lead_time_negative is true, counted as a data-quality finding.
+WITH commits AS (
+    SELECT
+        change_id,
+        min(authored_at) AS authored_at,
+        min(merged_at) AS pushed_or_merged_at,
+        max(pr_number) AS pr_number,
+        max(repo) AS repo,
+        max(service) AS service,
+        max(deploy_id) AS explicit_deploy_id
+    FROM raw.changes
+    GROUP BY change_id
+),
+with_pr AS (
+    SELECT
+        c.*,
+        pr.merge_commit_sha,
+        coalesce(pr.merged_at, c.pushed_or_merged_at) AS merged_at,
+        coalesce(c.service, cr.service, regexp_extract(c.repo, '[^/]+$')) AS service_name
+    FROM commits AS c
+    LEFT JOIN raw.pull_requests AS pr ON pr.repo = c.repo AND pr.pr_number = c.pr_number
+    LEFT JOIN catalog.repos AS cr ON cr.repo = c.repo
+),
+prod AS (
+    SELECT deploy_id, service, sha, finished_at
+    FROM core.deployments
+    WHERE is_production AND status = 'success'
+),
+by_sha AS (
+    SELECT w.change_id, p.deploy_id, p.finished_at
+    FROM with_pr AS w
+    JOIN prod AS p
+      ON p.service = w.service_name AND (p.sha = w.change_id OR p.sha = w.merge_commit_sha)
+    QUALIFY row_number() OVER (PARTITION BY w.change_id ORDER BY p.finished_at, p.deploy_id) = 1
+),
+by_time AS (
+    -- ASOF join: the first production success of the service finishing at or after the merge
+    SELECT w.change_id, p.deploy_id, p.finished_at
+    FROM (SELECT * FROM with_pr WHERE merged_at IS NOT NULL) AS w
+    ASOF JOIN prod AS p
+      ON p.service = w.service_name AND p.finished_at >= w.merged_at
+),
+explicit AS (
+    SELECT w.change_id, d.deploy_id, d.finished_at
+    FROM with_pr AS w
+    JOIN core.deployments AS d ON d.deploy_id = w.explicit_deploy_id
+),
+shipped AS (
+    SELECT
+        w.change_id,
+        w.service_name AS service,
+        w.authored_at,
+        w.merged_at,
+        w.pr_number,
+        w.repo,
+        coalesce(e.deploy_id, s.deploy_id, t.deploy_id) AS deploy_id,
+        coalesce(e.finished_at, s.finished_at, t.finished_at) AS deployed_at
+    FROM with_pr AS w
+    LEFT JOIN explicit AS e USING (change_id)
+    LEFT JOIN by_sha AS s USING (change_id)
+    LEFT JOIN by_time AS t USING (change_id)
+)
+SELECT
+    change_id,
+    service,
+    authored_at,
+    merged_at,
+    deploy_id,
+    deployed_at,
+    CASE WHEN deployed_at >= authored_at THEN epoch(deployed_at - authored_at) / 3600.0 END AS lead_time_hours,
+    coalesce(deployed_at < authored_at, false) AS lead_time_negative,
+    pr_number,
+    repo
+FROM shipped
+ORDER BY authored_at, change_id

@@ -1,0 +1,186 @@
+"""SQL models: the derived tables, one ``assets/models/<layer>/<name>.sql`` file each.
+
+A model file is one DuckDB ``SELECT`` (CTEs welcome) whose leading comment explains, rule by rule,
+how the table is computed. It may read:
+
+- ``raw.<table>``: the lake's raw tables,
+- ``core.<table>`` and ``marts.<table>``: other models (dependencies are found from these names),
+- ``catalog.<relation>``: the service catalog (see ``ops_warehouse.catalog``),
+- ``getvariable('<setting>')``: the catalog's settings, e.g. ``attribution_window_hours``.
+
+Running a model writes its result to ``lake/<layer>/<name>.parquet`` atomically. The Dagster
+assets call :func:`run_model`; nothing here imports Dagster.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from ops_warehouse.catalog import Catalog
+from ops_warehouse.home import DataHome
+from ops_warehouse.lake.store import Lake, atomic_copy, connect, empty_select, quote_ident, quote_literal
+from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS
+
+LAYERS = ("core", "marts")
+_REF = re.compile(r"\b(raw|core|marts)\.([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
+
+
+def assets_dir() -> Path:
+    override = os.environ.get("OPS_WAREHOUSE_ASSETS")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[2] / "assets"
+
+
+PythonModel = Callable[[duckdb.DuckDBPyConnection], str]
+
+
+@dataclass
+class Model:
+    layer: str
+    name: str
+    sql: str | None = None
+    fn: PythonModel | None = None
+    path: Path | None = None
+    deps: set[str] = field(default_factory=set)
+    description: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.layer}.{self.name}"
+
+
+# Python models register here (module ops_warehouse.metrics.* import-time), for computations that
+# need a step SQL alone cannot express; they return the final SELECT after preparing temp tables.
+PYTHON_MODELS: dict[str, Model] = {}
+
+
+def python_model(layer: str, name: str, deps: set[str], description: str) -> Callable[[PythonModel], PythonModel]:
+    def register(fn: PythonModel) -> PythonModel:
+        PYTHON_MODELS[f"{layer}.{name}"] = Model(layer, name, fn=fn, deps=set(deps), description=description)
+        return fn
+
+    return register
+
+
+def _leading_comment(sql: str) -> str:
+    lines = []
+    for line in sql.splitlines():
+        s = line.strip()
+        if s.startswith("--"):
+            lines.append(s[2:].strip())
+        elif s:
+            break
+    return "\n".join(lines).strip()
+
+
+def discover_models(root: Path | None = None) -> dict[str, Model]:
+    root = root or assets_dir() / "models"
+    models: dict[str, Model] = {}
+    for layer in LAYERS:
+        for path in sorted((root / layer).glob("*.sql")):
+            sql = path.read_text(encoding="utf-8")
+            body = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+            deps = {f"{m.group(1).lower()}.{m.group(2).lower()}" for m in _REF.finditer(body)}
+            model = Model(layer, path.stem, sql=sql, path=path, description=_leading_comment(sql))
+            deps.discard(model.key)
+            model.deps = deps
+            models[model.key] = model
+    _import_python_models()
+    models.update(PYTHON_MODELS)
+    return models
+
+
+def _import_python_models() -> None:
+    import importlib
+    import pkgutil
+
+    import ops_warehouse.metrics as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        importlib.import_module(f"{pkg.__name__}.{info.name}")
+
+
+def topological(models: dict[str, Model]) -> list[Model]:
+    order: list[Model] = []
+    seen: set[str] = set()
+
+    def visit(key: str, trail: tuple[str, ...]) -> None:
+        if key in seen:
+            return
+        if key in trail:
+            raise ValueError(f"models depend on each other in a cycle: {' -> '.join(trail + (key,))}")
+        for dep in sorted(models[key].deps):
+            if dep in models:
+                visit(dep, trail + (key,))
+        seen.add(key)
+        order.append(models[key])
+
+    for key in sorted(models):
+        visit(key, ())
+    return order
+
+
+def open_lake(home: DataHome, catalog: Catalog | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection where raw, core, marts and catalog relations resolve to the lake."""
+    catalog = catalog or Catalog.load(home.catalog)
+    lake = Lake(home)
+    con = connect(memory_limit=os.environ.get("OPS_WAREHOUSE_MEMORY_LIMIT", "4GB"), temp_dir=home.tmp / "duckdb")
+    for schema in ("raw", "core", "marts", "catalog", "quarantine"):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    for table in list(RAW_TABLES.values()):
+        con.execute(f"CREATE VIEW raw.{quote_ident(table.name)} AS {lake.scan_sql(table)}")
+    con.execute(f"CREATE VIEW quarantine.rejected_rows AS {lake.scan_sql(REJECTED_ROWS)}")
+    con.execute(f"CREATE VIEW raw.ingest_log AS {lake.scan_sql(INGEST_LOG)}")
+    for layer in LAYERS:
+        layer_dir = home.lake / layer
+        for f in sorted(layer_dir.glob("*.parquet")) if layer_dir.exists() else []:
+            con.execute(
+                f"CREATE VIEW {layer}.{quote_ident(f.stem)} AS SELECT * FROM read_parquet({quote_literal(str(f))})"
+            )
+    for name, (columns, rows) in catalog.tables().items():
+        cols = ", ".join(f"{quote_ident(c)} VARCHAR" for c in columns)
+        con.execute(f"CREATE TABLE catalog.{quote_ident(name)} ({cols})")
+        if rows:
+            con.executemany(
+                f"INSERT INTO catalog.{quote_ident(name)} VALUES ({', '.join('?' for _ in columns)})",
+                [tuple(None if v is None else str(v) for v in r) for r in rows],
+            )
+    for key, value in catalog.settings.items():
+        con.execute(f"SET VARIABLE {key} = ?", [value])
+    return con
+
+
+def run_model(home: DataHome, model: Model, catalog: Catalog | None = None) -> int:
+    """Compute a model from the lake and write it to ``lake/<layer>/<name>.parquet``; returns rows."""
+    con = open_lake(home, catalog)
+    try:
+        select = model.fn(con) if model.fn is not None else _strip_semicolon(model.sql or "")
+        target = home.lake / model.layer / f"{model.name}.parquet"
+        atomic_copy(con, select, target, home.tmp)
+        return con.execute(f"SELECT count(*) FROM read_parquet({quote_literal(str(target))})").fetchone()[0]
+    finally:
+        con.close()
+
+
+def _strip_semicolon(sql: str) -> str:
+    return sql.strip().rstrip(";").strip()
+
+
+def empty_raw(name: str) -> str:
+    return empty_select(RAW_TABLES[name])
+
+
+def build_models(home: DataHome, catalog: Catalog | None = None) -> dict[str, int]:
+    """Run every model in dependency order without Dagster (tests and scenario checks).
+
+    The product's ``build`` runs the same :func:`run_model` calls as Dagster assets.
+    """
+    catalog = catalog or Catalog.load(home.catalog)
+    return {m.key: run_model(home, m, catalog) for m in topological(discover_models())}
