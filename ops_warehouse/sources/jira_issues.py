@@ -1,0 +1,189 @@
+"""``jira-issues``: postmortem action items from a Jira search response into ``raw.action_items``.
+
+Accepts a search response (``GET /rest/api/2/search``, ``/rest/agile/1.0/sprint/{id}/issue``:
+``{"issues": [...], "startAt", "maxResults", "total"}``) or a bare array of issues; records are
+located by JSON pointer (``/issues/3``). Jira writes offsets without a colon
+(``2015-12-02T07:39:15.000-0800``) and ``duedate`` as a plain date (``2015-12-31``).
+
+Mapping (METRICS.md, Postmortem action items), all from ``fields``:
+
+- item_id: ``jira:`` + the issue ``key`` (e.g. ``jira:AR-86``)
+- title: ``summary``; owner: ``assignee.displayName``, else ``assignee.name``
+- created_at: ``created``; due_date: ``duedate``; updated_at: ``updated`` (the newest export wins)
+- status: from ``status.statusCategory.key``, trusted over ``resolutiondate``:
+
+  - ``done``: ``not_doing`` when the resolution (or the status) is one of Won't Do, Won't Fix,
+    Duplicate, Cannot Reproduce, Declined, Rejected, Obsolete; otherwise ``done``
+  - ``new``, ``indeterminate``, ``undefined``: ``open``, even when a stale ``resolutiondate`` is set
+    (a reopened issue)
+  - anything else, or no status at all: quarantined, since the item's state cannot be told
+
+- completed_at: for ``done`` items ``resolutiondate``, else ``statuscategorychangedate`` (Jira
+  Cloud), else NULL; NULL for open and not_doing items
+- resolution: ``resolution.name``
+- category: the first label that names one: ``immediate``, ``short_term``, ``long_term``,
+  ``process``, case-insensitive, with ``-`` or a space for ``_`` and an optional ``category:``
+  prefix (``short-term``, ``category:Long-Term``); otherwise NULL
+- incident_id: a label ``incident:<incident id>`` naming the warehouse's incident id as written
+  (``incident:pagerduty:PT4KHLK`` -> ``pagerduty:PT4KHLK``); else an issue link to an issue of type
+  Incident, Postmortem or Post-incident review -> ``jira:<its key>``; else NULL
+- team: a label ``team:<name>``, else the project key (``AR``); the service catalog may map it
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ops_warehouse.sources.base import (
+    Adapter,
+    ReadContext,
+    Record,
+    Reject,
+    Row,
+    Sniff,
+    load_json,
+    pointer,
+    raw_json,
+    records_of,
+)
+
+SOURCE = "jira"
+WRAPPER = "issues"
+OPEN_CATEGORIES = ("new", "indeterminate", "undefined")
+NOT_DOING = frozenset(
+    {"won't do", "won't fix", "duplicate", "cannot reproduce", "declined", "rejected", "obsolete"}
+)
+CATEGORIES = ("immediate", "short_term", "long_term", "process")
+INCIDENT_ISSUE_TYPES = frozenset({"incident", "postmortem", "post-incident review"})
+
+
+class Bad(ValueError):
+    """An issue that cannot be used; the message is the quarantine reason."""
+
+
+def text(value: Any) -> str | None:
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
+def obj(parent: Any, key: str) -> dict[str, Any]:
+    value = parent.get(key) if isinstance(parent, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def labels_of(fields: dict[str, Any]) -> list[str]:
+    labels = fields.get("labels")
+    return [lab.strip() for lab in labels if isinstance(lab, str)] if isinstance(labels, list) else []
+
+
+def label_value(labels: list[str], prefix: str) -> str | None:
+    """The rest of the first label starting with ``prefix:`` (case-insensitive)."""
+    for label in labels:
+        head, sep, rest = label.partition(":")
+        if sep and head.lower() == prefix and rest.strip():
+            return rest.strip()
+    return None
+
+
+def category_of(labels: list[str]) -> str | None:
+    for label in labels:
+        norm = label.lower().removeprefix("category:").replace("-", "_").replace(" ", "_")
+        if norm in CATEGORIES:
+            return norm
+    return None
+
+
+def linked_incident(links: Any) -> str | None:
+    """``jira:<key>`` of the first linked issue whose type is an incident or postmortem."""
+    for link in links if isinstance(links, list) else []:
+        for side in ("inwardIssue", "outwardIssue"):
+            issue = obj(link, side)
+            kind = (text(obj(obj(issue, "fields"), "issuetype").get("name")) or "").lower()
+            key = text(issue.get("key"))
+            if key and kind in INCIDENT_ISSUE_TYPES:
+                return f"{SOURCE}:{key}"
+    return None
+
+
+def is_not_doing(*names: str | None) -> bool:
+    return any(n is not None and n.lower().replace("\u2019", "'") in NOT_DOING for n in names)
+
+
+def status_of(fields: dict[str, Any], resolution: str | None) -> str:
+    status = obj(fields, "status")
+    category = text(obj(status, "statusCategory").get("key"))
+    if category is None:
+        raise Bad("fields.status.statusCategory.key: required but missing")
+    category = category.lower()
+    if category in OPEN_CATEGORIES:
+        return "open"
+    if category != "done":
+        raise Bad(f"fields.status.statusCategory.key: {category!r} is not one of new, indeterminate, done")
+    return "not_doing" if is_not_doing(resolution, text(status.get("name"))) else "done"
+
+
+def owner_of(fields: dict[str, Any]) -> str | None:
+    assignee = obj(fields, "assignee")
+    return text(assignee.get("displayName")) or text(assignee.get("name"))
+
+
+def item_values(issue: dict[str, Any]) -> dict[str, Any]:
+    key = text(issue.get("key"))
+    if key is None:
+        raise Bad("key: required but missing")
+    fields = issue.get("fields")
+    if not isinstance(fields, dict):
+        raise Bad("fields: expected an object")
+    resolution = text(obj(fields, "resolution").get("name"))
+    status = status_of(fields, resolution)
+    labels = labels_of(fields)
+    completed = fields.get("resolutiondate") or fields.get("statuscategorychangedate")
+    return {
+        "item_id": f"{SOURCE}:{key}",
+        "source": SOURCE,
+        "incident_id": label_value(labels, "incident") or linked_incident(fields.get("issuelinks")),
+        "title": text(fields.get("summary")),
+        "owner": owner_of(fields),
+        "team": label_value(labels, "team") or text(obj(fields, "project").get("key")),
+        "category": category_of(labels),
+        "created_at": fields.get("created"),
+        "due_date": fields.get("duedate"),
+        "completed_at": completed if status == "done" else None,
+        "status": status,
+        "resolution": resolution,
+        "updated_at": fields.get("updated"),
+    }
+
+
+def to_record(issue: Any, locator: str) -> Record:
+    raw = raw_json(issue)
+    if not isinstance(issue, dict):
+        return Reject(locator, f"expected a JSON object, got {type(issue).__name__}", raw)
+    try:
+        return Row("action_items", item_values(issue), locator, raw)
+    except Bad as exc:
+        return Reject(locator, str(exc), raw)
+
+
+def looks_like_issue(rec: Any) -> bool:
+    return isinstance(rec, dict) and isinstance(rec.get("key"), str) and isinstance(rec.get("fields"), dict)
+
+
+class JiraIssuesAdapter(Adapter):
+    kind = "jira-issues"
+    description = "Jira search responses (postmortem action items)"
+
+    def detect(self, sniff: Sniff) -> bool:
+        rec = sniff.first_record
+        if isinstance(rec, dict) and isinstance(rec.get(WRAPPER), list):
+            issues = rec[WRAPPER]
+            return looks_like_issue(issues[0]) if issues else "startAt" in rec
+        return looks_like_issue(rec)
+
+    def read(self, ctx: ReadContext) -> Iterator[Record]:
+        records, prefix = records_of(load_json(ctx.path), WRAPPER)
+        for i, rec in enumerate(records):
+            yield to_record(rec, pointer(prefix, i))
+
+
+ADAPTER = JiraIssuesAdapter()
