@@ -1,0 +1,224 @@
+"""What the metric-sample adapters share: the row they build, value and label normalization, and
+streaming readers that turn unreadable input into a :class:`FileError` naming the place.
+
+Every metric adapter writes ``raw.metric_samples`` rows with the same conventions:
+
+- ``metric``: the series name as the source writes it. Histograms become ``<name>_bucket`` series
+  with an ``le`` label, plus ``<name>_sum`` and ``<name>_count``; summaries become ``<name>`` with a
+  ``quantile`` label, plus ``<name>_sum`` and ``<name>_count``.
+- ``labels``: :func:`ops_warehouse.sources.base.labels_json` of the series labels (sorted keys, text
+  values). ``le`` and ``quantile`` values are written as Prometheus writes them
+  (:func:`format_bound`), so ``"1"``, ``"1.0"`` and ``1`` are the same bucket ``"1.0"``.
+- ``ts``: aware UTC datetime; ``value``: float, NaN and +/-Inf kept.
+- ``kind``: ``counter`` (cumulative, take its reset-aware increase), ``gauge`` (use by value),
+  ``histogram`` / ``summary`` (the family type as declared: ``_bucket``, ``_sum`` and ``_count`` are
+  cumulative, summary quantiles are values), ``unknown`` (type not stated, or per-interval deltas:
+  use by value, never take an increase).
+- ``source``: ``prometheus``, ``openmetrics``, ``otlp`` or ``datadog``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any, Final
+
+import ijson
+
+from ops_warehouse.sources.base import FileError, Reject, Row, labels_json, raw_json
+
+TABLE: Final = "metric_samples"
+KINDS: Final = ("counter", "gauge", "histogram", "summary", "unknown")
+BOUND_LABELS: Final = ("le", "quantile")
+COUNTER_SUFFIXES: Final = ("_total", "_count", "_bucket", "_sum")
+
+
+class SampleError(ValueError):
+    """One sample cannot be used; the message is the reject reason."""
+
+
+# ---------------------------------------------------------------- values and labels
+
+
+def parse_value(value: Any) -> float:
+    """A sample value: a JSON number or a Prometheus value string (``"1"``, ``"NaN"``, ``"+Inf"``).
+
+    >>> parse_value("+Inf"), parse_value("-Inf"), parse_value(3)
+    (inf, -inf, 3.0)
+    >>> math.isnan(parse_value("NaN"))
+    True
+    """
+    if isinstance(value, bool) or value is None:
+        raise SampleError(f"value is not a number: {value!r}")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, str) and value and "_" not in value and value == value.strip():
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise SampleError(f"value is not a number: {value!r}")
+
+
+def format_bound(value: Any) -> str:
+    """An ``le`` or ``quantile`` value as Prometheus writes it (Go's shortest ``%g``, with ``.0``
+    added to whole numbers), so equal bounds spelled differently are one bucket.
+
+    >>> [format_bound(v) for v in ("1", "1.0", 1, "+Inf", "0.25", "1e6", "100000", "-8.99e-05")]
+    ['1.0', '1.0', '1.0', '+Inf', '0.25', '1e+06', '100000.0', '-8.99e-05']
+    """
+    f = parse_value(value)
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "+Inf" if f > 0 else "-Inf"
+    if f == 0:
+        return "-0.0" if math.copysign(1.0, f) < 0 else "0.0"
+    dec = Decimal(repr(f)).normalize()
+    digits = dec.as_tuple().digits
+    exp = dec.adjusted()
+    if exp < -4 or exp >= 6:
+        mantissa = f"{abs(f):.{len(digits) - 1}e}"
+        coeff, _, power = mantissa.partition("e")
+        sign = "-" if f < 0 else ""
+        return f"{sign}{coeff}e{power[0]}{int(power[1:]):02d}"
+    text = format(dec, "f")
+    return text if "." in text else text + ".0"
+
+
+def normalize_labels(labels: dict[str, Any]) -> str:
+    """The stored labels JSON, with bound labels normalized (see :func:`format_bound`)."""
+    fixed = dict(labels)
+    for key in BOUND_LABELS:
+        if key in fixed:
+            try:
+                fixed[key] = format_bound(fixed[key])
+            except SampleError as exc:
+                raise SampleError(f"label {key}: {exc}") from None
+    return labels_json(fixed)
+
+
+def infer_kind(metric: str) -> str:
+    """The kind of a series whose format states none: ``counter`` by suffix, else ``gauge``.
+
+    >>> infer_kind("http_requests_total"), infer_kind("latency_bucket"), infer_kind("up")
+    ('counter', 'counter', 'gauge')
+    """
+    return "counter" if metric.endswith(COUNTER_SUFFIXES) else "gauge"
+
+
+def sample(
+    metric: str,
+    labels: dict[str, Any] | str,
+    ts: datetime,
+    value: float,
+    kind: str,
+    source: str,
+    locator: str,
+) -> Row:
+    """One ``metric_samples`` row. ``labels`` may already be the stored JSON."""
+    text = labels if isinstance(labels, str) else normalize_labels(labels)
+    return Row(
+        TABLE,
+        {"metric": metric, "labels": text, "ts": ts, "value": value, "kind": kind, "source": source},
+        locator,
+    )
+
+
+def reject(locator: str, reason: str, raw: Any = None) -> Reject:
+    """A reject whose raw text is the offending JSON value (or the line as written)."""
+    text = raw if isinstance(raw, str) or raw is None else raw_json(raw, limit=2_000)
+    return Reject(locator, reason, text)
+
+
+# ---------------------------------------------------------------- reading files
+
+
+def require_content(path: Path) -> None:
+    """FileError("empty file") when the file holds nothing but whitespace."""
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 16):
+            if block.strip():
+                return
+    raise FileError("empty file")
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text without the newline) for each line; bytes that are not UTF-8 are a
+    FileError naming the line and the byte offset in the file."""
+    offset = 0
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise FileError(
+                    f"line {lineno}: not UTF-8 text: invalid byte at offset {offset + exc.start}"
+                ) from None
+            if lineno == 1:
+                text = text.lstrip("\ufeff")
+            offset += len(raw)
+            yield lineno, text.rstrip("\r\n")
+
+
+def last_line(path: Path, window: int = 4096) -> str:
+    """The last non-blank line of the file (read from its tail only)."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        fh.seek(max(0, size - window))
+        tail = fh.read()
+    lines = [ln for ln in tail.decode("utf-8", errors="replace").splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else ""
+
+
+def json_events(fh: IO[bytes], where: list[str]) -> Iterator[tuple[str, str, Any]]:
+    """ijson's (prefix, event, value) stream over an open binary file. Broken, truncated or
+    non-UTF-8 JSON is a FileError naming ``where[0]`` (the caller keeps it at the JSON pointer it
+    is reading) and the byte offset reached."""
+    try:
+        yield from ijson.parse(fh, use_float=True)
+    except (ijson.JSONError, UnicodeDecodeError) as exc:
+        reason = str(exc).splitlines()[0].strip() if str(exc) else type(exc).__name__
+        reason = reason.removeprefix("b'").removeprefix('b"')
+        raise FileError(
+            f"truncated or invalid JSON at {where[0] or 'the start'} "
+            f"(byte {_offset(fh)}): {reason}"
+        ) from None
+
+
+def _offset(fh: IO[bytes]) -> int:
+    try:
+        return fh.tell()
+    except (OSError, ValueError):
+        return -1
+
+
+_STARTS: Final = frozenset(("start_map", "start_array"))
+_ENDS: Final = frozenset(("end_map", "end_array"))
+
+
+def build_value(event: str, value: Any, events: Iterator[tuple[str, str, Any]]) -> Any:
+    """The JSON value that starts with (event, value), consuming its remaining events."""
+    if event not in _STARTS:
+        return value
+    builder = ijson.ObjectBuilder()
+    builder.event(event, value)
+    depth = 1
+    while depth:
+        _, ev, val = next(events)
+        builder.event(ev, val)
+        if ev in _STARTS:
+            depth += 1
+        elif ev in _ENDS:
+            depth -= 1
+    return builder.value
+
+
+def file_mtime(path: Path) -> float:
+    return os.stat(path).st_mtime

@@ -1,0 +1,194 @@
+"""``prometheus-range``: the JSON answer of Prometheus' ``GET /api/v1/query_range`` (or
+``/api/v1/query``).
+
+Format::
+
+    {"status": "success",
+     "data": {"resultType": "matrix",
+              "result": [{"metric": {"__name__": "up", "job": "api"},
+                          "values": [[1435781430.781, "1"], [1435781445.781, "NaN"], ...]}]}}
+
+``resultType`` ``vector`` (an instant query) is read the same way, with one ``value`` per series.
+``scalar`` and ``string`` results are not series and make the file unreadable.
+
+Mapping to ``raw.metric_samples`` (one row per point):
+
+- ``metric`` is the ``__name__`` label; the other labels are the row's labels (``le`` and
+  ``quantile`` normalized, see ``_metrics``). A series without ``__name__`` (the result of an
+  expression such as ``rate(...)``) cannot be addressed later: each of its points is rejected.
+- ``ts`` is the float-second timestamp; ``value`` the sample string (``"NaN"``, ``"+Inf"``,
+  ``"-Inf"`` kept as floats).
+- The API states no metric type, so ``kind`` is inferred from the name: ``counter`` when it ends in
+  ``_total``, ``_count``, ``_bucket`` or ``_sum``, otherwise ``gauge``.
+- ``source`` is ``prometheus``.
+
+The file is streamed (ijson), point by point, so exports of any size fit in a bounded memory; a
+series' labels may come before or after its points. Overlapping exports (Prometheus caps a query at
+11,000 points per series, so long ranges come as several files) merge without duplicates: the lake
+key is metric + labels + timestamp. Locators are JSON pointers such as ``/data/result/3/values/17``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from ops_warehouse.sources._metrics import (
+    SampleError,
+    build_value,
+    infer_kind,
+    json_events,
+    normalize_labels,
+    parse_value,
+    reject,
+    require_content,
+    sample,
+)
+from ops_warehouse.sources.base import Adapter, FileError, ReadContext, Record, Sniff
+from ops_warehouse.timeutil import TimestampError, from_epoch
+
+SOURCE: Final = "prometheus"
+_RESULT_TYPE = re.compile(rb'"resultType"\s*:\s*"(matrix|vector)"')
+_SERIES: Final = "data.result.item"
+_POINTS: Final = {f"{_SERIES}.values": "values", f"{_SERIES}.value": "value"}
+
+
+@dataclass(frozen=True)
+class _Identity:
+    """A series' name, stored labels and inferred kind, or why its points cannot be used."""
+
+    name: str = ""
+    labels: str = ""
+    kind: str = ""
+    error: str | None = None
+
+    @classmethod
+    def of(cls, metric: Any) -> _Identity:
+        if not isinstance(metric, dict):
+            return cls(error="series has no metric object with its labels")
+        name = metric.get("__name__")
+        if not isinstance(name, str) or not name:
+            return cls(error="series has no __name__ (an expression result?); export the raw series")
+        try:
+            labels = normalize_labels({k: v for k, v in metric.items() if k != "__name__"})
+        except SampleError as exc:
+            return cls(error=str(exc))
+        return cls(name, labels, infer_kind(name))
+
+
+@dataclass
+class _Series:
+    """The series being read: its identity once seen, and points that came before it."""
+
+    index: int
+    identity: _Identity | None = None
+    pending: list[tuple[str, Any]] = field(default_factory=list)
+
+
+class PrometheusRangeAdapter(Adapter):
+    kind = "prometheus-range"
+    description = "Prometheus /api/v1/query_range (or /api/v1/query) JSON: matrix or vector results"
+
+    def detect(self, sniff: Sniff) -> bool:
+        return sniff.first_char == "{" and _RESULT_TYPE.search(sniff.head) is not None
+
+    def read(self, ctx: ReadContext) -> Iterator[Record]:
+        require_content(ctx.path)
+        where = ["/"]
+        with open(ctx.path, "rb") as fh:
+            yield from _read_events(json_events(fh, where), where)
+
+
+def _read_events(events: Iterator[tuple[str, str, Any]], where: list[str]) -> Iterator[Record]:
+    series: _Series | None = None
+    count = 0
+    seen_result = False
+    for prefix, event, value in events:
+        if prefix == _SERIES:
+            if event == "start_map":
+                series = _Series(count)
+                where[0] = f"/data/result/{count}"
+            elif event == "end_map" and series is not None:
+                yield from _flush(series)
+                series, count = None, count + 1
+            elif event not in ("end_map", "map_key"):
+                yield reject(f"/data/result/{count}", "series is not an object", build_value(event, value, events))
+                count += 1
+        elif series is not None and prefix == f"{_SERIES}.metric":
+            series.identity = _Identity.of(build_value(event, value, events))
+            yield from _flush(series)
+        elif series is not None and prefix in _POINTS:
+            yield from _points(series, _POINTS[prefix], event, value, events, where)
+        else:
+            seen_result |= prefix == "data.result"
+            _check_envelope(prefix, event, value, events)
+    if not seen_result:
+        raise FileError("no data.result: not a Prometheus query API answer")
+
+
+def _check_envelope(prefix: str, event: str, value: Any, events: Iterator[tuple[str, str, Any]]) -> None:
+    if prefix == "status" and value not in ("success", None):
+        raise FileError(f"/status: the query failed ({value!r})")
+    if prefix == "error" and event == "string":
+        raise FileError(f"/error: {value}")
+    if prefix == "data.resultType" and value not in ("matrix", "vector"):
+        raise FileError(f"/data/resultType: {value!r} results are not series (expected matrix or vector)")
+    if prefix == "data.result" and event not in ("start_array", "end_array"):
+        raise FileError(f"/data/result: expected an array, got {event}")
+
+
+def _points(
+    series: _Series,
+    key: str,
+    event: str,
+    value: Any,
+    events: Iterator[tuple[str, str, Any]],
+    where: list[str],
+) -> Iterator[Record]:
+    base = f"/data/result/{series.index}/{key}"
+    if key == "value":  # an instant vector: one point
+        yield from _point(series, base, build_value(event, value, events))
+        return
+    if event != "start_array":
+        yield reject(base, "values is not an array of [time, value] pairs", build_value(event, value, events))
+        return
+    item = f"{_SERIES}.values.item"
+    for n, (prefix, ev, val) in enumerate(events):
+        if prefix != item:  # end of the values array
+            return
+        where[0] = f"{base}/{n}"
+        yield from _point(series, where[0], build_value(ev, val, events))
+
+
+def _point(series: _Series, locator: str, point: Any) -> Iterator[Record]:
+    if series.identity is None:
+        series.pending.append((locator, point))
+        return
+    yield _record(series.identity, locator, point)
+
+
+def _flush(series: _Series) -> Iterator[Record]:
+    identity = series.identity or _Identity.of(None)
+    for locator, point in series.pending:
+        yield _record(identity, locator, point)
+    series.pending.clear()
+
+
+def _record(identity: _Identity, locator: str, point: Any) -> Record:
+    try:
+        if identity.error:
+            raise SampleError(identity.error)
+        if not isinstance(point, list) or len(point) != 2:
+            raise SampleError("point is not a [time, value] pair")
+        ts = from_epoch(point[0])
+        value = parse_value(point[1])
+    except TimestampError as exc:
+        return reject(locator, f"time: {exc}", point)
+    except SampleError as exc:
+        return reject(locator, str(exc), point)
+    return sample(identity.name, identity.labels, ts, value, identity.kind, SOURCE, locator)
+
+
+ADAPTER = PrometheusRangeAdapter()

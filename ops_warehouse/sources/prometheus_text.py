@@ -1,0 +1,187 @@
+"""``prometheus-text``: Prometheus text exposition 0.0.4 and OpenMetrics 1.0 text.
+
+Format::
+
+    # HELP http_requests_total Requests served.
+    # TYPE http_requests_total counter
+    http_requests_total{code="200"} 1027 1395066363000      <- 0.0.4: integer milliseconds
+    http_requests_total{code="200"} 1027 1395066363.000     <- OpenMetrics: float seconds
+    # EOF                                                   <- OpenMetrics only, required
+
+A file is OpenMetrics when its last line is ``# EOF`` (``source`` = ``openmetrics``), otherwise
+0.0.4 (``source`` = ``prometheus``). Each sample line is parsed by ``prometheus_client``'s parser
+for that format, line by line, so files of any size stream and a bad line is one reject
+(``line N``) rather than a failed file.
+
+Mapping to ``raw.metric_samples`` (one row per sample line):
+
+- ``metric`` is the sample name as written (``x_total``, ``x_bucket``, ``x_created``...); labels as
+  written, ``le`` and ``quantile`` normalized (see ``_metrics``). Exemplars are not stored.
+- ``kind`` is the family's ``# TYPE`` (``untyped``/``unknown`` -> ``unknown``; OpenMetrics
+  ``gaugehistogram``, ``info`` and ``stateset`` -> ``gauge``). ``<name>_created`` samples hold a
+  creation time, not a count: they are stored as their own ``gauge`` series. A sample without a
+  ``# TYPE`` for its family is ``unknown``.
+- ``ts`` is the sample's timestamp. Timestamps are optional in both formats (a scrape has the time
+  it was taken): a sample without one takes the scrape time, which is ``ReadContext.options
+  ["scrape_time"]`` (an aware datetime) when given, otherwise the file's modification time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Final
+
+from prometheus_client.openmetrics.parser import _parse_sample as _parse_openmetrics_sample
+from prometheus_client.parser import _parse_sample as _parse_text_sample
+from prometheus_client.samples import Timestamp
+
+from ops_warehouse.sources._metrics import (
+    SampleError,
+    file_mtime,
+    iter_lines,
+    last_line,
+    parse_value,
+    reject,
+    require_content,
+    sample,
+)
+from ops_warehouse.sources.base import Adapter, FileError, ReadContext, Record, Sniff
+from ops_warehouse.timeutil import TimestampError, from_epoch, from_epoch_ns
+
+SOURCE_TEXT: Final = "prometheus"
+SOURCE_OPENMETRICS: Final = "openmetrics"
+EOF_LINE: Final = "# EOF"
+_TYPES: Final = {
+    "counter": "counter",
+    "gauge": "gauge",
+    "histogram": "histogram",
+    "summary": "summary",
+    "untyped": "unknown",
+    "unknown": "unknown",
+    "gaugehistogram": "gauge",
+    "info": "gauge",
+    "stateset": "gauge",
+}
+_SUFFIXES: Final = ("_total", "_bucket", "_count", "_sum", "_gcount", "_gsum", "_info")
+_DETECT_LINES: Final = 20
+_COMMENT = re.compile(r"#\s+(HELP|TYPE|UNIT)\s+(\S+)(?:\s+(.*))?$")
+
+Parser = Callable[[str], Any]
+
+
+@dataclass
+class _Dialect:
+    source: str
+    parse: Parser
+
+
+TEXT: Final = _Dialect(SOURCE_TEXT, _parse_text_sample)
+OPENMETRICS: Final = _Dialect(SOURCE_OPENMETRICS, _parse_openmetrics_sample)
+
+
+@dataclass
+class _State:
+    """What the lines read so far declared: family types, the scrape time, whether # EOF passed."""
+
+    dialect: _Dialect
+    scrape_time: datetime
+    types: dict[str, str] = field(default_factory=dict)
+    ended: bool = False
+
+
+class PrometheusTextAdapter(Adapter):
+    kind = "prometheus-text"
+    description = "Prometheus text exposition 0.0.4 or OpenMetrics text (scrape output, promtool dumps)"
+
+    def detect(self, sniff: Sniff) -> bool:
+        if sniff.first_char in ("{", "[", ""):
+            return False
+        lines = sniff.text.splitlines()
+        if len(sniff.head) < sniff.size:
+            lines = lines[:-1]  # the head may end mid-line
+        samples = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")][:_DETECT_LINES]
+        typed = any(_COMMENT.match(ln.strip()) for ln in lines[:_DETECT_LINES])
+        return (bool(samples) or typed) and all(_parses(ln) for ln in samples)
+
+    def read(self, ctx: ReadContext) -> Iterator[Record]:
+        require_content(ctx.path)
+        dialect = OPENMETRICS if last_line(ctx.path) == EOF_LINE else TEXT
+        state = _State(dialect, _scrape_time(ctx))
+        for lineno, text in iter_lines(ctx.path):
+            line = text.strip()
+            if not line:
+                continue
+            if state.ended:
+                yield reject(f"line {lineno}", "content after # EOF", text)
+            elif line.startswith("#"):
+                _comment(state, line)
+            else:
+                yield _sample_line(state, f"line {lineno}", text)
+
+
+def _parses(line: str) -> bool:
+    try:
+        parsed = _parse_text_sample(line.strip())
+        return isinstance(parsed.value, (int, float))
+    except Exception:  # the library raises assorted errors on text that is not a sample
+        return False
+
+
+def _scrape_time(ctx: ReadContext) -> datetime:
+    given = ctx.options.get("scrape_time")
+    if isinstance(given, datetime):
+        if given.tzinfo is None:
+            raise FileError("scrape_time must carry a UTC offset")
+        return given.astimezone(timezone.utc)
+    return from_epoch(file_mtime(ctx.path))
+
+
+def _comment(state: _State, line: str) -> None:
+    if line == EOF_LINE:
+        state.ended = True
+        return
+    match = _COMMENT.match(line)
+    if match and match.group(1) == "TYPE":
+        state.types[match.group(2)] = _TYPES.get((match.group(3) or "").strip().lower(), "unknown")
+
+
+def _sample_line(state: _State, locator: str, text: str) -> Record:
+    try:
+        parsed = state.dialect.parse(text.strip())
+        value = parse_value(parsed.value)
+        ts = _timestamp(parsed.timestamp, state.scrape_time)
+    except TimestampError as exc:
+        return reject(locator, f"time: {exc}", text)
+    except SampleError as exc:
+        return reject(locator, str(exc), text)
+    except Exception as exc:  # the library's parse errors: ValueError, IndexError, ...
+        return reject(locator, f"not a sample line: {exc or type(exc).__name__}", text)
+    try:
+        return sample(parsed.name, parsed.labels, ts, value, _kind(state, parsed.name), state.dialect.source, locator)
+    except SampleError as exc:
+        return reject(locator, str(exc), text)
+
+
+def _timestamp(value: Any, scrape_time: datetime) -> datetime:
+    if value is None:
+        return scrape_time
+    if isinstance(value, Timestamp):
+        return from_epoch_ns(value.sec * 1_000_000_000 + value.nsec)
+    return from_epoch(value)
+
+
+def _kind(state: _State, name: str) -> str:
+    if name in state.types:
+        return state.types[name]
+    if name.endswith("_created"):
+        return "gauge"
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix) and name[: -len(suffix)] in state.types:
+            return state.types[name[: -len(suffix)]]
+    return "unknown"
+
+
+ADAPTER = PrometheusTextAdapter()
