@@ -77,14 +77,18 @@ def _payload_of(obj: dict[str, Any]) -> tuple[Any, str] | None:
 
 
 def unwrap(delivery: Any) -> tuple[str | None, Any, tuple[str, ...]]:
-    """(event named by a wrapper or None, the payload, pointer parts from delivery to payload)."""
+    """(event named by a wrapper or None, the payload, pointer parts from delivery to payload).
+
+    A wrapper is an object with ``payload`` or ``body`` and the event under ``event`` or an
+    ``X-GitHub-Event`` header; anything else is a bare payload (whose own ``event`` field, as in
+    workflow runs, is not a wrapper's)."""
     obj = as_object(delivery, "webhook delivery")
-    named = obj.get("event") if isinstance(obj.get("event"), str) else _header_event(obj)
-    if named is None and infer_event(obj) is not None:
+    if infer_event(obj) is not None:
         return None, obj, ()
     found = _payload_of(obj)
     if found is None:
-        return named, obj, ()
+        return None, obj, ()
+    named = obj.get("event") if isinstance(obj.get("event"), str) else _header_event(obj)
     payload, key = found
     return named, payload, (key,)
 
