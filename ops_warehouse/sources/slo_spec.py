@@ -10,17 +10,23 @@ OpenSLO, Sloth and canonical files all become one JSON object (stored in
       "budgeting_method": "Occurrences" | "Timeslices" | "RatioTimeslices",
       "target": 0.999,                       # a fraction, never a percentage
       "time_window": {"duration": "28d", "is_rolling": true, "time_zone": "UTC", "start_time": null},
+                                             # calendar (is_rolling false): the period to date in
+                                             # time_zone; start_time anchors d/h/m/w periods
       "indicator": {
         "kind": "ratio" | "threshold",
         "good": "<query>" | null,            # ratio: good and total, or bad and total
         "bad": "<query>" | null,
         "total": "<query>" | null,
         "threshold": {"query": "<query>", "op": "lte", "value": 0.5} | null
-      },
+      },                                     # op: lt | lte | gt | gte (OpenSLO's operators)
       "time_slice_target": 0.95 | null,      # Timeslices: a slice is good when its ratio >= this
       "time_slice_window": "1m" | null,
-      "source_spec": "openslo" | "sloth" | "canonical"
+      "source_spec": "openslo" | "sloth" | "canonical",
+      "objective": "<objective name>" | null # OpenSLO objective name/displayName (optional)
     }
+
+A threshold indicator makes every sample of its series one event, good when ``value op threshold``
+holds; a ratio indicator counts events (good, or total - bad, of total).
 
 Queries are Prometheus series selectors, bare or wrapped in ``sum(rate(...[w]))`` /
 ``sum(increase(...[w]))``; the SLO engine evaluates them against ``raw.metric_samples``.
@@ -50,12 +56,109 @@ def check_target(value: Any, field: str, *, percent: bool = False) -> float:
         t = float(value)
     except (TypeError, ValueError):
         raise SpecError(f"{field}: {value!r} is not a number") from None
-    if percent:
-        t = t / 100.0
+    if percent:  # via Decimal, so 99.9% is exactly 0.999 and not 0.9990000000000001
+        from decimal import Decimal, InvalidOperation
+
+        try:
+            t = float(Decimal(str(value).strip()) / 100)
+        except InvalidOperation:
+            raise SpecError(f"{field}: {value!r} is not a number") from None
     if not 0.0 < t < 1.0:
         shown = f"{value}%" if percent else str(value)
         raise SpecError(f"{field}: {shown} is not a target between 0 and 1 (exclusive)")
     return t
+
+
+THRESHOLD_OPS = ("lt", "lte", "gt", "gte")
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "M": 30 * 86400, "Q": 90 * 86400, "Y": 365 * 86400}
+
+
+def duration_parts(text: str) -> tuple[int, str]:
+    """``"28d"`` -> ``(28, "d")``."""
+    m = _DURATION.match(text.strip())
+    if not m:
+        raise SpecError(f"{text!r} is not a duration like 28d, 1h or 1M")
+    return int(m.group(1)), m.group(2)
+
+
+def duration_seconds(text: str) -> int:
+    """Nominal length of a duration in seconds; the SLO *period* used for alert factors and the
+    forecast. Choice: a month is 30 days (as Sloth's default period), a quarter 90, a year 365.
+
+    >>> duration_seconds("28d") // 86400, duration_seconds("1M") // 86400, duration_seconds("2w") // 86400
+    (28, 30, 14)
+    """
+    n, unit = duration_parts(text)
+    if n <= 0:
+        raise SpecError(f"{text!r}: a duration must be positive")
+    return n * _UNIT_SECONDS[unit]
+
+
+def check_query(text: object, field: str) -> str:
+    """A query the SLO engine can evaluate (see ``ops_warehouse.metrics.slo_query``)."""
+    from ops_warehouse.metrics.slo_query import QueryError, parse_query
+
+    try:
+        parse_query(text)
+    except QueryError as exc:
+        raise SpecError(f"{field}: {exc}") from None
+    return str(text).strip()
+
+
+def check_time_zone(tz: object, field: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if tz in (None, ""):
+        return "UTC"
+    try:
+        ZoneInfo(str(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SpecError(f"{field}: {tz!r} is not a known time zone") from None
+    return str(tz)
+
+
+def validate_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """Check a normalized spec built by an adapter; raise SpecError naming the field."""
+    if not spec.get("name") or not str(spec["name"]).strip():
+        raise SpecError("name: required but missing")
+    if spec["budgeting_method"] not in BUDGETING_METHODS:
+        raise SpecError(
+            f"budgetingMethod: {spec['budgeting_method']!r} is not one of {', '.join(BUDGETING_METHODS)}"
+        )
+    tw = spec["time_window"]
+    duration_seconds(tw["duration"])
+    if not tw["is_rolling"]:
+        n, unit = duration_parts(tw["duration"])
+        if unit in ("M", "Q") and 12 % (n * (3 if unit == "Q" else 1)) != 0:
+            raise SpecError(f"timeWindow.duration: a calendar window of {tw['duration']} does not divide a year")
+        if unit == "Y" and n != 1:
+            raise SpecError("timeWindow.duration: a calendar window of several years is not supported")
+    ind = spec["indicator"]
+    if ind["kind"] == "ratio":
+        if not ind.get("total"):
+            raise SpecError("indicator.total: required for a ratio metric")
+        if bool(ind.get("good")) == bool(ind.get("bad")):
+            raise SpecError("indicator: a ratio metric needs exactly one of good or bad")
+    elif ind["kind"] == "threshold":
+        th = ind.get("threshold") or {}
+        if th.get("op") not in THRESHOLD_OPS:
+            raise SpecError(f"objectives.op: {th.get('op')!r} is not one of {', '.join(THRESHOLD_OPS)}")
+        if not isinstance(th.get("value"), (int, float)) or isinstance(th.get("value"), bool):
+            raise SpecError(f"objectives.value: {th.get('value')!r} is not a number")
+    else:
+        raise SpecError(f"indicator: unknown kind {ind['kind']!r}")
+    if spec["budgeting_method"] == "Timeslices" and ind["kind"] == "ratio" and spec.get("time_slice_target") is None:
+        raise SpecError("objectives.timeSliceTarget: required for Timeslices")
+    if spec["budgeting_method"] != "Occurrences" and not spec.get("time_slice_window"):
+        spec["time_slice_window"] = "1m"
+    if spec.get("time_slice_window"):
+        secs = duration_seconds(spec["time_slice_window"])
+        if 86400 % secs != 0:
+            raise SpecError(
+                f"objectives.timeSliceWindow: {spec['time_slice_window']!r} must be minutes, hours or days "
+                "that divide a day"
+            )
+    return spec
 
 
 def normalize_canonical(values: dict[str, Any]) -> dict[str, Any]:
@@ -99,4 +202,8 @@ def normalize_canonical(values: dict[str, Any]) -> dict[str, Any]:
     }
     if method == "Timeslices" and spec["time_slice_target"] is None:
         raise SpecError("time_slice_target: required for Timeslices")
+    check_query(total, "total_query")
+    check_query(good or bad, "good_query" if good else "bad_query")
+    if method != "Occurrences" and not spec["time_slice_window"]:
+        spec["time_slice_window"] = "1m"
     return spec
