@@ -1,0 +1,75 @@
+-- marts.action_items_weekly: postmortem action items by the ISO week of their due date, per team
+-- and category, with rollups: category = '(all)' per team, team = '(all)' for everything
+-- (`scope` column: team_category, team, overall). Filter on scope before summing.
+--
+-- Rules (METRICS.md, "Postmortem action items"):
+-- * "Week assignment: an action item by due_date." due_date is core's effective due date: the
+--   item's own, else derived from the category and created_at (7 / 30 / 90 days).
+-- * "process items without a due date are left out of the rate": items with no effective due
+--   date are excluded entirely.
+-- * "due = items due that week, not not_doing": not_doing items are excluded entirely.
+-- * "completed_on_time = completed on or before the due date": done, and the UTC date of
+--   completed_at <= due_date (completing on the due day is on time).
+-- * "completed_late = completed after it."
+-- * "open_overdue = still open past it." Choice: an item still open (as of the build) whose due
+--   date is before the end of its week (for weeks already over) or before today (UTC, for the
+--   current week). Open items not yet due are open_not_due. Each item is in exactly one of
+--   completed_on_time, completed_late, open_overdue, open_not_due.
+-- * "on_time_rate = completed_on_time / due", NULL when due = 0. "Default target: > 90%" from the
+--   setting action_item_target.
+-- * team: core's team (the item's own, else its incident's), '(none)' when unknown.
+WITH items AS (
+    SELECT
+        item_id,
+        coalesce(team, '(none)') AS team,
+        coalesce(category, 'unknown') AS category,
+        status,
+        due_date,
+        CAST(date_trunc('week', due_date) AS DATE) AS week_start,
+        CAST(timezone('UTC', completed_at) AS DATE) AS completed_on
+    FROM core.action_items
+    WHERE status <> 'not_doing'       -- not_doing never counts
+      AND due_date IS NOT NULL        -- process items without a due date are left out
+),
+classified AS (
+    SELECT
+        *,
+        status = 'done' AND completed_on <= due_date AS on_time,
+        status = 'done' AND (completed_on > due_date OR completed_on IS NULL) AS late,
+        -- overdue as of the end of the due week, or as of today for the current week
+        status = 'open' AND due_date < least(week_start + 7, CAST(timezone('UTC', now()) AS DATE)) AS overdue
+    FROM items
+),
+agg AS (
+    SELECT
+        week_start,
+        CASE WHEN grouping(team) = 1 THEN '(all)' ELSE team END AS team,
+        CASE WHEN grouping(category) = 1 THEN '(all)' ELSE category END AS category,
+        CASE
+            WHEN grouping(team) = 1 THEN 'overall'
+            WHEN grouping(category) = 1 THEN 'team'
+            ELSE 'team_category'
+        END AS scope,
+        count(*) AS due,
+        count(*) FILTER (WHERE on_time) AS completed_on_time,
+        count(*) FILTER (WHERE late) AS completed_late,
+        count(*) FILTER (WHERE overdue) AS open_overdue,
+        count(*) FILTER (WHERE status = 'open' AND NOT overdue) AS open_not_due
+    FROM classified
+    GROUP BY GROUPING SETS ((week_start, team, category), (week_start, team), (week_start))
+)
+SELECT
+    week_start,
+    team,
+    due,
+    completed_on_time,
+    completed_late,
+    open_overdue,
+    completed_on_time / nullif(due, 0) AS on_time_rate,
+    category,
+    scope,
+    open_not_due,
+    CAST(getvariable('action_item_target') AS DOUBLE) AS on_time_target,
+    completed_on_time / nullif(due, 0) > CAST(getvariable('action_item_target') AS DOUBLE) AS on_time_target_met
+FROM agg
+ORDER BY week_start, scope, team, category

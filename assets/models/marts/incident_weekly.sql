@@ -1,0 +1,109 @@
+-- marts.incident_weekly: incidents per ISO week (by created_at), per service and severity, with
+-- rollups: rows with severity = '(all)' (per service), service = '(all)' (per severity) and both
+-- '(all)' (everything). The `scope` column names the grouping: service_severity, service,
+-- severity, overall. Filter on it before summing.
+--
+-- Rules (METRICS.md, "Incidents"):
+-- * "Week assignment: an incident by created_at." Severity sev1..sev4 as normalized by core;
+--   an incident without severity is grouped as 'unknown'. Service NULL is grouped as '(none)'.
+-- * "MTTA = acknowledged_at - created_at over acknowledged incidents; MTTR = resolved_at -
+--   created_at over resolved incidents; minutes; p50 and mean." acknowledged_at is the FIRST
+--   acknowledgement (core.incidents). p50 interpolated (quantile_cont); NULL when nothing to measure.
+--   Resolution counts whenever it happened (as of the build), in the incident's created week.
+-- * "Open incidents are counted, not timed." Choice: open_incidents = incidents created that week
+--   and not resolved by the week's end (resolved_at IS NULL or >= next Monday 00:00 UTC);
+--   unresolved_incidents = those of the week still unresolved as of the build.
+-- * "Repeat incident: same service and same dedup key (or normalized title) within 7 days of an
+--   earlier one." Key = dedup_key, else the title lowercased with runs of non-alphanumerics
+--   collapsed to one space and trimmed. An incident is a repeat when an earlier incident (created
+--   strictly before it) of the same service with the same key was created within the window
+--   [created_at - repeat_window_days, created_at). Window from the setting repeat_window_days.
+-- * "Escalation rate = incidents escalated at least once / incidents."
+-- * "Default targets: MTTA < 5 min, MTTR < 30 min, escalation < 10%, repeats < 5%" from settings.
+WITH inc AS (
+    SELECT
+        incident_id,
+        coalesce(service, '(none)') AS service,
+        coalesce(severity, 'unknown') AS severity,
+        created_at,
+        acknowledged_at,
+        resolved_at,
+        escalated,
+        CAST(date_trunc('week', timezone('UTC', created_at)) AS DATE) AS week_start,
+        coalesce(
+            dedup_key,
+            nullif(trim(regexp_replace(lower(title), '[^a-z0-9]+', ' ', 'g')), '')
+        ) AS repeat_key
+    FROM core.incidents
+),
+repeats AS (
+    -- an earlier incident of the same service and key within [created_at - window, created_at)
+    SELECT DISTINCT i.incident_id
+    FROM inc AS i
+    JOIN inc AS e
+      ON e.service = i.service
+     AND e.repeat_key = i.repeat_key
+     AND e.incident_id <> i.incident_id
+     AND e.created_at < i.created_at
+     AND e.created_at >= i.created_at - to_days(CAST(getvariable('repeat_window_days') AS INTEGER))
+),
+facts AS (
+    SELECT
+        i.*,
+        r.incident_id IS NOT NULL AS is_repeat,
+        epoch(i.acknowledged_at - i.created_at) / 60.0 AS mtta_minutes,
+        epoch(i.resolved_at - i.created_at) / 60.0 AS mttr_minutes,
+        -- open at the week's end: not resolved before next Monday 00:00 UTC
+        i.resolved_at IS NULL OR i.resolved_at >= CAST(i.week_start + 7 AS TIMESTAMP) AT TIME ZONE 'UTC' AS open_at_week_end
+    FROM inc AS i
+    LEFT JOIN repeats AS r USING (incident_id)
+),
+agg AS (
+    SELECT
+        week_start,
+        CASE WHEN grouping(service) = 1 THEN '(all)' ELSE service END AS service,
+        CASE WHEN grouping(severity) = 1 THEN '(all)' ELSE severity END AS severity,
+        CASE
+            WHEN grouping(service) = 0 AND grouping(severity) = 0 THEN 'service_severity'
+            WHEN grouping(service) = 0 THEN 'service'
+            WHEN grouping(severity) = 0 THEN 'severity'
+            ELSE 'overall'
+        END AS scope,
+        count(*) AS incidents,
+        count(acknowledged_at) AS acknowledged_incidents,
+        count(resolved_at) AS resolved_incidents,
+        quantile_cont(mtta_minutes, 0.5) AS mtta_minutes_p50,
+        avg(mtta_minutes) AS mtta_minutes_mean,
+        quantile_cont(mttr_minutes, 0.5) AS mttr_minutes_p50,
+        avg(mttr_minutes) AS mttr_minutes_mean,
+        count(*) FILTER (WHERE open_at_week_end) AS open_incidents,
+        count(*) FILTER (WHERE resolved_at IS NULL) AS unresolved_incidents,
+        count(*) FILTER (WHERE is_repeat) AS repeat_incidents,
+        count(*) FILTER (WHERE escalated) AS escalated_incidents
+    FROM facts
+    GROUP BY GROUPING SETS ((week_start, service, severity), (week_start, service), (week_start, severity), (week_start))
+)
+SELECT
+    week_start,
+    service,
+    severity,
+    incidents,
+    mtta_minutes_p50,
+    mtta_minutes_mean,
+    mttr_minutes_p50,
+    mttr_minutes_mean,
+    open_incidents,
+    scope,
+    acknowledged_incidents,
+    resolved_incidents,
+    unresolved_incidents,
+    repeat_incidents,
+    repeat_incidents / nullif(incidents, 0) AS repeat_rate,
+    escalated_incidents,
+    escalated_incidents / nullif(incidents, 0) AS escalation_rate,
+    CAST(getvariable('mtta_target_minutes') AS DOUBLE) AS mtta_target_minutes,
+    CAST(getvariable('mttr_target_minutes') AS DOUBLE) AS mttr_target_minutes,
+    CAST(getvariable('escalation_rate_target') AS DOUBLE) AS escalation_rate_target,
+    CAST(getvariable('repeat_rate_target') AS DOUBLE) AS repeat_rate_target
+FROM agg
+ORDER BY week_start, scope, service, severity
