@@ -152,7 +152,8 @@ def child(locator: str, *parts: str | int) -> str:
 
 def as_object(rec: Any, what: str) -> dict[str, Any]:
     if not isinstance(rec, dict):
-        raise MappingError(f"expected a {what} object, got {type(rec).__name__}")
+        article = "an" if what[:1].lower() in "aeiou" else "a"
+        raise MappingError(f"expected {article} {what} object, got {type(rec).__name__}")
     return rec
 
 
