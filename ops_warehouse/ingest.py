@@ -344,7 +344,7 @@ def _quarantine(stager: _Stager, kind: str, locator: str, reason: str, raw: str 
     )
 
 
-def _sha256(path: Path) -> str | None:
+def file_sha256(path: Path) -> str | None:
     h = hashlib.sha256()
     try:
         with open(path, "rb") as fh:
@@ -359,7 +359,7 @@ def _log(lake: Lake, report: FileReport, path: Path, ingested_at: datetime) -> N
     row = {
         "source_file": report.file,
         "source_kind": report.kind,
-        "sha256": _sha256(path),
+        "sha256": file_sha256(path),
         "rows_read": report.read,
         "rows_loaded": report.loaded,
         "rows_duplicate": report.duplicates,

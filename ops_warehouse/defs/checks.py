@@ -1,0 +1,43 @@
+"""Blocking asset checks: each core table's data contract, evaluated right after it is built.
+
+A failing check stops everything downstream (marts, the published snapshot, the report), so bad
+data never reaches analysts or leaders.
+"""
+
+
+import dagster as dg
+
+from ops_warehouse.defs.resources import WarehouseResource
+from ops_warehouse.quality.contracts import Contract, check_contract, load_contracts
+
+
+def contract_check(contract: Contract) -> dg.AssetChecksDefinition:
+    layer, name = contract.table.split(".", 1)
+
+    @dg.asset_check(
+        asset=dg.AssetKey([layer, name]),
+        name=f"{name}_contract",
+        blocking=True,
+        description=f"Keys unique and present, required columns filled, accepted values only ({contract.table}).",
+    )
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        path = warehouse.data_home.lake / layer / f"{name}.parquet"
+        findings = check_contract(contract, path)
+        return dg.AssetCheckResult(
+            passed=not findings,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "rules_checked": dg.MetadataValue.int(
+                    len(contract.key) + len(contract.not_null) + len(contract.accepted_values) + len(contract.between) + 1
+                ),
+                "failures": dg.MetadataValue.json(
+                    [{"rule": f.rule, "failing_rows": f.failing_rows, "sample": f.sample} for f in findings]
+                ),
+            },
+        )
+
+    return _check
+
+
+def contract_checks(known_tables: set[str]) -> list[dg.AssetChecksDefinition]:
+    return [contract_check(c) for c in load_contracts().values() if c.table in known_tables]

@@ -1,0 +1,49 @@
+"""Read-only SQL against the published snapshot (``ops-warehouse sql``).
+
+The connection is opened read-only, external file access is switched off and the configuration
+locked, so a query can neither change the warehouse nor write or read files elsewhere (no COPY TO,
+no ATTACH, no reading files outside the snapshot).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from ops_warehouse.home import DataHome
+
+
+class QueryError(Exception):
+    pass
+
+
+def connect_readonly(home: DataHome) -> duckdb.DuckDBPyConnection:
+    if not home.warehouse.exists():
+        raise QueryError(f"no published warehouse at {home.warehouse}; run `ops-warehouse build` (or `demo`) first")
+    try:
+        con = duckdb.connect(str(home.warehouse), read_only=True)
+    except duckdb.Error as exc:
+        raise QueryError(f"cannot open {home.warehouse}: {exc}") from exc
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def run_query(home: DataHome, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    con = connect_readonly(home)
+    try:
+        try:
+            cur = con.execute(query)
+        except duckdb.Error as exc:
+            message = str(exc).splitlines()[0]
+            if "read-only" in message or "read only" in message:
+                raise QueryError(f"the warehouse is read-only: {message}") from None
+            raise QueryError(message) from None
+        if cur.description is None:
+            return [], []
+        columns = [d[0] for d in cur.description]
+        return columns, cur.fetchall()
+    finally:
+        con.close()
