@@ -49,6 +49,7 @@ from ops_warehouse.sources.base import Adapter, ReadContext, Record, Row, Sniff
 
 Handler = Callable[[dict[str, Any], str], list[Record]]
 _EVENT_HEADER = "x-github-event"
+_SENDER_KEYS = frozenset({"repository", "sender", "installation", "hook_id"})  # every GitHub delivery has one
 
 
 # ---------------------------------------------------------------- recognising deliveries
@@ -90,7 +91,7 @@ def unwrap(delivery: Any) -> tuple[str | None, Any, tuple[str, ...]]:
         return None, obj, ()
     named = obj.get("event") if isinstance(obj.get("event"), str) else _header_event(obj)
     payload, key = found
-    return named, payload, (key,)
+    return (named.strip().lower() if named else None), payload, (key,)
 
 
 def infer_event(payload: Any) -> str | None:
@@ -173,9 +174,9 @@ def looks_like_delivery(rec: Any) -> bool:
         named, payload, _ = unwrap(rec)
     except MappingError:
         return False
-    if named is not None:
-        return isinstance(payload, dict)
-    return infer_event(payload) is not None and ("repository" in payload or "sender" in payload)
+    if not isinstance(payload, dict) or not _SENDER_KEYS & payload.keys():
+        return False
+    return named is not None or infer_event(payload) is not None
 
 
 # ---------------------------------------------------------------- the adapter
