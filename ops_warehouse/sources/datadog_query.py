@@ -60,17 +60,21 @@ class DatadogQueryAdapter(Adapter):
         require_content(ctx.path)
         where = ["/"]
         seen = False
+        status = "ok"
         with open(ctx.path, "rb") as fh:
             events = json_events(fh, where)
             index = 0
             for prefix, event, value in events:
                 seen |= prefix == "series"
-                if prefix in ("status", "error") and event == "string" and value not in ("ok", ""):
-                    raise FileError(f"/{prefix}: the query failed ({value!r})")
+                status = value if prefix == "status" else status
+                if prefix in ("error", "errors.item") and event == "string" and value:
+                    raise FileError(f"/{prefix.split('.')[0]}: the query failed: {value}")
                 if prefix == _SERIES and event not in ("end_map", "map_key"):
                     where[0] = f"/series/{index}"
                     yield from _series(build_value(event, value, events), where[0])
                     index += 1
+        if status != "ok":
+            raise FileError(f"/status: the query failed ({status!r})")
         if not seen:
             raise FileError("no series: not a Datadog query answer")
 

@@ -105,6 +105,7 @@ def _read_events(events: Iterator[tuple[str, str, Any]], where: list[str]) -> It
     series: _Series | None = None
     count = 0
     seen_result = False
+    status = "success"
     for prefix, event, value in events:
         if prefix == _SERIES:
             if event == "start_map":
@@ -123,16 +124,17 @@ def _read_events(events: Iterator[tuple[str, str, Any]], where: list[str]) -> It
             yield from _points(series, _POINTS[prefix], event, value, events, where)
         else:
             seen_result |= prefix == "data.result"
-            _check_envelope(prefix, event, value, events)
+            status = value if prefix == "status" else status
+            _check_envelope(prefix, event, value)
+    if status != "success":
+        raise FileError(f"/status: the query failed ({status!r})")
     if not seen_result:
         raise FileError("no data.result: not a Prometheus query API answer")
 
 
-def _check_envelope(prefix: str, event: str, value: Any, events: Iterator[tuple[str, str, Any]]) -> None:
-    if prefix == "status" and value not in ("success", None):
-        raise FileError(f"/status: the query failed ({value!r})")
+def _check_envelope(prefix: str, event: str, value: Any) -> None:
     if prefix == "error" and event == "string":
-        raise FileError(f"/error: {value}")
+        raise FileError(f"/error: the query failed: {value}")
     if prefix == "data.resultType" and value not in ("matrix", "vector"):
         raise FileError(f"/data/resultType: {value!r} results are not series (expected matrix or vector)")
     if prefix == "data.result" and event not in ("start_array", "end_array"):

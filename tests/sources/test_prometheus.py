@@ -132,3 +132,10 @@ def test_does_not_claim_other_samples(samples: Path, name: str) -> None:
     from ops_warehouse.sources.prometheus_range import ADAPTER
 
     assert not ADAPTER.detect(Sniff(samples / name))
+
+
+def test_failed_query_answer(home: DataHome, tmp_path: Path) -> None:
+    path = tmp_path / "error.json"
+    path.write_text('{"status":"error","errorType":"bad_data","error":"exceeded maximum resolution of 11,000 points"}')
+    report = ingest_file(home, path, kind=KIND)
+    assert report.error is not None and "11,000 points" in report.error
