@@ -31,6 +31,7 @@ import yaml
 
 from ops_warehouse.sources.base import Adapter, FileError, ReadContext, Record, Reject, Row, Sniff, raw_json, read_text
 from ops_warehouse.sources.slo_spec import (
+    BUDGETING_METHODS,
     SpecError,
     check_duration,
     check_query,
@@ -195,6 +196,8 @@ def _specs_of(doc: dict[str, Any], version: str, slis: dict[str, dict[str, Any]]
     method = spec.get("budgetingMethod")
     if method is None:
         raise SpecError("spec.budgetingMethod: required (Occurrences, Timeslices or RatioTimeslices)")
+    if method not in BUDGETING_METHODS:
+        raise SpecError(f"spec.budgetingMethod: {method!r} is not one of {', '.join(BUDGETING_METHODS)}")
     objectives = spec.get("objectives")
     if not isinstance(objectives, list) or not objectives:
         raise SpecError("spec.objectives: required list with at least one objective")
