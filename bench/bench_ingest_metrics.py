@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -114,13 +113,10 @@ def _child_duckdb(path: str, fmt: str) -> None:
 
 def run_child(args: list[str]) -> tuple[dict[str, object], float, float]:
     """Run this script as a child; return its JSON answer, wall seconds and peak RSS in MB."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
     seconds = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if peak_kb <= before:
-        peak_kb = before  # RUSAGE_CHILDREN keeps the largest child so far
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # this process's only child
     lines = proc.stdout.strip().splitlines()
     answer = json.loads(lines[-1]) if lines else {"rows": 0, "error": proc.stderr.strip()[-300:]}
     return answer, seconds, peak_kb / 1024
@@ -142,8 +138,6 @@ def bench(megabytes: int, workdir: Path) -> None:
         path = workdir / name
         writer(path, megabytes)
         print(f"{fmt}: {path.stat().st_size / 1e6:,.0f} MB")
-        # DuckDB first: RUSAGE_CHILDREN reports the maximum over all children, so measure the
-        # smaller one before the larger, and each format in its own process tree below.
         _report("duckdb read_json", *_isolated(["--child-duckdb", str(path), fmt]))
         home = workdir / f"home-{fmt}"
         _report("ops-warehouse ingest", *_isolated(["--child-ingest", str(path), str(home)]))
