@@ -25,7 +25,7 @@ import duckdb
 from ops_warehouse.catalog import Catalog
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.store import Lake, atomic_copy, connect, empty_select, quote_ident, quote_literal
-from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS
+from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
 
 LAYERS = ("core", "marts")
 _REF = re.compile(r"\b(raw|core|marts)\.([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
@@ -135,7 +135,7 @@ def open_lake(home: DataHome, catalog: Catalog | None = None) -> duckdb.DuckDBPy
     for schema in ("raw", "core", "marts", "catalog", "quarantine"):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for table in list(RAW_TABLES.values()):
-        con.execute(f"CREATE VIEW raw.{quote_ident(table.name)} AS {lake.scan_sql(table)}")
+        con.execute(f"CREATE VIEW raw.{quote_ident(table.name)} AS {_latest_per_key(table, lake.scan_sql(table))}")
     con.execute(f"CREATE VIEW quarantine.rejected_rows AS {lake.scan_sql(REJECTED_ROWS)}")
     con.execute(f"CREATE VIEW raw.ingest_log AS {lake.scan_sql(INGEST_LOG)}")
     for layer in LAYERS:
@@ -155,6 +155,19 @@ def open_lake(home: DataHome, catalog: Catalog | None = None) -> duckdb.DuckDBPy
     for key, value in catalog.settings.items():
         con.execute(f"SET VARIABLE {key} = ?", [value])
     return con
+
+
+def _latest_per_key(table: RawTable, scan: str) -> str:
+    """One row per natural key, even if a key's event day moved between exports (a re-run with a
+    new start time lands in another partition): the newest version wins, as in the lake's merge.
+    Metric samples are partitioned by their own timestamp, which never moves, so they skip this."""
+    if table.partition_by is None or table.partition_by in table.key:
+        return scan
+    key = ", ".join(quote_ident(k) for k in table.key)
+    return (
+        f"SELECT * FROM ({scan}) QUALIFY row_number() OVER "
+        f"(PARTITION BY {key} ORDER BY updated_at DESC NULLS LAST, ingested_at DESC) = 1"
+    )
 
 
 def run_model(home: DataHome, model: Model, catalog: Catalog | None = None) -> int:

@@ -103,12 +103,13 @@ class Sniff:
 
     @cached_property
     def is_ndjson(self) -> bool:
-        """Two or more lines that each hold one JSON object."""
-        lines = [ln for ln in self.text.splitlines()[:5] if ln.strip()][:2]
+        """A first line that is a whole JSON object by itself, followed by more lines (a later
+        line may be broken: that is a bad record, not another format)."""
+        lines = [ln for ln in self.text.splitlines()[:5] if ln.strip()]
         if len(lines) < 2:
             return False
         try:
-            return all(isinstance(json.loads(ln), dict) for ln in lines)
+            return isinstance(json.loads(lines[0]), dict)
         except ValueError:
             return False
 

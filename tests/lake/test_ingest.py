@@ -1,0 +1,160 @@
+"""Ingestion: accounting, idempotency, quarantine and file-level errors, on canonical files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ops_warehouse.home import DataHome
+from ops_warehouse.ingest import ingest_file, ingest_paths
+from ops_warehouse.lake.store import Lake, connect
+from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS
+
+HEADER = "deploy_id,service,environment,sha,started_at,finished_at,status,is_rollback\n"
+
+
+def _rows(home: DataHome, table: str, columns: str = "*", order: str = "1") -> list[tuple]:
+    lake = Lake(home)
+    t = RAW_TABLES[table] if table in RAW_TABLES else REJECTED_ROWS
+    return connect().execute(f"SELECT {columns} FROM ({lake.scan_sql(t)}) ORDER BY {order}").fetchall()
+
+
+def _write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_every_row_is_accounted_for(home: DataHome, tmp_path: Path) -> None:
+    f = _write(
+        tmp_path / "deploys.csv",
+        HEADER
+        + "d1,checkout,production,aaa,2026-11-23T10:00:00Z,2026-11-23T10:05:00Z,success,false\n"
+        + "d2,checkout,production,bbb,2026-11-24T10:00:00+01:00,2026-11-24T10:05:00+01:00,exploded,false\n"
+        + "d3,checkout,production,ccc,2026-11-24 10:00:00,2026-11-24T10:05:00Z,success,false\n"
+        + "d1,checkout,production,aaa,2026-11-23T10:00:00Z,2026-11-23T10:05:00Z,success,false\n"
+        + "d4,checkout,production,ddd,2026-11-25T10:00:00Z\n",
+    )
+    r = ingest_file(home, f)
+    assert (r.kind, r.read, r.loaded, r.duplicates, r.quarantined) == ("canonical", 5, 1, 1, 3)
+    assert r.balanced and r.ok
+    reasons = _rows(home, "rejected_rows", "locator, reason")
+    assert reasons[0] == ("line 3", "status: 'exploded' is not one of success, failure, error, cancelled, pending, in_progress, queued, inactive")
+    assert reasons[1][0] == "line 4" and "has no UTC offset" in reasons[1][1]
+    assert reasons[2] == ("line 6", "expected 8 fields, found 5")
+    # the bad rows keep their raw text
+    assert "exploded" in _rows(home, "rejected_rows", "raw")[0][0]
+
+
+def test_reingest_and_overlap_add_nothing(home: DataHome, tmp_path: Path) -> None:
+    a = _write(tmp_path / "a.csv", HEADER
+               + "d1,checkout,production,aaa,2026-11-23T10:00:00Z,2026-11-23T10:05:00Z,success,false\n"
+               + "d2,checkout,production,bbb,2026-11-24T10:00:00Z,2026-11-24T10:05:00Z,success,false\n")
+    b = _write(tmp_path / "b.csv", HEADER
+               + "d2,checkout,production,bbb,2026-11-24T10:00:00Z,2026-11-24T10:05:00Z,success,false\n"
+               + "d3,checkout,production,ccc,2026-11-25T10:00:00Z,2026-11-25T10:05:00Z,success,false\n")
+    first = ingest_file(home, a)
+    again = ingest_file(home, a)
+    overlap = ingest_file(home, b)
+    assert (first.loaded, first.duplicates) == (2, 0)
+    assert (again.loaded, again.duplicates) == (0, 2)
+    assert (overlap.loaded, overlap.duplicates) == (1, 1)
+    assert [r[0] for r in _rows(home, "deployments", "deploy_id")] == ["d1", "d2", "d3"]
+    # partitioned by the UTC day of the event
+    days = sorted(p.parent.name for p in Lake(home).files(RAW_TABLES["deployments"]))
+    assert days == ["day=2026-11-23", "day=2026-11-24", "day=2026-11-25"]
+
+
+def test_a_corrected_row_replaces_the_old_one(home: DataHome, tmp_path: Path) -> None:
+    a = _write(tmp_path / "a.csv", HEADER + "d1,checkout,production,aaa,2026-11-23T10:00:00Z,2026-11-23T10:05:00Z,success,false\n")
+    b = _write(tmp_path / "b.csv", HEADER + "d1,checkout,production,aaa,2026-11-23T10:00:00Z,2026-11-23T10:09:00Z,failure,false\n")
+    ingest_file(home, a)
+    r = ingest_file(home, b)
+    assert (r.loaded, r.duplicates) == (1, 0)
+    assert _rows(home, "deployments", "deploy_id, status") == [("d1", "failure")]
+
+
+def test_newer_updated_at_wins_whatever_the_order(home: DataHome, tmp_path: Path) -> None:
+    head = "incident_id,service,created_at,resolved_at,updated_at\n"
+    newer = _write(tmp_path / "newer.csv", head + "i1,checkout,2026-11-23T10:00:00Z,2026-11-23T11:00:00Z,2026-11-23T11:00:00Z\n")
+    older = _write(tmp_path / "older.csv", head + "i1,checkout,2026-11-23T10:00:00Z,,2026-11-23T10:01:00Z\n")
+    ingest_file(home, newer)
+    late = ingest_file(home, older)
+    assert (late.loaded, late.duplicates) == (0, 1)
+    resolved = _rows(home, "incidents", "resolved_at")[0][0]
+    assert resolved is not None and resolved.hour == 11
+
+
+def test_default_time_zone_localizes_naive_timestamps(home: DataHome, tmp_path: Path) -> None:
+    f = _write(tmp_path / "d.csv", HEADER + "d1,checkout,production,aaa,2026-07-01 12:00:00,2026-07-01 12:30:00,success,false\n")
+    r = ingest_file(home, f, default_tz="Europe/Berlin")
+    assert r.loaded == 1
+    started = _rows(home, "deployments", "strftime(started_at, '%H:%M')")[0][0]
+    assert started == "10:00"  # CEST is UTC+2
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty file"),
+        (b'{"deploy_id": "d1", "environment": "production", "started_at": "2026-11-23T10:00:00Z"', "could not tell"),
+        (b"\xff\xfe\x00garbage", "could not tell"),
+    ],
+)
+def test_unreadable_files_fail_whole_and_write_nothing(home: DataHome, tmp_path: Path, content: bytes, message: str) -> None:
+    f = _write(tmp_path / "bad.json", content)
+    r = ingest_file(home, f)
+    assert not r.ok and message in (r.error or "")
+    assert (r.loaded, r.duplicates, r.quarantined) == (0, 0, 0)
+    assert Lake(home).files(RAW_TABLES["deployments"]) == []
+    assert not any(home.tmp.glob("ingest-*")), "staging must be cleaned up"
+
+
+def test_truncated_json_names_the_place(home: DataHome, tmp_path: Path) -> None:
+    f = _write(tmp_path / "deploys.json", '[{"deploy_id": "d1", "environment": "production", "started_at": "2026-11-23T10:00:00Z"},\n {"deploy_id": ')
+    r = ingest_file(home, f, kind="canonical")
+    assert r.error is not None and "line 2" in r.error and "column" in r.error
+    assert Lake(home).files(RAW_TABLES["deployments"]) == []
+
+
+def test_non_utf8_csv_is_a_file_error(home: DataHome, tmp_path: Path) -> None:
+    f = _write(tmp_path / "d.csv", HEADER.encode() + b"d1,caf\xe9,production,aaa,2026-11-23T10:00:00Z,2026-11-23T10:05:00Z,success,false\n")
+    r = ingest_file(home, f, kind="canonical")
+    assert r.error is not None and "UTF-8" in r.error
+
+
+def test_ndjson_bad_lines_are_quarantined(home: DataHome, tmp_path: Path) -> None:
+    f = _write(
+        tmp_path / "incidents.ndjson",
+        '{"incident_id": "i1", "service": "checkout", "created_at": "2026-11-23T10:00:00Z"}\n'
+        '{"incident_id": "i2", "service": \n'
+        '{"incident_id": "i3", "service": "checkout", "created_at": "2026-11-23T11:00:00Z", "severity": "sev9"}\n'
+        '["not", "an", "object"]\n',
+    )
+    r = ingest_file(home, f)
+    assert (r.read, r.loaded, r.quarantined) == (4, 1, 3)
+    locators = [row[0] for row in _rows(home, "rejected_rows", "locator")]
+    assert locators == ["line 2", "line 3", "line 4"]
+
+
+def test_parquet_and_folders(home: DataHome, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from datetime import datetime, timezone
+
+    t = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
+    pq.write_table(
+        pa.table({"metric": ["up", "up"], "labels": ['{"job":"api"}', '{"job":"api"}'], "ts": [t, t], "value": [1.0, 1.0]}),
+        tmp_path / "in" / "m.parquet" if (tmp_path / "in").mkdir() is None else None,
+    )
+    reports = ingest_paths(home, [tmp_path / "in"])
+    assert len(reports) == 1 and (reports[0].loaded, reports[0].duplicates) == (1, 1)
+
+
+def test_missing_file(home: DataHome, tmp_path: Path) -> None:
+    r = ingest_file(home, tmp_path / "nope.csv")
+    assert r.error == "no such file"

@@ -1,0 +1,88 @@
+"""Publishing: a complete snapshot replaced atomically, while analysts keep reading."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+
+from ops_warehouse.home import DataHome
+from ops_warehouse.ingest import ingest_file
+from ops_warehouse.lake.models import build_models
+from ops_warehouse.lake.publish import publish
+
+HEADER = "deploy_id,service,environment,sha,started_at,finished_at,status\n"
+
+
+def _deploys(path: Path, n: int) -> Path:
+    rows = "".join(
+        f"d{i},checkout,production,sha{i},2026-11-{10 + i % 10:02d}T10:00:00Z,2026-11-{10 + i % 10:02d}T10:05:00Z,success\n"
+        for i in range(n)
+    )
+    path.write_text(HEADER + rows, encoding="utf-8")
+    return path
+
+
+def test_snapshot_has_every_schema(home: DataHome, tmp_path: Path) -> None:
+    ingest_file(home, _deploys(tmp_path / "d.csv", 3))
+    build_models(home)
+    result = publish(home)
+    assert result.tables["raw.deployments"] == 3
+    assert result.tables["core.deployments"] == 3
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    schemas = {r[0] for r in con.execute("SELECT DISTINCT table_schema FROM information_schema.tables").fetchall()}
+    assert {"raw", "core", "quarantine"} <= schemas
+    comment = con.execute(
+        "SELECT comment FROM duckdb_tables() WHERE schema_name = 'core' AND table_name = 'deployments'"
+    ).fetchone()[0]
+    assert "last terminal status" in comment.lower()
+    assert not list(home.root.glob(".warehouse-*")), "no temporary snapshot left behind"
+
+
+ANALYST = textwrap.dedent(
+    """
+    import sys, time, duckdb
+    con = duckdb.connect(sys.argv[1], read_only=True)
+    print(con.execute("SELECT count(*) FROM core.deployments").fetchone()[0], flush=True)
+    sys.stdin.readline()          # hold the connection open until told
+    print(con.execute("SELECT count(*) FROM core.deployments").fetchone()[0], flush=True)
+    """
+)
+
+
+def test_open_analyst_session_keeps_its_snapshot_while_a_build_publishes(home: DataHome, tmp_path: Path) -> None:
+    ingest_file(home, _deploys(tmp_path / "a.csv", 3))
+    build_models(home)
+    publish(home)
+    analyst = subprocess.Popen(
+        [sys.executable, "-c", ANALYST, str(home.warehouse)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert analyst.stdout is not None and analyst.stdin is not None
+        assert analyst.stdout.readline().strip() == "3"
+        # a build runs and publishes while the analyst's read-only connection is open
+        ingest_file(home, _deploys(tmp_path / "b.csv", 7))
+        build_models(home)
+        t0 = time.perf_counter()
+        publish(home)
+        assert time.perf_counter() - t0 < 60
+        # a new connection (another process) sees the new snapshot ...
+        fresh = subprocess.run(
+            [sys.executable, "-c",
+             "import sys, duckdb; print(duckdb.connect(sys.argv[1], read_only=True)"
+             ".execute('SELECT count(*) FROM core.deployments').fetchone()[0])", str(home.warehouse)],
+            capture_output=True, text=True, check=True,
+        )
+        assert fresh.stdout.strip() == "7"
+        # ... and the open session still reads the old one, whole
+        analyst.stdin.write("\n")
+        analyst.stdin.flush()
+        assert analyst.stdout.readline().strip() == "3"
+    finally:
+        analyst.kill()
+        analyst.wait()
