@@ -109,3 +109,12 @@ def test_scenario(case: Path, tmp_path: Path) -> None:
                     assert _same(got, want_value), f"{label}: {col} = {got!r}, expected {want_value!r}"
     finally:
         con.close()
+
+
+def test_comparison_can_fail() -> None:
+    """The runner's comparison rejects wrong figures: NULL is not 0, tolerance is tight."""
+    assert _same(0.1 + 0.2, 0.3)
+    assert not _same(0.5, 0.51)
+    assert not _same(None, 0)
+    assert not _same(0.0, None)
+    assert _same(date(2024, 1, 1), "2024-01-01")
