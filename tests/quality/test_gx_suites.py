@@ -28,7 +28,7 @@ def test_suite_reports_each_broken_rule(tmp_path: Path) -> None:
                         between={"lead": [0, None]})
     evaluated, findings = validate_parquet(contract, path)
     rules = {f.rule.split("(")[0]: f.failing_rows for f in findings}
-    assert evaluated == 6
+    assert evaluated == 7  # 3 columns exist, not null, unique, in set, between
     assert rules == {
         "expect_column_values_to_not_be_null": 1,
         "expect_column_values_to_be_unique": 2,
