@@ -1,0 +1,179 @@
+"""Benchmark of the SLO engine: N SLOs x D days of per-minute samples.
+
+Usage::
+
+    python bench/bench_slo.py                      # 100 SLOs x 365 days (~105M samples)
+    python bench/bench_slo.py --slos 10 --days 30  # a quick run
+
+Data: each SLO has two gauge series carrying per-minute event counts (``bench_good{slo="i"}`` and
+``bench_total{slo="i"}``), one sample a minute. The samples are written directly as Parquet into
+the lake's raw layout (``lake/raw/metric_samples/day=YYYY-MM-DD/part-0.parquet``) by one DuckDB
+``COPY ... PARTITION_BY``, not through ``ingest`` (which is row-by-row Python and would dominate
+the run). The SLO definitions (80% Occurrences rolling 28d, 10% Timeslices on a calendar month,
+10% RatioTimeslices) go through ``ingest`` as a canonical CSV.
+
+Measured, each in its own process so peak memory is its own:
+1. the whole SLO build: core.slos, core.sli_minutes, marts.slo_weekly, marts.slo_alerts,
+   marts.slo_budget_daily (the same ``run_model`` calls the product runs);
+2. one hand-written DuckDB aggregate of good/total per SLO per ISO week over the same Parquet,
+   as the floor any SLO engine has to pay to read the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import multiprocessing as mp
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+SLO_MODELS = ("core.slos", "core.sli_minutes", "marts.slo_weekly", "marts.slo_alerts", "marts.slo_budget_daily")
+
+
+def generate(root: Path, slos: int, days: int) -> int:
+    import duckdb
+
+    from ops_warehouse.home import DataHome
+    from ops_warehouse.ingest import ingest_file
+
+    home = DataHome.resolve(root).ensure()
+    defs = root / "slos.csv"
+    with open(defs, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["slo_name", "service", "budgeting_method", "target", "time_window", "is_rolling",
+                    "time_zone", "good_query", "total_query", "time_slice_target", "time_slice_window"])
+        for i in range(slos):
+            method = "Occurrences" if i % 10 < 8 else ("Timeslices" if i % 10 == 8 else "RatioTimeslices")
+            rolling = method != "Timeslices"
+            w.writerow([f"slo-{i:04d}", f"svc-{i % 20}", method, "0.999", "28d" if rolling else "1M",
+                        "true" if rolling else "false", "UTC" if rolling else "Europe/Berlin",
+                        f'bench_good{{slo="{i}"}}', f'sum(rate(bench_total{{slo="{i}"}}[{{{{.window}}}}]))'
+                        if i % 2 else f'bench_total{{slo="{i}"}}',
+                        "0.99" if method == "Timeslices" else "", "5m" if method != "Occurrences" else ""])
+    report = ingest_file(home, defs)
+    assert report.ok and report.loaded == slos, report.line()
+    out = home.lake / "raw" / "metric_samples"
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = false")
+    # odd SLOs: total is a counter (cumulative, with a reset every 10 days); even: per-minute gauges
+    con.execute(
+        f"""
+        COPY (
+            WITH m AS (
+                SELECT TIMESTAMPTZ '2025-01-06 00:00:00+00' + to_minutes(i) AS ts, i
+                FROM range(0, {days * 1440}) t(i)
+            ),
+            s AS (SELECT range AS slo FROM range(0, {slos}))
+            SELECT metric, labels, ts, value, kind, 'bench' AS source, NULL::TIMESTAMPTZ AS updated_at,
+                   'bench' AS source_file, now() AS ingested_at, strftime(ts, '%Y-%m-%d') AS day
+            FROM (
+                SELECT 'bench_total' AS metric, '{{"slo":"' || slo || '"}}' AS labels, ts,
+                       CASE WHEN slo % 2 = 1 THEN (i % 14400) * 1000.0 ELSE 1000.0 END AS value,
+                       CASE WHEN slo % 2 = 1 THEN 'counter' ELSE 'gauge' END AS kind
+                FROM m, s
+                UNION ALL
+                SELECT 'bench_good', '{{"slo":"' || slo || '"}}', ts,
+                       1000.0 - CASE WHEN hash(slo, i) % 1000 = 0 THEN 50 + hash(i) % 200 ELSE hash(slo, i) % 2 END,
+                       'gauge'
+                FROM m, s
+            )
+        ) TO '{out}' (FORMAT parquet, PARTITION_BY (day), FILENAME_PATTERN 'part-{{i}}', COMPRESSION zstd,
+                      OVERWRITE_OR_IGNORE true)
+        """
+    )
+    n = con.execute(f"SELECT count(*) FROM read_parquet('{out}/*/*.parquet')").fetchone()[0]
+    con.close()
+    return n
+
+
+def _peak_mb() -> float:
+    """Peak resident memory of this process (VmHWM; ru_maxrss would carry the parent's over exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_slo_build(root: str, q: mp.Queue) -> None:
+    from ops_warehouse.home import DataHome
+    from ops_warehouse.lake.models import discover_models, run_model
+
+    home = DataHome.resolve(root)
+    models = discover_models()
+    t = time.perf_counter()
+    timings = {}
+    counts = {}
+    for key in SLO_MODELS:
+        t1 = time.perf_counter()
+        counts[key] = run_model(home, models[key])
+        timings[key] = time.perf_counter() - t1
+    q.put({"wall": time.perf_counter() - t, "peak_mb": _peak_mb(), "timings": timings, "rows": counts})
+
+
+def run_baseline(root: str, q: mp.Queue) -> None:
+    import duckdb
+
+    t = time.perf_counter()
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    n = con.execute(
+        f"""
+        SELECT count(*) FROM (
+            SELECT json_extract_string(labels, '$.slo') AS slo, date_trunc('week', ts) AS week,
+                   sum(value) FILTER (WHERE metric = 'bench_good') AS good,
+                   sum(value) FILTER (WHERE metric = 'bench_total') AS total
+            FROM read_parquet('{root}/lake/raw/metric_samples/*/*.parquet')
+            GROUP BY ALL
+        )
+        """
+    ).fetchone()[0]
+    q.put({"wall": time.perf_counter() - t, "peak_mb": _peak_mb(), "rows": n})
+
+
+def measure(fn, root: Path) -> dict:
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=fn, args=(str(root), q))
+    p.start()
+    result = q.get()
+    p.join()
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--slos", type=int, default=100)
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--home", type=Path, help="data home to use (default: a temporary folder, removed after)")
+    args = ap.parse_args()
+    root = args.home or Path(tempfile.mkdtemp(prefix="bench-slo-"))
+    try:
+        t = time.perf_counter()
+        n = generate(root, args.slos, args.days)
+        print(f"data: {args.slos} SLOs x {args.days} days = {n:,} samples written as Parquet in "
+              f"{time.perf_counter() - t:.1f} s")
+        build = measure(run_slo_build, root)
+        base = measure(run_baseline, root)
+        print(f"{'':34} {'wall s':>8} {'peak MB':>8}")
+        print(f"{'SLO build (5 models)':34} {build['wall']:8.1f} {build['peak_mb']:8.0f}")
+        for key, secs in build["timings"].items():
+            print(f"  {key:32} {secs:8.1f} {'':8} rows {build['rows'][key]:,}")
+        print(f"{'hand-written weekly good/total':34} {base['wall']:8.1f} {base['peak_mb']:8.0f}   rows {base['rows']:,}")
+    finally:
+        if args.home is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
