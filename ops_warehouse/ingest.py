@@ -17,7 +17,7 @@ import math
 import shutil
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,8 @@ class FileReport:
     duplicates: int = 0
     quarantined: int = 0
     error: str | None = None
+    # raw table -> the day partitions this file changed ("" for an unpartitioned table)
+    partitions: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -320,6 +322,8 @@ def ingest_file(
                 if table_name == REJECTED_ROWS.name:
                     continue
                 result = lake.merge(RAW_TABLES[table_name], chunks)
+                if result.partitions_written:
+                    report.partitions[table_name] = result.partitions_written
                 report.loaded += result.loaded
                 report.duplicates += result.duplicates
             q_chunks = stager.chunks.get(REJECTED_ROWS.name, [])
@@ -331,6 +335,7 @@ def ingest_file(
     except FileError as exc:
         report.error = str(exc)
         report.loaded = report.duplicates = report.quarantined = 0
+        report.partitions = {}
         _log_error(home, report, path, ingested_at)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

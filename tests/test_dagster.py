@@ -94,3 +94,20 @@ def test_landing_sensor_requests_one_run_per_new_file(home: DataHome, tmp_path: 
     requests = list(landing_sensor(ctx))
     assert len(requests) == 1
     assert requests[0].run_config["ops"]["ingest_landing"]["config"]["paths"] == [str(home.landing / "a.csv")]
+
+
+def test_ingest_job_records_the_day_partitions_it_changed(home: DataHome, tmp_path: Path) -> None:
+    from ops_warehouse.defs.definitions import build_definitions
+    from ops_warehouse.defs.resources import WarehouseResource
+
+    (home.landing / "a.csv").write_text(_deploys(tmp_path).read_text(), encoding="utf-8")
+    defs = build_definitions(WarehouseResource(home=str(home.root)))
+    instance = dg.DagsterInstance.ephemeral()
+    job = defs.resolve_job_def("ingest_landing_job")
+    first = job.execute_in_process(instance=instance)
+    assert first.success
+    assert instance.get_materialized_partitions(dg.AssetKey(["raw", "deployments"])) == {"2026-11-23"}
+    assert first.output_for_node("ingest_landing")["rows_loaded"] == 2
+    # nothing is pending any more: a second run ingests no file
+    second = job.execute_in_process(instance=instance)
+    assert second.output_for_node("ingest_landing")["files"] == 0

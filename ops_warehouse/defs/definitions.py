@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ops_warehouse.defs.assets import ingest_landing, model_assets, snapshot_asset
+from ops_warehouse.defs.assets import model_assets, raw_specs, snapshot_asset
 from ops_warehouse.defs.checks import contract_checks
-from ops_warehouse.defs.jobs import BUILD_JOB, INGEST_JOB
+from ops_warehouse.defs.ingest import ingest_landing_job
+from ops_warehouse.defs.jobs import BUILD_JOB
 from ops_warehouse.defs.resources import WarehouseResource, default_warehouse
 from ops_warehouse.defs.schedules import daily_build_schedule
 from ops_warehouse.defs.sensors import landing_sensor
@@ -18,9 +19,9 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
     snapshot = snapshot_asset(model_keys)
     known = {".".join(k.path) for k in model_keys}
     return dg.Definitions(
-        assets=[ingest_landing, *models, snapshot],
+        assets=[*raw_specs(), *models, snapshot],
         asset_checks=contract_checks(known),
-        jobs=[BUILD_JOB, INGEST_JOB],
+        jobs=[BUILD_JOB, ingest_landing_job],
         schedules=[daily_build_schedule],
         sensors=[landing_sensor],
         resources={"warehouse": warehouse or default_warehouse()},

@@ -1,17 +1,13 @@
-"""Jobs: ingest new landing files; build everything derived and publish."""
+"""The build job: everything derived from the lake, checked, then published.
+
+(The ingest job lives in ``ops_warehouse.defs.ingest``.)"""
 
 from __future__ import annotations
 
 import dagster as dg
 
-INGEST_JOB = dg.define_asset_job(
-    "ingest_landing_job",
-    selection=dg.AssetSelection.groups("ingest"),
-    description="Ingest new files from landing/ into the raw lake.",
-)
-
 BUILD_JOB = dg.define_asset_job(
     "build_warehouse",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("ingest"),
+    selection=dg.AssetSelection.groups("core", "marts") | dg.AssetSelection.assets("warehouse"),
     description="Build core tables and marts from the lake, check them, and publish the snapshot.",
 )

@@ -5,13 +5,13 @@ import os
 
 import dagster as dg
 
-from ops_warehouse.defs.jobs import INGEST_JOB
+from ops_warehouse.defs.ingest import ingest_landing_job
 from ops_warehouse.defs.resources import WarehouseResource
 from ops_warehouse.ingest import iter_files
 
 
 @dg.sensor(
-    job=INGEST_JOB,
+    job=ingest_landing_job,
     minimum_interval_seconds=int(os.environ.get("OPS_WAREHOUSE_SENSOR_SECONDS", "30")),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Ingest files dropped into landing/ (one run per new or changed file).",

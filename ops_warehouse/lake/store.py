@@ -93,7 +93,7 @@ def _fsync(path: Path) -> None:
 class MergeResult:
     loaded: int
     duplicates: int
-    partitions_written: int
+    partitions_written: list[str]
 
 
 class Lake:
@@ -147,7 +147,7 @@ class Lake:
         ingested last.
         """
         if not staged:
-            return MergeResult(0, 0, 0)
+            return MergeResult(0, 0, [])
         tmp = self.home.tmp
         con = connect(memory_limit="1GB", temp_dir=tmp / "duckdb")
         try:
@@ -194,7 +194,7 @@ class Lake:
                   AND NOT EXISTS (SELECT 1 FROM e WHERE {key_match} AND e._h = m._h)
                 """
             ).fetchone()[0]
-            written = 0
+            written: list[str] = []
             if loaded:
                 for d in days:
                     where = "_day IS NULL" if d is None else f"_day = DATE {quote_literal(str(d))}"
@@ -204,7 +204,7 @@ class Lake:
                         self._partition_file(table, d),
                         tmp,
                     )
-                    written += 1
+                    written.append("" if d is None else str(d))
             return MergeResult(loaded=loaded, duplicates=total_new - loaded, partitions_written=written)
         finally:
             con.close()
