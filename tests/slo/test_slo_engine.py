@@ -250,3 +250,18 @@ def test_sloth_sample_end_to_end(home, tmp_path: Path, samples: Path) -> None:
     assert got == [(0, 0), (105, 106), (105, 107), (105, 107)]
     [slo] = rows(home, "core", "slos")
     assert (slo["slo_name"], slo["target"], slo["time_window"]) == ("myservice-requests-availability", 0.999, "30d")
+
+
+def test_empty_lake_builds_empty_tables(home) -> None:
+    counts = build(home)
+    for key in ("core.slos", "core.sli_minutes", "marts.slo_weekly", "marts.slo_alerts", "marts.slo_budget_daily"):
+        assert counts[key] == 0
+    cols = {c for c in rows(home, "marts", "slo_weekly") or []}
+    con = duckdb.connect()
+    names = [d[0] for d in con.execute(
+        f"SELECT * FROM read_parquet('{home.lake}/marts/slo_weekly.parquet')").description]
+    assert names[:18] == ["slo_name", "service", "week_start", "good", "total", "attainment", "target",
+                          "window_start", "window_end", "window_attainment", "budget_consumed",
+                          "budget_remaining", "burn_rate_1h", "burn_rate_6h", "burn_rate_1d", "burn_rate_3d",
+                          "policy_stage", "exhausted_at"]
+    assert not cols
