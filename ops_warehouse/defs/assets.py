@@ -7,6 +7,7 @@ snapshot and the weekly report).
 """
 
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -15,7 +16,8 @@ from ops_warehouse.lake.models import Model, discover_models, run_model
 from ops_warehouse.lake.publish import publish
 from ops_warehouse.lake.store import Lake, connect, quote_literal
 from ops_warehouse.lake.tables import RAW_TABLES
-from ops_warehouse.defs.partitions import DAILY
+from ops_warehouse.timeutil import iso_week_label
+from ops_warehouse.defs.partitions import DAILY, WEEKLY
 from ops_warehouse.defs.resources import WarehouseResource
 
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in RAW_TABLES}
@@ -58,6 +60,10 @@ def _has_tabulate() -> bool:
     return True
 
 
+# The daily build refreshes the marts; one missed day warns, two fail.
+MART_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=48), warn_window=timedelta(hours=26))
+
+
 def model_asset(model: Model, known: set[str]) -> dg.AssetsDefinition:
     @dg.asset(
         key=dg.AssetKey([model.layer, model.name]),
@@ -65,6 +71,7 @@ def model_asset(model: Model, known: set[str]) -> dg.AssetsDefinition:
         deps=_dep_keys(model, known),
         description=model.description or None,
         kinds={"duckdb", "sql" if model.sql else "python"},
+        freshness_policy=MART_FRESHNESS if model.layer == "marts" else None,
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         home = warehouse.data_home
@@ -108,3 +115,30 @@ def snapshot_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         )
 
     return warehouse_snapshot
+
+
+def weekly_report_asset() -> dg.AssetsDefinition:
+    @dg.asset(
+        key=dg.AssetKey(["weekly_report"]),
+        group_name="reports",
+        deps=[SNAPSHOT_KEY],
+        partitions_def=WEEKLY,
+        description="The weekly metrics review: reports/weekly/<ISO week>.html and reports/index.html.",
+        kinds={"html"},
+    )
+    def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        from ops_warehouse.reporting.publish import publish_report
+
+        monday = date.fromisoformat(context.partition_key)
+        week = iso_week_label(monday)
+        path = publish_report(warehouse.data_home, week=week)
+        return dg.MaterializeResult(
+            metadata={
+                "week": dg.MetadataValue.text(week),
+                "path": dg.MetadataValue.path(str(path)),
+                "bytes": dg.MetadataValue.int(path.stat().st_size),
+                "index": dg.MetadataValue.path(str(warehouse.data_home.reports / "index.html")),
+            }
+        )
+
+    return weekly_report

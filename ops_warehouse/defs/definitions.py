@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ops_warehouse.defs.assets import model_assets, raw_specs, snapshot_asset
+from ops_warehouse.defs.assets import model_assets, raw_specs, snapshot_asset, weekly_report_asset
 from ops_warehouse.defs.checks import contract_checks
 from ops_warehouse.defs.ingest import ingest_landing_job
-from ops_warehouse.defs.jobs import BUILD_JOB
+from ops_warehouse.defs.jobs import BUILD_JOB, REPORT_JOB
 from ops_warehouse.defs.resources import WarehouseResource, default_warehouse
-from ops_warehouse.defs.schedules import daily_build_schedule
+from ops_warehouse.defs.schedules import daily_build_schedule, weekly_report_schedule
 from ops_warehouse.defs.sensors import landing_sensor
 
 
@@ -19,10 +19,10 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
     snapshot = snapshot_asset(model_keys)
     known = {".".join(k.path) for k in model_keys}
     return dg.Definitions(
-        assets=[*raw_specs(), *models, snapshot],
+        assets=[*raw_specs(), *models, snapshot, weekly_report_asset()],
         asset_checks=contract_checks(known),
-        jobs=[BUILD_JOB, ingest_landing_job],
-        schedules=[daily_build_schedule],
+        jobs=[BUILD_JOB, REPORT_JOB, ingest_landing_job],
+        schedules=[daily_build_schedule, weekly_report_schedule],
         sensors=[landing_sensor],
         resources={"warehouse": warehouse or default_warehouse()},
     )

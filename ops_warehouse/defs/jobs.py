@@ -11,3 +11,9 @@ BUILD_JOB = dg.define_asset_job(
     selection=dg.AssetSelection.groups("core", "marts") | dg.AssetSelection.assets("warehouse"),
     description="Build core tables and marts from the lake, check them, and publish the snapshot.",
 )
+
+REPORT_JOB = dg.define_asset_job(
+    "weekly_report_job",
+    selection=dg.AssetSelection.assets("weekly_report"),
+    description="Publish one ISO week's metrics review from the published snapshot.",
+)

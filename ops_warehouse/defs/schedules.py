@@ -1,4 +1,5 @@
-"""Schedules: the daily build (time from OPS_WAREHOUSE_BUILD_CRON, default 02:00 UTC)."""
+"""Schedules: the daily build (``OPS_WAREHOUSE_BUILD_CRON``, default 02:00 UTC) and the weekly
+review on Monday (``OPS_WAREHOUSE_REPORT_HOUR``, default 06:00 UTC), for the week that just ended."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import os
 
 import dagster as dg
 
-from ops_warehouse.defs.jobs import BUILD_JOB
+from ops_warehouse.defs.jobs import BUILD_JOB, REPORT_JOB
 
 daily_build_schedule = dg.ScheduleDefinition(
     name="daily_build",
@@ -15,4 +16,14 @@ daily_build_schedule = dg.ScheduleDefinition(
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Rebuild core tables and marts and publish the snapshot every day.",
+)
+
+weekly_report_schedule = dg.build_schedule_from_partitioned_job(
+    REPORT_JOB,
+    name="weekly_report",
+    day_of_week=1,
+    hour_of_day=int(os.environ.get("OPS_WAREHOUSE_REPORT_HOUR", "6")),
+    minute_of_hour=0,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Publish last week's metrics review every Monday.",
 )
