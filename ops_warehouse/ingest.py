@@ -75,94 +75,154 @@ class ContractError(ValueError):
 # ---------------------------------------------------------------- contract checks
 
 
-_TRUE = {"true", "t", "1", "yes", "y"}
-_FALSE = {"false", "f", "0", "no", "n", ""}
+_TRUE = frozenset({"true", "t", "1", "yes", "y"})
+_FALSE = frozenset({"false", "f", "0", "no", "n", ""})
+_UTC = timezone.utc
 
 
-def _coerce(table: RawTable, name: str, value: Any, default_tz: str | None) -> Any:
-    col = table.column(name)
-    t = col.type
-    if value is None or (isinstance(value, str) and value == "" and not pa.types.is_string(t)):
-        return None
-    if t == TS:
-        if isinstance(value, datetime):
-            if value.tzinfo is None:
-                if default_tz is None:
-                    raise ContractError(f"{name}: timestamp {value.isoformat()} has no UTC offset")
-                return parse_timestamp(value, default_tz=default_tz)
-            return value.astimezone(timezone.utc)
-        try:
+def _to_ts(name: str, value: Any, default_tz: str | None) -> datetime:
+    if type(value) is datetime:
+        if value.tzinfo is _UTC:
+            return value
+        if value.tzinfo is None:
+            if default_tz is None:
+                raise ContractError(f"{name}: timestamp {value.isoformat()} has no UTC offset")
             return parse_timestamp(value, default_tz=default_tz)
-        except TimestampError as exc:
-            raise ContractError(f"{name}: {exc}") from None
-    if pa.types.is_string(t):
-        if isinstance(value, str):
-            return value
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return str(value)
-        raise ContractError(f"{name}: expected text, got {type(value).__name__}")
-    if pa.types.is_int64(t):
-        if isinstance(value, bool):
-            raise ContractError(f"{name}: expected an integer, got a boolean")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value.strip())
-        raise ContractError(f"{name}: expected an integer, got {value!r}")
-    if pa.types.is_float64(t):
-        if isinstance(value, bool):
-            raise ContractError(f"{name}: expected a number, got a boolean")
-        if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                raise ContractError(f"{name}: expected a number, got {value!r}") from None
-        raise ContractError(f"{name}: expected a number, got {type(value).__name__}")
-    if pa.types.is_boolean(t):
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, (int, float)) and value in (0, 1):
-            return bool(value)
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
-        raise ContractError(f"{name}: expected true or false, got {value!r}")
-    if pa.types.is_date32(t):
-        if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, date):
-            return value
+        return value.astimezone(_UTC)
+    try:
+        return parse_timestamp(value, default_tz=default_tz)
+    except TimestampError as exc:
+        raise ContractError(f"{name}: {exc}") from None
+
+
+def _to_str(name: str, value: Any, default_tz: str | None) -> str:
+    if type(value) is str:
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise ContractError(f"{name}: expected text, got {type(value).__name__}")
+
+
+def _to_int(name: str, value: Any, default_tz: str | None) -> int:
+    if type(value) is int:
+        return value
+    if isinstance(value, bool):
+        raise ContractError(f"{name}: expected an integer, got a boolean")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise ContractError(f"{name}: expected an integer, got {value!r}")
+
+
+def _to_float(name: str, value: Any, default_tz: str | None) -> float:
+    if type(value) is float:
+        return value
+    if isinstance(value, bool):
+        raise ContractError(f"{name}: expected a number, got a boolean")
+    if isinstance(value, int):
+        return float(value)
+    if isinstance(value, str):
         try:
-            return parse_date(value)
-        except TimestampError as exc:
-            raise ContractError(f"{name}: {exc}") from None
-    raise ContractError(f"{name}: unsupported type {t}")  # pragma: no cover
+            return float(value)
+        except ValueError:
+            raise ContractError(f"{name}: expected a number, got {value!r}") from None
+    raise ContractError(f"{name}: expected a number, got {type(value).__name__}")
+
+
+def _to_bool(name: str, value: Any, default_tz: str | None) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v in _TRUE:
+            return True
+        if v in _FALSE:
+            return False
+    raise ContractError(f"{name}: expected true or false, got {value!r}")
+
+
+def _to_date(name: str, value: Any, default_tz: str | None) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return parse_date(value)
+    except TimestampError as exc:
+        raise ContractError(f"{name}: {exc}") from None
+
+
+def _coercer(t: pa.DataType) -> Any:
+    if t == TS:
+        return _to_ts
+    if pa.types.is_string(t):
+        return _to_str
+    if pa.types.is_int64(t):
+        return _to_int
+    if pa.types.is_float64(t):
+        return _to_float
+    if pa.types.is_boolean(t):
+        return _to_bool
+    if pa.types.is_date32(t):
+        return _to_date
+    raise TypeError(f"no coercion for {t}")  # pragma: no cover
+
+
+class ContractChecker:
+    """A raw table's contract, compiled once: types, required columns, allowed values."""
+
+    def __init__(self, table: RawTable) -> None:
+        self.table = table
+        self.known = frozenset(table.column_names)
+        self.columns = [
+            (c.name, _coercer(c.type), c.required, frozenset(c.allowed) if c.allowed else None, c.allowed,
+             pa.types.is_string(c.type), c.name != "value" and pa.types.is_float64(c.type))
+            for c in table.columns
+            if c.name not in table.system_columns
+        ]
+
+    def check(self, values: dict[str, Any], default_tz: str | None) -> dict[str, Any]:
+        """The row with its values coerced to the table's types, or ContractError with the reason."""
+        if not self.known.issuperset(values):
+            unknown = next(k for k in values if k not in self.known)
+            raise ContractError(f"{unknown}: not a column of raw.{self.table.name}")
+        out: dict[str, Any] = {}
+        get = values.get
+        for name, coerce, required, allowed, allowed_order, is_text, no_nan in self.columns:
+            v = get(name)
+            if v is None or (v == "" and not is_text):
+                v = None
+            else:
+                v = coerce(name, v, default_tz)
+                if required and is_text and not v.strip():
+                    v = None
+            if v is None:
+                if required:
+                    raise ContractError(f"{name}: required but missing")
+            elif allowed is not None and v not in allowed:
+                raise ContractError(f"{name}: {v!r} is not one of {', '.join(allowed_order)}")
+            elif no_nan and v != v:
+                raise ContractError(f"{name}: NaN")
+            out[name] = v
+        return out
+
+
+_CHECKERS: dict[str, ContractChecker] = {}
+
+
+def checker(table: RawTable) -> ContractChecker:
+    c = _CHECKERS.get(table.name)
+    if c is None or c.table is not table:
+        c = _CHECKERS[table.name] = ContractChecker(table)
+    return c
 
 
 def check_row(table: RawTable, values: dict[str, Any], default_tz: str | None) -> dict[str, Any]:
     """The row with its values coerced to the table's types, or ContractError with the reason."""
-    out: dict[str, Any] = {}
-    known = table.column_names
-    for name in values:
-        if name not in known:
-            raise ContractError(f"{name}: not a column of raw.{table.name}")
-    for col in table.columns:
-        if col.name in table.system_columns:
-            continue
-        v = _coerce(table, col.name, values.get(col.name), default_tz)
-        if isinstance(v, str) and col.required and not v.strip():
-            v = None
-        if v is None and col.required:
-            raise ContractError(f"{col.name}: required but missing")
-        if col.allowed is not None and v is not None and v not in col.allowed:
-            raise ContractError(f"{col.name}: {v!r} is not one of {', '.join(col.allowed)}")
-        if isinstance(v, float) and math.isnan(v) and col.name != "value":
-            raise ContractError(f"{col.name}: NaN")
-        out[col.name] = v
-    return out
+    return checker(table).check(values, default_tz)
 
 
 # ---------------------------------------------------------------- staging

@@ -68,8 +68,18 @@ TABLES: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
 
 
 def table_for(columns: set[str]) -> str | None:
-    fits = [name for name, (ident, _) in TABLES.items() if ident <= columns]
-    return fits[0] if len(fits) == 1 else None
+    """The table whose identifying columns the file has; when several fit (an action-item file
+    also carries incident_id), the one identified by more columns wins.
+
+    >>> table_for({"item_id", "incident_id", "created_at", "status"})
+    'action_items'
+    >>> table_for({"incident_id", "created_at"})
+    'incidents'
+    """
+    fits = sorted((len(ident), name) for name, (ident, _) in TABLES.items() if ident <= columns)
+    if not fits or (len(fits) > 1 and fits[-1][0] == fits[-2][0]):
+        return None
+    return fits[-1][1]
 
 
 def _header(sniff: Sniff) -> set[str] | None:

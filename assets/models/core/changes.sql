@@ -7,7 +7,8 @@
 -- * The commit is shipped by the first SUCCESSFUL PRODUCTION deployment of its service that
 --   contains it: the deployment whose sha is the commit itself or the merge commit of the pull
 --   request holding it; failing that, the first such deployment that finished at or after the
---   merge (or push). An explicit deploy_id in a canonical file wins over both.
+--   merge (or push). An explicit deploy_id in a canonical file wins over both when it names a
+--   successful production deployment.
 -- * lead_time_hours = deployed_at - authored_at in hours (fractional, never truncated).
 -- * A negative span (clock skew, rebase) is excluded: lead_time_hours is NULL and
 --   lead_time_negative is true, counted as a data-quality finding.
@@ -39,11 +40,16 @@ prod AS (
     WHERE is_production AND status = 'success'
 ),
 by_sha AS (
-    SELECT w.change_id, p.deploy_id, p.finished_at
-    FROM with_pr AS w
-    JOIN prod AS p
-      ON p.service = w.service_name AND (p.sha = w.change_id OR p.sha = w.merge_commit_sha)
-    QUALIFY row_number() OVER (PARTITION BY w.change_id ORDER BY p.finished_at, p.deploy_id) = 1
+    -- the commit itself, or the merge commit of its pull request (two equi-joins: fast at scale)
+    SELECT change_id, deploy_id, finished_at
+    FROM (
+        SELECT w.change_id, p.deploy_id, p.finished_at
+        FROM with_pr AS w JOIN prod AS p ON p.service = w.service_name AND p.sha = w.change_id
+        UNION ALL
+        SELECT w.change_id, p.deploy_id, p.finished_at
+        FROM with_pr AS w JOIN prod AS p ON p.service = w.service_name AND p.sha = w.merge_commit_sha
+    )
+    QUALIFY row_number() OVER (PARTITION BY change_id ORDER BY finished_at, deploy_id) = 1
 ),
 by_time AS (
     -- ASOF join: the first production success of the service finishing at or after the merge
@@ -53,9 +59,10 @@ by_time AS (
       ON p.service = w.service_name AND p.finished_at >= w.merged_at
 ),
 explicit AS (
-    SELECT w.change_id, d.deploy_id, d.finished_at
+    -- an explicit link counts only when it names a successful production deployment
+    SELECT w.change_id, p.deploy_id, p.finished_at
     FROM with_pr AS w
-    JOIN core.deployments AS d ON d.deploy_id = w.explicit_deploy_id
+    JOIN prod AS p ON p.deploy_id = w.explicit_deploy_id
 ),
 shipped AS (
     SELECT
