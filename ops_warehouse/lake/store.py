@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -195,19 +196,40 @@ class Lake:
                 """
             ).fetchone()[0]
             written: list[str] = []
-            if loaded:
-                for d in days:
-                    where = "_day IS NULL" if d is None else f"_day = DATE {quote_literal(str(d))}"
-                    atomic_copy(
-                        con,
-                        f"SELECT {col_list} FROM m WHERE _rn = 1 AND {where} ORDER BY {key}",
-                        self._partition_file(table, d),
-                        tmp,
-                    )
-                    written.append("" if d is None else str(d))
+            if loaded and table.partition_by is None:
+                atomic_copy(con, f"SELECT {col_list} FROM m WHERE _rn = 1 ORDER BY {key}", self._partition_file(table, None), tmp)
+                written.append("")
+            elif loaded:
+                written = self._write_partitions(con, table, f"SELECT {col_list}, _day FROM m WHERE _rn = 1 ORDER BY {key}")
             return MergeResult(loaded=loaded, duplicates=total_new - loaded, partitions_written=written)
         finally:
             con.close()
+
+    def _write_partitions(self, con: duckdb.DuckDBPyConnection, table: RawTable, query: str) -> list[str]:
+        """Write every day partition of ``query`` (which has a ``_day`` column) in one pass into a
+        scratch folder, then move each file over its partition's file: each rename is atomic."""
+        scratch = self.home.tmp / f"partitions-{uuid.uuid4().hex}"
+        try:
+            con.execute(
+                f"COPY ({query}) TO {quote_literal(str(scratch))} "
+                "(FORMAT parquet, PARTITION_BY (_day), COMPRESSION zstd, WRITE_PARTITION_COLUMNS false)"
+            )
+            written = []
+            for part_dir in sorted(scratch.glob("_day=*")):
+                day = part_dir.name.split("=", 1)[1]
+                files = sorted(part_dir.glob("*.parquet"))
+                target = self._partition_file(table, day)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if len(files) == 1:
+                    _fsync(files[0])
+                    os.replace(files[0], target)
+                else:  # a very large partition written as several files: combine them
+                    listing = ", ".join(quote_literal(str(f)) for f in files)
+                    atomic_copy(con, f"SELECT * FROM read_parquet([{listing}])", target, self.home.tmp)
+                written.append(day)
+            return written
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def _partition_file(self, table: RawTable, day: object) -> Path:
         d = self.table_dir(table)
