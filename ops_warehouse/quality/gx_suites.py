@@ -8,6 +8,7 @@ imported here, inside the function that validates, and only when a check runs.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +42,22 @@ def validate_parquet(contract: Contract, parquet: Path) -> tuple[int, list[Findi
     never as a silent pass.
     """
     import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
     con = connect()
     try:
         df = con.execute(f"SELECT * FROM read_parquet({quote_literal(str(parquet))})").fetchdf()
     finally:
         con.close()
-    context = gx.get_context(mode="ephemeral")
+    # in memory only: no temporary data-docs folders left behind
+    config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False))
+    context = gx.get_context(mode="ephemeral", project_config=config)
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas("warehouse")
     asset = source.add_dataframe_asset(name=contract.table)
