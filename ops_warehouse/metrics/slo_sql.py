@@ -117,6 +117,15 @@ def create_params(con: duckdb.DuckDBPyConnection) -> list[tuple[str, dict[str, A
     return [(name, spec) for name, _, spec in specs]
 
 
+def create_ids(con: duckdb.DuckDBPyConnection) -> None:
+    """``_slo_ids``: an integer id per SLO, in slo_name order (ordering by id orders by name), so
+    the large joins, aggregates and windows key on an integer rather than text."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _slo_ids AS "
+        "SELECT slo_name, CAST(row_number() OVER (ORDER BY slo_name) AS INTEGER) AS slo_id FROM _slo_params"
+    )
+
+
 # ---------------------------------------------------------------- core.sli_minutes
 
 
@@ -151,6 +160,8 @@ def prepare_sli_minutes(con: duckdb.DuckDBPyConnection) -> str:
       one: when every sample in the slice satisfies the threshold).
     """
     specs = create_params(con)
+    con.execute("SET preserve_insertion_order = false")  # the final SELECT orders its rows
+    create_ids(con)
     selectors: list[tuple[str, str, Any]] = []
     for name, spec in specs:
         ind = spec["indicator"]
@@ -162,124 +173,139 @@ def prepare_sli_minutes(con: duckdb.DuckDBPyConnection) -> str:
                     selectors.append((name, role, parse_query(ind[role])))
     metrics = sorted({sel.metric for _, _, sel in selectors})
     metric_list = ", ".join(quote_literal(m) for m in metrics) or "NULL"
+    # the distinct series of the queried metrics, numbered: selectors are matched on these only, and
+    # the samples are joined to them once (by metric and labels) and carried on by series id
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _slo_series AS SELECT metric, labels, any_value(kind) AS kind "
-        f"FROM raw.metric_samples WHERE metric IN ({metric_list}) GROUP BY metric, labels"
+        "CREATE OR REPLACE TEMP TABLE _slo_series AS "
+        "SELECT CAST(row_number() OVER (ORDER BY metric, labels) AS INTEGER) AS sid, metric, labels, kind "
+        "FROM (SELECT metric, labels, any_value(kind) AS kind "
+        f"      FROM raw.metric_samples WHERE metric IN ({metric_list}) GROUP BY metric, labels)"
     )
+    roles = {"good": 0, "bad": 1, "total": 2, "threshold": 3}
+    matches = [
+        f"SELECT {quote_literal(name)} AS slo_name, {roles[role]} AS role, sid, "
+        f"{'false' if role == 'threshold' else _is_counter_sql(sel.as_counter)} AS is_counter "
+        f"FROM _slo_series WHERE {selector_sql(sel)}"
+        for name, role, sel in selectors
+    ]
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _slo_match (slo_name VARCHAR, role VARCHAR, metric VARCHAR, "
-        "labels VARCHAR, is_counter BOOLEAN)"
+        "CREATE OR REPLACE TEMP TABLE _slo_match AS "
+        "SELECT i.slo_id, x.role, x.sid, x.is_counter FROM ("
+        + ("\nUNION ALL\n".join(matches) if matches else
+           "SELECT NULL::VARCHAR AS slo_name, NULL::INTEGER AS role, NULL::INTEGER AS sid, "
+           "NULL::BOOLEAN AS is_counter WHERE false")
+        + ") AS x JOIN _slo_ids AS i USING (slo_name)"
     )
-    for name, role, sel in selectors:
-        counter = "false" if role == "threshold" else _is_counter_sql(sel.as_counter)
-        con.execute(
-            f"INSERT INTO _slo_match SELECT {quote_literal(name)}, {quote_literal(role)}, metric, labels, "
-            f"{counter} FROM _slo_series WHERE {selector_sql(sel)}"
-        )
-    # per series and minute: counter increase and value sum, computed once per series
+    # which series are read as counters (increase), which by value; a series may be both
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE _slo_series_minutes AS
-        WITH s AS (
-            SELECT m.metric, m.labels, m.ts, m.value
+        CREATE OR REPLACE TEMP TABLE _slo_keys AS
+        SELECT s.sid, s.metric, s.labels,
+               bool_or(k.is_counter) FILTER (WHERE k.role < 3) AS need_inc,
+               bool_or(NOT k.is_counter) FILTER (WHERE k.role < 3) AS need_val,
+               bool_or(k.role = 3) AS need_thr
+        FROM _slo_series AS s JOIN _slo_match AS k USING (sid)
+        GROUP BY ALL
+        """
+    )
+
+    def samples(flag: str) -> str:
+        """Finite samples of the series flagged ``flag``: (sid, ts, value), one scan of the lake."""
+        names = [r[0] for r in con.execute(
+            f"SELECT DISTINCT metric FROM _slo_keys WHERE {flag} ORDER BY 1").fetchall()]
+        listing = ", ".join(quote_literal(m) for m in names) or "NULL"
+        return f"""
+            SELECT k.sid, m.ts, m.value
             FROM raw.metric_samples AS m
-            SEMI JOIN (SELECT DISTINCT metric, labels FROM _slo_match WHERE role <> 'threshold') AS k
-                ON m.metric = k.metric AND m.labels = k.labels
-            WHERE isfinite(m.value)
-        ),
-        d AS (
-            SELECT metric, labels, ts, value,
-                   lag(value) OVER (PARTITION BY metric, labels ORDER BY ts) AS prev
-            FROM s
-        )
-        SELECT metric, labels, date_trunc('minute', ts) AS minute,
-               sum(CASE WHEN prev IS NULL THEN 0.0            -- first sample: no baseline
-                        WHEN value < prev THEN value          -- a drop is a reset
-                        ELSE value - prev END) AS inc,
-               sum(value) AS val
-        FROM d
-        GROUP BY ALL
-        """
-    )
-    thr = "SELECT NULL::VARCHAR AS slo_name, NULL::TIMESTAMPTZ AS minute, 0.0 AS good, 0.0 AS total, " \
-          "NULL::DOUBLE AS value WHERE false"
-    if any(role == "threshold" for _, role, _ in selectors):
-        thr = """
-        SELECT t.slo_name, date_trunc('minute', m.ts) AS minute,
-               count(*) FILTER (WHERE CASE p.th_op WHEN 'lt' THEN m.value < p.th_value
-                                                    WHEN 'lte' THEN m.value <= p.th_value
-                                                    WHEN 'gt' THEN m.value > p.th_value
-                                                    WHEN 'gte' THEN m.value >= p.th_value END)::DOUBLE AS good,
-               count(*)::DOUBLE AS total,
-               avg(m.value) AS value
-        FROM raw.metric_samples AS m
-        JOIN _slo_match AS t ON t.role = 'threshold' AND m.metric = t.metric AND m.labels = t.labels
-        JOIN _slo_params AS p ON p.slo_name = t.slo_name
-        WHERE isfinite(m.value)
-        GROUP BY ALL
-        """
+            JOIN (SELECT sid, metric, labels FROM _slo_keys WHERE {flag}) AS k
+              ON m.metric = k.metric AND m.labels = k.labels
+            WHERE m.metric IN ({listing}) AND isfinite(m.value)"""
+
+    # per sample: a counter's reset-aware increase (lag by integer series id), a gauge's value;
+    # joined to the SLO roles reading it and summed per SLO and minute in one aggregate
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _slo_minutes AS
-        WITH amt AS (
-            SELECT k.slo_name, k.role, s.minute,
-                   sum(CASE WHEN k.is_counter THEN s.inc ELSE s.val END) AS v
-            FROM _slo_match AS k
-            JOIN _slo_series_minutes AS s ON s.metric = k.metric AND s.labels = k.labels
-            WHERE k.role <> 'threshold'
-            GROUP BY ALL
+        WITH inc AS (
+            SELECT sid, true AS is_counter, date_trunc('minute', ts) AS minute,
+                   CASE WHEN prev IS NULL THEN 0.0            -- first sample: no baseline
+                        WHEN value < prev THEN value          -- a drop is a reset
+                        ELSE value - prev END AS v
+            FROM (SELECT sid, ts, value, lag(value) OVER (PARTITION BY sid ORDER BY ts) AS prev
+                  FROM ({samples('need_inc')}))
+        ),
+        val AS (
+            SELECT sid, false AS is_counter, date_trunc('minute', ts) AS minute, value AS v
+            FROM ({samples('need_val')})
         ),
         piv AS (
-            SELECT slo_name, minute,
-                   sum(v) FILTER (WHERE role = 'good') AS g,
-                   sum(v) FILTER (WHERE role = 'bad') AS b,
-                   coalesce(sum(v) FILTER (WHERE role = 'total'), 0.0) AS t
-            FROM amt GROUP BY ALL
-        ),
-        ratio AS (
-            SELECT piv.slo_name, piv.minute,
-                   least(greatest(CASE WHEN p.has_good THEN coalesce(g, 0.0) ELSE t - coalesce(b, 0.0) END,
-                                  0.0), greatest(t, 0.0)) AS good,
-                   greatest(t, 0.0) AS total,
-                   NULL::DOUBLE AS value
-            FROM piv JOIN _slo_params AS p USING (slo_name)
+            SELECT k.slo_id, c.minute,
+                   sum(c.v) FILTER (WHERE k.role = 0) AS g,
+                   sum(c.v) FILTER (WHERE k.role = 1) AS b,
+                   coalesce(sum(c.v) FILTER (WHERE k.role = 2), 0.0) AS t
+            FROM (SELECT * FROM inc UNION ALL SELECT * FROM val) AS c
+            JOIN _slo_match AS k ON k.sid = c.sid AND k.is_counter = c.is_counter AND k.role < 3
+            GROUP BY k.slo_id, c.minute
         )
-        SELECT * FROM ratio
-        UNION ALL
-        {thr}
+        SELECT piv.slo_id, piv.minute,
+               least(greatest(CASE WHEN p.has_good THEN coalesce(g, 0.0) ELSE t - coalesce(b, 0.0) END,
+                              0.0), greatest(t, 0.0)) AS good,
+               greatest(t, 0.0) AS total,
+               NULL::DOUBLE AS value
+        FROM piv JOIN _slo_ids AS i USING (slo_id) JOIN _slo_params AS p USING (slo_name)
         """
     )
+    if any(role == "threshold" for _, role, _ in selectors):
+        con.execute(
+            f"""
+            INSERT INTO _slo_minutes
+            SELECT t.slo_id, date_trunc('minute', m.ts) AS minute,
+                   count(*) FILTER (WHERE CASE p.th_op WHEN 'lt' THEN m.value < p.th_value
+                                                        WHEN 'lte' THEN m.value <= p.th_value
+                                                        WHEN 'gt' THEN m.value > p.th_value
+                                                        WHEN 'gte' THEN m.value >= p.th_value END)::DOUBLE AS good,
+                   count(*)::DOUBLE AS total,
+                   avg(m.value) AS value
+            FROM ({samples('need_thr')}) AS m
+            JOIN _slo_match AS t ON t.role = 3 AND t.sid = m.sid
+            JOIN _slo_ids AS i ON i.slo_id = t.slo_id
+            JOIN _slo_params AS p ON p.slo_name = i.slo_name
+            GROUP BY ALL
+            """
+        )
     return f"""
     WITH m AS (
-        SELECT m.*, p.method, p.slice_target, p.ind_kind,
+        SELECT m.*, p.method, p.slice_target,
                to_timestamp(floor(epoch(m.minute) / p.slice_s) * p.slice_s) AS slice_start
-        FROM _slo_minutes AS m JOIN _slo_params AS p USING (slo_name)
+        FROM _slo_minutes AS m JOIN _slo_ids AS i USING (slo_id) JOIN _slo_params AS p USING (slo_name)
         WHERE p.slice_s IS NOT NULL
     ),
-    s AS (
-        SELECT *,
-               sum(good) OVER sl AS slice_good_events,
-               sum(total) OVER sl AS slice_total_events,
-               row_number() OVER (PARTITION BY slo_name, slice_start ORDER BY minute) AS rn
-        FROM m
-        WINDOW sl AS (PARTITION BY slo_name, slice_start)
+    sl AS (
+        SELECT slo_id, slice_start, sum(good) AS slice_good_events, sum(total) AS slice_total_events,
+               min(minute) AS first_minute
+        FROM m GROUP BY ALL
     ),
     sliced AS (
-        SELECT slo_name, minute, good, total, value, slice_start,
+        SELECT m.slo_id, m.minute, m.good, m.total, m.value, m.slice_start,
                CASE WHEN slice_total_events > 0 THEN slice_good_events / slice_total_events END AS slice_ratio,
                CASE WHEN method <> 'Timeslices' OR slice_total_events <= 0 THEN NULL
                     ELSE slice_good_events / slice_total_events
                          >= coalesce(slice_target, 1.0) - {EPS} END AS slice_is_good,
-               rn = 1 AS slice_first
-        FROM s
+               m.minute = sl.first_minute AS slice_first
+        FROM m JOIN sl USING (slo_id, slice_start)
+    ),
+    whole AS (
+        SELECT * FROM sliced
+        UNION ALL
+        SELECT m.slo_id, m.minute, m.good, m.total, m.value, NULL::TIMESTAMPTZ, NULL::DOUBLE, NULL::BOOLEAN,
+               NULL::BOOLEAN
+        FROM _slo_minutes AS m JOIN _slo_ids AS i USING (slo_id) JOIN _slo_params AS p USING (slo_name)
+        WHERE p.slice_s IS NULL
     )
-    SELECT * FROM sliced
-    UNION ALL
-    SELECT m.slo_name, m.minute, m.good, m.total, m.value, NULL::TIMESTAMPTZ, NULL::DOUBLE, NULL::BOOLEAN,
-           NULL::BOOLEAN
-    FROM _slo_minutes AS m JOIN _slo_params AS p USING (slo_name)
-    WHERE p.slice_s IS NULL
-    ORDER BY slo_name, minute
+    SELECT i.slo_name, w.minute, w.good, w.total, w.value, w.slice_start, w.slice_ratio, w.slice_is_good,
+           w.slice_first
+    FROM whole AS w JOIN _slo_ids AS i USING (slo_id)
+    ORDER BY w.slo_id, w.minute
     """
 
 
