@@ -6,9 +6,11 @@ budgets"; each function quotes the rule it implements.
 
 Building blocks
 - ``_slo_params``: one row per SLO with its compiled spec (target, period, window, slices).
+- ``_slo_ids``: an integer id per SLO in name order, the key of the large joins and aggregates.
 - Window sums use prefix sums: ``C(x)`` = the SLO's cumulative sums over minutes before instant
-  ``x`` (an ASOF join on the cumulative table), so a sum over ``[a, b)`` is ``C(b) - C(a)``, exact
-  for any boundary and linear in the data.
+  ``x`` (running sums ASOF-joined: hourly plus the minutes of x's hour before x for Occurrences
+  SLOs, per minute for time-slice SLOs), so a sum over ``[a, b)`` is ``C(b) - C(a)``, exact for
+  any boundary and linear in the data.
 - Additive per-minute quantities: good, total (Occurrences), and for time-slice SLOs one slice
   counted on the first minute with data of its slice (slices, good slices, slice ratio), so a
   window's attainment is a ratio of sums for every budgeting method.
@@ -312,41 +314,77 @@ def prepare_sli_minutes(con: duckdb.DuckDBPyConnection) -> str:
 # ---------------------------------------------------------------- windows
 
 
-def create_cumulative(con: duckdb.DuckDBPyConnection) -> None:
-    """``_slo_cum``: per SLO and minute, inclusive running sums of the additive quantities:
-    good, total (Occurrences); slices with data, good slices, sum of slice ratios (time slices).
-    METRICS.md: *Minutes and slices with no events count neither way.*"""
+_ADDITIVE = """
+    SELECT slo_name, minute, date_trunc('hour', minute) AS hour, good, total,
+           CASE WHEN slice_first AND slice_ratio IS NOT NULL THEN 1 ELSE 0 END AS n_slices,
+           CASE WHEN slice_first AND slice_is_good THEN 1 ELSE 0 END AS n_good_slices,
+           CASE WHEN slice_first AND slice_ratio IS NOT NULL THEN slice_ratio ELSE 0.0 END AS ratio_sum
+    FROM core.sli_minutes"""
+
+
+def create_lookup(con: duckdb.DuckDBPyConnection, boundaries: str) -> None:
+    """``_slo_lookup``: the boundary rows of ``boundaries`` (slo_name, k, tag, x) with ``C(x)``, the
+    SLO's sums of the additive per-minute quantities over minutes strictly before x (0 before the
+    first minute): good, total (Occurrences); slices with data, good slices, sum of slice ratios
+    (time slices). METRICS.md: *Minutes and slices with no events count neither way.*
+
+    Occurrences SLOs (event counts only): ``C(x)`` = running sums of hourly sums over the hours
+    before x's hour (an ASOF join on a small per-hour table) + the minutes of x's own hour before x
+    (a hash join keyed by SLO and hour), so their per-minute rows are aggregated and probed, never
+    sorted. Time-slice SLOs keep a per-minute running sum (ASOF-joined), so the fractional slice
+    ratios are added up minute by minute in time order."""
+    sums = ("good", "total", "n_slices", "n_good_slices", "ratio_sum")
     con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _slo_bounds AS
+        SELECT row_number() OVER () AS bid, b.*, date_trunc('hour', b.x) AS hour, p.slice_s IS NOT NULL AS sliced
+        FROM ({boundaries}) AS b JOIN _slo_params AS p USING (slo_name)
         """
+    )
+    occurrences = f"""
+        SELECT a.* FROM ({_ADDITIVE}) AS a
+        SEMI JOIN _slo_params AS p ON p.slo_name = a.slo_name AND p.slice_s IS NULL"""
+    con.execute(
+        f"""
         CREATE OR REPLACE TEMP TABLE _slo_cum AS
-        WITH a AS (
-            SELECT slo_name, minute, good, total,
-                   CASE WHEN slice_first AND slice_ratio IS NOT NULL THEN 1 ELSE 0 END AS n_slices,
-                   CASE WHEN slice_first AND slice_is_good THEN 1 ELSE 0 END AS n_good_slices,
-                   CASE WHEN slice_first AND slice_ratio IS NOT NULL THEN slice_ratio ELSE 0.0 END AS ratio_sum
-            FROM core.sli_minutes
+        WITH h AS (SELECT slo_name, hour AS minute, {", ".join(f"sum({c}) AS {c}" for c in sums)}
+                   FROM ({occurrences}) GROUP BY slo_name, hour),
+        a AS (
+            SELECT a.slo_name, a.minute, {", ".join(f"a.{c}" for c in sums)} FROM ({_ADDITIVE}) AS a
+            SEMI JOIN _slo_params AS p ON p.slo_name = a.slo_name AND p.slice_s IS NOT NULL
         )
-        SELECT slo_name, minute,
-               sum(good) OVER w AS c_good, sum(total) OVER w AS c_total,
-               sum(n_slices) OVER w AS c_slices, sum(n_good_slices) OVER w AS c_good_slices,
-               sum(ratio_sum) OVER w AS c_ratio
-        FROM a
+        SELECT slo_name, minute, {", ".join(f"sum({c}) OVER w AS {c}" for c in sums)}
+        FROM (SELECT * FROM h UNION ALL SELECT * FROM a)
         WINDOW w AS (PARTITION BY slo_name ORDER BY minute ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
         """
     )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _slo_hour_rest AS
+        SELECT b.bid, {", ".join(f"sum(m.{c}) AS {c}" for c in sums)}
+        FROM ({occurrences}) AS m
+        JOIN _slo_bounds AS b ON m.slo_name = b.slo_name AND m.hour = b.hour AND m.minute < b.x
+        GROUP BY b.bid
+        """
+    )
 
+    def c(col: str, out: str, zero: str) -> str:
+        return f"coalesce(h.{col}, {zero}) + coalesce(r.{col}, {zero}) AS {out}"
 
-def lookup_cte(boundaries: str) -> str:
-    """SQL for ``C(x)``: the boundary rows of ``boundaries`` (slo_name, k, tag, x) with the SLO's
-    cumulative sums over minutes strictly before x (0 before the first minute)."""
-    return f"""
-    SELECT b.slo_name, b.k, b.tag, b.x,
-           coalesce(c.c_good, 0.0) AS c_good, coalesce(c.c_total, 0.0) AS c_total,
-           coalesce(c.c_slices, 0) AS c_slices, coalesce(c.c_good_slices, 0) AS c_good_slices,
-           coalesce(c.c_ratio, 0.0) AS c_ratio
-    FROM ({boundaries}) AS b
-    ASOF LEFT JOIN _slo_cum AS c ON c.slo_name = b.slo_name AND b.x > c.minute
-    """
+    # _slo_cum holds hourly running sums (Occurrences: before x's hour, plus the rest of the hour)
+    # or per-minute running sums (time slices: before x, nothing to add)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _slo_lookup AS
+        SELECT b.slo_name, b.k, b.tag, b.x,
+               {c("good", "c_good", "0.0")}, {c("total", "c_total", "0.0")},
+               {c("n_slices", "c_slices", "0")}, {c("n_good_slices", "c_good_slices", "0")},
+               {c("ratio_sum", "c_ratio", "0.0")}
+        FROM (SELECT *, CASE WHEN sliced THEN x ELSE hour END AS before FROM _slo_bounds) AS b
+        ASOF LEFT JOIN _slo_cum AS h ON h.slo_name = b.slo_name AND b.before > h.minute
+        LEFT JOIN _slo_hour_rest AS r ON r.bid = b.bid
+        """
+    )
 
 
 def attainment_sql(method: str, g: str, t: str, s: str, sg: str, sr: str) -> str:
@@ -427,7 +465,7 @@ def prepare_slo_weekly(con: duckdb.DuckDBPyConnection) -> str:
       positive (the forecast); ``period_days`` is the SLO period (a month counts 30 days).
     """
     create_params(con)
-    create_cumulative(con)
+    con.execute("SET preserve_insertion_order = false")  # the final SELECT orders its rows
     ws, _ = window_bounds_sql("w.week_end")
     con.execute(
         f"""
@@ -453,7 +491,7 @@ def prepare_slo_weekly(con: duckdb.DuckDBPyConnection) -> str:
         UNION ALL SELECT slo_name, week_start_ts, 'window', window_start FROM _slo_weeks
         {lookbacks}
     """
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _slo_lookup AS {lookup_cte(boundaries)}")
+    create_lookup(con, boundaries)
 
     def diff(tag: str, col: str) -> str:
         return f"(e.{col} - {tag}.{col})"
@@ -523,7 +561,7 @@ def prepare_slo_budget_daily(con: duckdb.DuckDBPyConnection) -> str:
     - ``budget_remaining = 1 - budget_consumed`` (not clamped; clamp only when drawing).
     """
     create_params(con)
-    create_cumulative(con)
+    con.execute("SET preserve_insertion_order = false")  # the final SELECT orders its rows
     ws, pe = window_bounds_sql("d.day_end")
     con.execute(
         f"""
@@ -552,7 +590,7 @@ def prepare_slo_budget_daily(con: duckdb.DuckDBPyConnection) -> str:
         UNION ALL SELECT slo_name, day_end, 'window', window_start FROM _slo_days
         UNION ALL SELECT slo_name, day_end, 'day', day_end - INTERVAL 1 day FROM _slo_days
     """
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _slo_lookup AS {lookup_cte(boundaries)}")
+    create_lookup(con, boundaries)
     win_att = attainment_sql("p.method", *(f"(e.{c} - wn.{c})" for c in
                                            ("c_good", "c_total", "c_slices", "c_good_slices", "c_ratio")))
     return f"""
