@@ -24,6 +24,7 @@ import duckdb
 
 from ops_warehouse.catalog import Catalog
 from ops_warehouse.home import DataHome
+from ops_warehouse.lake import incremental as incremental_
 from ops_warehouse.lake.store import Lake, atomic_copy, connect, empty_select, quote_ident, quote_literal
 from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
 
@@ -154,6 +155,8 @@ def open_lake(home: DataHome, catalog: Catalog | None = None) -> duckdb.DuckDBPy
             )
     for key, value in catalog.settings.items():
         con.execute(f"SET VARIABLE {key} = ?", [value])
+    # incremental models read the earliest key to recompute; NULL (a full build) means everything
+    con.execute("SET VARIABLE since = NULL")
     return con
 
 
@@ -170,16 +173,52 @@ def _latest_per_key(table: RawTable, scan: str) -> str:
     )
 
 
-def run_model(home: DataHome, model: Model, catalog: Catalog | None = None) -> int:
-    """Compute a model from the lake and write it to ``lake/<layer>/<name>.parquet``; returns rows."""
+def run_model(home: DataHome, model: Model, catalog: Catalog | None = None, *, incremental: bool = True) -> int:
+    """Compute a model from the lake and write it to ``lake/<layer>/<name>.parquet``; returns rows.
+
+    With ``incremental`` (the default), a model that declares ``-- incremental: key=...`` is
+    recomputed only from the earliest key new data can change, when the previous build allows it
+    (see :mod:`ops_warehouse.lake.incremental`); the result is the same as a full rebuild.
+    ``incremental=False`` always recomputes the whole table (and still records the build state).
+    """
+    catalog = catalog or Catalog.load(home.catalog)
     con = open_lake(home, catalog)
+    target = home.lake / model.layer / f"{model.name}.parquet"
     try:
-        select = model.fn(con) if model.fn is not None else _strip_semicolon(model.sql or "")
-        target = home.lake / model.layer / f"{model.name}.parquet"
-        atomic_copy(con, select, target, home.tmp)
+        decision = incremental_.decide(home, con, discover_models(), model, catalog, assets_dir())
+        if not incremental:
+            decision.since, decision.unchanged, decision.reason = None, False, "full: asked for"
+        incremental_.forget(home, model.key)
+        if not decision.unchanged:
+            select = model.fn(con) if model.fn is not None else _strip_semicolon(model.sql or "")
+            if decision.since is not None:
+                con.execute("SET VARIABLE since = ?", [decision.since])
+                key = quote_ident(incremental_.declaration(_model_sql(model)).key)
+                select = (
+                    f"SELECT * FROM read_parquet({quote_literal(str(target))}) WHERE {key} < getvariable('since') "
+                    f"UNION ALL BY NAME "
+                    f"SELECT * FROM ({select}) WHERE {key} >= getvariable('since') OR {key} IS NULL"
+                )
+            atomic_copy(con, select, target, home.tmp)
+        since = "unchanged" if decision.unchanged else incremental_.since_text(decision.since) or incremental_.FULL
+        incremental_.record(
+            home, model.key, decision.target, decision.files, decision.fingerprint, decision.plan, since
+        )
+        LAST_DECISIONS[model.key] = decision.reason
         return con.execute(f"SELECT count(*) FROM read_parquet({quote_literal(str(target))})").fetchone()[0]
     finally:
         con.close()
+
+
+# how each model ran in this process's latest build: "full: ...", "unchanged", "incremental from ..."
+LAST_DECISIONS: dict[str, str] = {}
+
+
+def _model_sql(model: Model) -> str | None:
+    if model.fn is None:
+        return model.sql
+    path = assets_dir() / "models" / model.layer / f"{model.name}.sql"
+    return path.read_text(encoding="utf-8") if path.exists() else None
 
 
 def _strip_semicolon(sql: str) -> str:
@@ -190,10 +229,10 @@ def empty_raw(name: str) -> str:
     return empty_select(RAW_TABLES[name])
 
 
-def build_models(home: DataHome, catalog: Catalog | None = None) -> dict[str, int]:
+def build_models(home: DataHome, catalog: Catalog | None = None, *, incremental: bool = True) -> dict[str, int]:
     """Run every model in dependency order without Dagster (tests and scenario checks).
 
     The product's ``build`` runs the same :func:`run_model` calls as Dagster assets.
     """
     catalog = catalog or Catalog.load(home.catalog)
-    return {m.key: run_model(home, m, catalog) for m in topological(discover_models())}
+    return {m.key: run_model(home, m, catalog, incremental=incremental) for m in topological(discover_models())}

@@ -1,0 +1,525 @@
+"""Incremental rebuilds: recompute only the tail of a table that new data can change.
+
+A model opts in with a header line ``-- incremental: key=<column> [grain=week] rule=<name>``.
+Every other model (the SLO models among them) is always rebuilt whole.
+
+Build state (``lake/_build_state.json``) records, per model, the raw watermarks it was built
+against (per raw table, the greatest ``ingested_at`` seen) and a fingerprint of everything that is
+not data: every model's SQL, the benchmark files and the catalog with its settings.
+
+A build is planned once, by the first model that runs after new data arrived
+(``lake/_build/plan.json``): when every model was last built against the same watermarks and
+fingerprint (the previous build completed), the plan records those watermarks as its *base*,
+the lake's current ones as its *target*, and hard-links every derived table as it stands into
+``lake/_build/base/`` (the tables "before"). Anything else (no state, a changed catalog or model,
+a half-finished previous build, data arriving during the build) means a full rebuild.
+
+Under a plan, a model's ``since`` is the earliest value of its time key that the new data can
+change, found by its rule from exact evidence, not from guessed windows:
+
+- raw rows ingested after the base watermark (every stored version of their keys, so a key that
+  moved to another day counts at both days), and
+- the rows of upstream tables that differ before and after (symmetric difference; an incremental
+  upstream only differs at or after its own ``since``),
+
+widened by the model's declared reach (attribution window, the deployment a rollback marks, the
+commits a deployment can ship, the 12-week tier periods). Late data is simply early evidence: it
+moves ``since`` back as far as needed. The runner then keeps the old rows with ``key < since``,
+recomputes the rows with ``key >= since`` (the SQL reads ``getvariable('since')``; NULL means all)
+and writes both as the new table, atomically.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ops_warehouse.catalog import Catalog
+from ops_warehouse.home import DataHome
+from ops_warehouse.lake.store import Lake, quote_literal, typed_scan
+from ops_warehouse.lake.tables import RAW_TABLES
+
+STATE_FILE = "_build_state.json"
+BUILD_DIR = "_build"
+FORMAT = 1  # bump when the incremental logic changes: forces one full rebuild
+_DECL = re.compile(r"^\s*--\s*incremental:\s*(.+)$", re.MULTILINE)
+FULL = "full"
+
+
+@dataclass(frozen=True)
+class Declaration:
+    key: str
+    rule: str
+    grain: str | None = None  # "week": the key is a week_start DATE
+
+
+def declaration(sql: str | None) -> Declaration | None:
+    """The ``-- incremental: key=... rule=...`` header of a model's SQL, if any."""
+    if not sql:
+        return None
+    m = _DECL.search(sql)
+    if not m:
+        return None
+    fields = dict(part.split("=", 1) for part in m.group(1).split() if "=" in part)
+    if "key" not in fields or "rule" not in fields:
+        raise ValueError(f"incremental header needs key= and rule=: {m.group(0).strip()}")
+    if fields["rule"] not in RULES:
+        raise ValueError(f"unknown incremental rule {fields['rule']!r}")
+    return Declaration(fields["key"], fields["rule"], fields.get("grain"))
+
+
+# ---------------------------------------------------------------------------------------- state
+
+
+def _state_path(home: DataHome) -> Path:
+    return home.lake / STATE_FILE
+
+
+def _build_dir(home: DataHome) -> Path:
+    return home.lake / BUILD_DIR
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def _write_json(home: DataHome, path: Path, doc: dict[str, Any]) -> None:
+    home.tmp.mkdir(parents=True, exist_ok=True)
+    tmp = home.tmp / f"{path.name}.{uuid.uuid4().hex}.tmp"
+    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@contextmanager
+def _locked(home: DataHome):
+    home.lake.mkdir(parents=True, exist_ok=True)
+    with open(home.lake / ".build.lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def lake_files(home: DataHome) -> dict[str, dict[str, str]]:
+    """Per raw table, each stored file (path under the lake) with its identity: inode, size and
+    mtime. Files are only ever replaced whole by rename, so a file whose identity changed holds
+    rows that may be new. (Comparing files, not a greatest ingested_at, also catches an ingest
+    that stamped its rows earlier than another's but committed after it.)"""
+    lake = Lake(home)
+    out: dict[str, dict[str, str]] = {}
+    for name, table in RAW_TABLES.items():
+        files = {}
+        for f in lake.files(table):
+            try:
+                st = f.stat()
+            except FileNotFoundError:
+                continue
+            files[str(f.relative_to(home.lake))] = f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+        out[name] = files
+    return out
+
+
+def _digest(files: dict[str, dict[str, str]]) -> str:
+    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
+
+
+def fingerprint(models: dict[str, Any], catalog: Catalog, assets: Path) -> str:
+    h = hashlib.sha256(f"format {FORMAT}\n".encode())
+    for key in sorted(models):
+        m = models[key]
+        h.update(key.encode())
+        h.update((m.sql or "").encode())
+        if m.fn is not None:
+            h.update(getattr(m.fn, "__qualname__", "").encode())
+    for f in sorted((assets / "models").rglob("*.sql")) + sorted((assets / "benchmarks").glob("*.csv")):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    h.update(json.dumps(catalog.settings, sort_keys=True, default=str).encode())
+    h.update(json.dumps(catalog.tables(), sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+@dataclass
+class Decision:
+    """How to run one model: ``since`` None = full; ``unchanged`` = keep the table as it is."""
+
+    plan: dict[str, Any] | None
+    target: str
+    files: dict[str, dict[str, str]]
+    fingerprint: str
+    since: Any = None
+    unchanged: bool = False
+    reason: str = "full"
+
+
+def decide_plan(
+    home: DataHome, con: duckdb.DuckDBPyConnection, models: dict[str, Any], model_key: str, catalog: Catalog, assets: Path
+) -> tuple[dict[str, Any] | None, str, str, dict[str, dict[str, str]]]:
+    """The plan this model runs under (or None: full rebuild), the current watermarks, fingerprint."""
+    fp = fingerprint(models, catalog, assets)
+    files = lake_files(home)
+    current = _digest(files)
+    with _locked(home):
+        state = _read_json(_state_path(home)) or {}
+        done = state.get("models", {})
+        plan = _read_json(_build_dir(home) / "plan.json")
+        if plan and plan.get("target") == current and plan.get("fingerprint") == fp:
+            mine = done.get(model_key)
+            others_ok = all(
+                (done.get(k) or {}).get("watermarks") in (plan["base"], plan["target"])
+                and (done.get(k) or {}).get("fingerprint") == fp
+                for k in models
+            )
+            if mine and mine.get("watermarks") == plan["base"] and others_ok:
+                return plan, current, fp, files
+            if not all((done.get(k) or {}).get("watermarks") == current for k in models):
+                return None, current, fp, files
+            # the plan's build completed and nothing arrived since: plan again (nothing to do)
+        # a new plan: only when every model was last built against the same data and definitions
+        entries = [done.get(k) for k in models]
+        if not entries or any(e is None or e.get("fingerprint") != fp for e in entries):
+            return None, current, fp, files
+        base = entries[0]["watermarks"]
+        if any(e["watermarks"] != base for e in entries):
+            return None, current, fp, files
+        base_files = (state.get("files") or {}).get(base)
+        if base_files is None:
+            return None, current, fp, files
+        plan = _new_plan(home, models, base, current, fp, base_files)
+        return plan, current, fp, files
+
+
+def _new_plan(
+    home: DataHome, models: dict[str, Any], base: str, target: str, fp: str, base_files: dict
+) -> dict[str, Any]:
+    d = _build_dir(home)
+    shutil.rmtree(d, ignore_errors=True)
+    (d / "base").mkdir(parents=True, exist_ok=True)
+    for key in models:
+        layer, name = key.split(".", 1)
+        src = home.lake / layer / f"{name}.parquet"
+        if src.exists():
+            dst = d / "base" / layer / f"{name}.parquet"
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(src, dst)  # the build replaces src by rename, so the link keeps the old file
+            except OSError:
+                shutil.copy2(src, dst)
+    plan = {
+        "id": uuid.uuid4().hex,
+        "base": base,
+        "target": target,
+        "base_files": base_files,
+        "fingerprint": fp,
+        "created_at": datetime.now(timezone.utc).isoformat(),
+        "since": {},
+    }
+    _write_json(home, d / "plan.json", plan)
+    return plan
+
+
+def record(
+    home: DataHome, model_key: str, digest: str, files: dict, fp: str, plan: dict | None, since: Any
+) -> None:
+    """After a model was written: its new state, and (under a plan) the since it used."""
+    with _locked(home):
+        state = _read_json(_state_path(home)) or {}
+        state.setdefault("models", {})[model_key] = {
+            "watermarks": digest,
+            "fingerprint": fp,
+            "built_at": datetime.now(timezone.utc).isoformat(),
+        }
+        # the raw files behind each digest still in use (the base of the next plan)
+        known = state.setdefault("files", {})
+        known[digest] = files
+        used = {m["watermarks"] for m in state["models"].values()}
+        state["files"] = {d: f for d, f in known.items() if d in used}
+        _write_json(home, _state_path(home), state)
+        if plan is not None:
+            path = _build_dir(home) / "plan.json"
+            current = _read_json(path)
+            if current and current.get("id") == plan["id"]:
+                current["since"][model_key] = since
+                _write_json(home, path, current)
+                plan["since"] = current["since"]
+
+
+def forget(home: DataHome, model_key: str) -> None:
+    """A model that failed midway has no trustworthy state: the next build of it is full."""
+    with _locked(home):
+        state = _read_json(_state_path(home)) or {}
+        if state.get("models", {}).pop(model_key, None) is not None:
+            _write_json(home, _state_path(home), state)
+
+
+# ---------------------------------------------------------------------------------------- evidence
+
+
+class Evidence:
+    """SQL helpers over the lake for one plan: touched raw rows, tables before and after."""
+
+    def __init__(self, home: DataHome, con: duckdb.DuckDBPyConnection, plan: dict[str, Any]):
+        self.home, self.con, self.plan = home, con, plan
+        self.lake = Lake(home)
+
+    def scan(self, table: str) -> str:
+        """Every stored version of a raw table's rows (no dedup on the key)."""
+        return self.lake.scan_sql(RAW_TABLES[table])
+
+    def touched(self, table: str) -> str:
+        """The rows of the raw files that are new or replaced since the plan's base."""
+        base = self.plan["base_files"].get(table, {})
+        now = lake_files(self.home)[table]
+        changed = [self.home.lake / rel for rel, sig in sorted(now.items()) if base.get(rel) != sig]
+        return typed_scan(RAW_TABLES[table], changed)
+
+    def before(self, key: str) -> str:
+        layer, name = key.split(".", 1)
+        f = _build_dir(self.home) / "base" / layer / f"{name}.parquet"
+        return f"SELECT * FROM read_parquet({quote_literal(str(f))})"
+
+    def after(self, key: str) -> str:
+        layer, name = key.split(".", 1)
+        return f"SELECT * FROM read_parquet({quote_literal(str(self.home.lake / layer / f'{name}.parquet'))})"
+
+    def upstream_since(self, key: str) -> Any:
+        """The since an upstream model used in this plan: a value, FULL, or 'unchanged'."""
+        return self.plan["since"].get(key, FULL)
+
+    def diff(self, key: str, key_col: str, cols: list[str]) -> str:
+        """Rows of an upstream table that differ before and after (both sides, ``_side`` says which).
+        An incremental upstream differs only at or after its since, so only that tail is compared."""
+        s = self.upstream_since(key)
+        if s == "unchanged":
+            sel = ", ".join(cols)
+            return f"SELECT {sel}, 'before' AS _side FROM ({self.before(key)}) WHERE false"
+        cond = "true" if s == FULL else f"({key_col} >= {_lit(s)} OR {key_col} IS NULL)"
+        sel = ", ".join(cols)
+        b = f"SELECT {sel} FROM ({self.before(key)}) WHERE {cond}"
+        a = f"SELECT {sel} FROM ({self.after(key)}) WHERE {cond}"
+        return (
+            f"(SELECT *, 'before' AS _side FROM ({b} EXCEPT ALL {a})) "
+            f"UNION ALL (SELECT *, 'after' AS _side FROM ({a} EXCEPT ALL {b}))"
+        )
+
+    def value(self, sql: str) -> Any:
+        return self.con.execute(sql).fetchone()[0]
+
+
+def _lit(v: Any) -> str:
+    """A SQL literal for a since value stored in the plan (ISO timestamp or date text)."""
+    if isinstance(v, str) and len(v) == 10:
+        return f"DATE {quote_literal(v)}"
+    return f"TIMESTAMPTZ {quote_literal(str(v))}"
+
+
+def _min(*parts: str) -> str:
+    """The least of several one-column queries (NULLs ignored)."""
+    return "SELECT min(t) FROM (" + " UNION ALL ".join(f"SELECT min(t) AS t FROM ({p})" for p in parts) + ")"
+
+
+# ---------------------------------------------------------------------------------------- rules
+# Each rule returns the earliest time (TIMESTAMPTZ) the new evidence can change in the model's key,
+# None when nothing can change, or FULL.
+
+
+def _prod_changes(ev: Evidence) -> str:
+    """Successful production deployments that differ before/after (added, removed or changed)."""
+    d = ev.diff("core.deployments", "finished_at", ["*"])
+    return f"SELECT * FROM ({d}) WHERE is_production AND status = 'success'"
+
+
+def _previous_success(ev: Evidence) -> str:
+    """Per service with a changed production success, the latest unchanged success before the
+    earliest change: what a changed rollback (or a deployment inserted before a rollback) can mark."""
+    return f"""
+        SELECT max(p.finished_at) AS t
+        FROM (SELECT service, min(finished_at) AS first_change FROM ({_prod_changes(ev)}) GROUP BY service) AS c
+        JOIN ({ev.before('core.deployments')}) AS p
+          ON p.service = c.service AND p.is_production AND p.status = 'success' AND p.finished_at < c.first_change
+        GROUP BY c.service
+    """
+
+
+def rule_deployments(ev: Evidence) -> Any:
+    """core.deployments, key finished_at. A deployment's row depends only on its own raw row and its
+    statuses: the earliest of every time those (all versions) and its old row carry."""
+    ids = f"SELECT deploy_id FROM ({ev.touched('deployments')}) UNION SELECT deploy_id FROM ({ev.touched('deployment_statuses')})"
+    return ev.value(_min(
+        f"SELECT least(started_at, finished_at) AS t FROM ({ev.scan('deployments')}) WHERE deploy_id IN ({ids})",
+        f"SELECT created_at AS t FROM ({ev.scan('deployment_statuses')}) WHERE deploy_id IN ({ids})",
+        f"SELECT finished_at AS t FROM ({ev.before('core.deployments')}) WHERE deploy_id IN ({ids})",
+    ))
+
+
+def rule_changes(ev: Evidence) -> Any:
+    """core.changes, key authored_at. A commit's row changes when its raw rows or its pull request
+    change, or when the successful production deployments that can ship it change: one whose sha is
+    the commit or its PR's merge commit, its explicit or current deployment, or (first deployment
+    finishing at or after the merge) any commit of the service merged since the latest unchanged
+    deployment before the earliest changed one."""
+    prod = _prod_changes(ev)
+    # pull requests touched, or whose merge commit a changed deployment names
+    prs = f"""
+        SELECT repo, pr_number FROM ({ev.touched('pull_requests')})
+        UNION SELECT repo, pr_number FROM ({ev.scan('pull_requests')}) WHERE merge_commit_sha IN (SELECT sha FROM ({prod}))
+    """
+    first_change = f"SELECT service, min(finished_at) AS f FROM ({prod}) GROUP BY service"
+    prev = f"""
+        SELECT c.service, max(p.finished_at) AS p
+        FROM ({first_change}) AS c
+        LEFT JOIN ({ev.before('core.deployments')}) AS p
+          ON p.service = c.service AND p.is_production AND p.status = 'success' AND p.finished_at < c.f
+        GROUP BY c.service
+    """
+    raw = ev.scan("changes")
+    ids = f"""
+        SELECT change_id FROM ({ev.touched('changes')})
+        UNION SELECT r.change_id FROM ({raw}) AS r JOIN ({prs}) AS p ON p.repo = r.repo AND p.pr_number = r.pr_number
+        UNION SELECT change_id FROM ({raw})
+           WHERE change_id IN (SELECT sha FROM ({prod})) OR deploy_id IN (SELECT deploy_id FROM ({prod}))
+        UNION SELECT change_id FROM ({ev.before('core.changes')})
+           WHERE change_id IN (SELECT sha FROM ({prod})) OR deploy_id IN (SELECT deploy_id FROM ({prod}))
+        UNION SELECT c.change_id FROM ({ev.before('core.changes')}) AS c JOIN ({prev}) AS p
+           ON c.service = p.service AND (p.p IS NULL OR c.merged_at >= p.p)
+    """
+    return ev.value(_min(
+        f"SELECT authored_at AS t FROM ({raw}) WHERE change_id IN ({ids})",
+        f"SELECT authored_at AS t FROM ({ev.before('core.changes')}) WHERE change_id IN ({ids})",
+    ))
+
+
+def rule_deployment_failures(ev: Evidence) -> Any:
+    """marts.deployment_failures, key finished_at. Reach: a changed deployment's own row; the
+    deployment a changed rollback marks; for a changed incident, the deployments finishing within
+    the attribution window before it (lookback W hours), from its creation on (open incidents),
+    and the deployment it names as cause, however old."""
+    prod = _prod_changes(ev)
+    inc = ev.diff("core.incidents", "created_at", ["incident_id", "service", "created_at", "resolved_at", "caused_by_deploy_id"])
+    w = "to_microseconds(CAST(round(greatest(coalesce(getvariable('attribution_window_hours'), 0), 0) * 3600e6) AS BIGINT))"
+    named = f"SELECT caused_by_deploy_id FROM ({inc})"
+    return ev.value(_min(
+        f"SELECT finished_at AS t FROM ({prod})",
+        _previous_success(ev),
+        f"SELECT created_at - {w} AS t FROM ({inc})",
+        f"SELECT finished_at AS t FROM ({ev.before('core.deployments')}) WHERE deploy_id IN ({named})",
+        f"SELECT finished_at AS t FROM ({ev.after('core.deployments')}) WHERE deploy_id IN ({named})",
+    ))
+
+
+def _service_team(src: str) -> str:
+    return (
+        f"SELECT service, coalesce(arg_max(team, finished_at) FILTER (WHERE team IS NOT NULL), '(none)') AS team "
+        f"FROM ({src}) GROUP BY service"
+    )
+
+
+def rule_dora_events(ev: Evidence) -> Any:
+    """marts.dora_events, key event_at: deployments by finish, changes by deployed_at, recoveries by
+    recovery time. Every event row is one row of deployment_failures or core.changes; a service's
+    team comes from its latest deployment, so a team change means a full rebuild."""
+    b, a = _service_team(ev.before("core.deployments")), _service_team(ev.after("core.deployments"))
+    if ev.value(f"SELECT count(*) FROM (({b}) EXCEPT ({a}) UNION ALL (({a}) EXCEPT ({b})))"):
+        return FULL
+    df = ev.diff("marts.deployment_failures", "finished_at", ["*"])
+    ch = ev.diff("core.changes", "authored_at", ["change_id", "deploy_id", "deployed_at", "lead_time_hours", "lead_time_negative"])
+    return ev.value(_min(
+        f"SELECT least(finished_at, recovered_at) AS t FROM ({df})",
+        f"SELECT deployed_at AS t FROM ({ch})",
+    ))
+
+
+def _week_ts(col: str) -> str:
+    return f"CAST({col} AS TIMESTAMP) AT TIME ZONE 'UTC'"
+
+
+def rule_dora_weekly(ev: Evidence) -> Any:
+    """marts.dora_weekly, key week_start: the weeks of changed events; when the last week of the
+    data moves, every service's empty weeks after the earlier of the two last weeks."""
+    e = ev.diff("marts.dora_events", "event_at", ["*"])
+    return ev.value(_min(
+        f"SELECT {_week_ts('week_start')} AS t FROM ({e})",
+        f"""SELECT {_week_ts('least(b, a)')} + INTERVAL 7 DAY AS t
+            FROM (SELECT max(week_start) AS b FROM ({ev.before('marts.dora_events')})),
+                 (SELECT max(week_start) AS a FROM ({ev.after('marts.dora_events')}))
+            WHERE b IS DISTINCT FROM a""",
+    ))
+
+
+def rule_dora_tier(ev: Evidence) -> Any:
+    """marts.dora_tier, key last_week_start: a period holds its week and the 11 before, so a changed
+    week w changes the periods ending at w .. w + 11 weeks: since = the earliest changed week."""
+    w = ev.diff("marts.dora_weekly", "week_start", ["*"])
+    e = ev.diff("marts.dora_events", "event_at", ["*"])
+    return ev.value(_min(
+        f"SELECT {_week_ts('week_start')} AS t FROM ({w})",
+        f"SELECT {_week_ts('week_start')} AS t FROM ({e}) WHERE kind IN ('change', 'recovery')",
+    ))
+
+
+RULES = {
+    "deployments": rule_deployments,
+    "changes": rule_changes,
+    "deployment_failures": rule_deployment_failures,
+    "dora_events": rule_dora_events,
+    "dora_weekly": rule_dora_weekly,
+    "dora_tier": rule_dora_tier,
+}
+
+
+def decide(
+    home: DataHome, con: duckdb.DuckDBPyConnection, models: dict[str, Any], model: Any, catalog: Catalog, assets: Path
+) -> Decision:
+    """Decide how to run ``model`` in this build (``con`` is the model's lake connection)."""
+    decl = declaration(model.sql if model.fn is None else _python_sql(model, assets))
+    plan, current, fp, files = decide_plan(home, con, models, model.key, catalog, assets)
+    out = Decision(plan=plan, target=current, files=files, fingerprint=fp)
+    if plan is None:
+        out.reason = "full: no comparable previous build"
+        return out
+    target = home.lake / model.layer / f"{model.name}.parquet"
+    if decl is None or not target.exists():
+        out.reason = "full: not incremental"
+        return out
+    since = RULES[decl.rule](Evidence(home, con, plan))
+    if since == FULL:
+        out.reason = "full: rule asked for it"
+        return out
+    if since is None:
+        out.unchanged, out.reason = True, "unchanged"
+        return out
+    if decl.grain == "week":
+        since = con.execute("SELECT CAST(date_trunc('week', timezone('UTC', ?::TIMESTAMPTZ)) AS DATE)", [since]).fetchone()[0]
+    out.since, out.reason = since, f"incremental from {since}"
+    return out
+
+
+def _python_sql(model: Any, assets: Path) -> str | None:
+    """A Python model that wraps a SQL file (marts.dora_tier) declares in that file."""
+    path = assets / "models" / model.layer / f"{model.name}.sql"
+    return path.read_text(encoding="utf-8") if path.exists() else None
+
+
+def since_text(v: Any) -> Any:
+    """A since value as stored in the plan (JSON)."""
+    if v is None:
+        return None
+    if isinstance(v, datetime):
+        return v.astimezone(timezone.utc).isoformat()
+    return v.isoformat()
