@@ -12,6 +12,13 @@
 -- * lead_time_hours = deployed_at - authored_at in hours (fractional, never truncated).
 -- * A negative span (clock skew, rebase) is excluded: lead_time_hours is NULL and
 --   lead_time_negative is true, counted as a data-quality finding.
+--
+-- Incremental: commits authored at or after `since` are recomputed. since = the earliest authored_at
+-- of the commits new data can touch: new raw rows of the commit or of its pull request, a changed
+-- successful production deployment naming it (sha, merge commit, explicit or current link), and
+-- every commit of that deployment's service merged since the service's latest unchanged deployment
+-- before it (those are the commits the new deployment may ship, however long ago authored).
+-- incremental: key=authored_at rule=changes
 WITH commits AS (
     SELECT
         change_id,
@@ -23,6 +30,7 @@ WITH commits AS (
         max(deploy_id) AS explicit_deploy_id
     FROM raw.changes
     GROUP BY change_id
+    HAVING getvariable('since') IS NULL OR min(authored_at) >= getvariable('since')
 ),
 with_pr AS (
     SELECT

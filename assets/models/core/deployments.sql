@@ -15,6 +15,11 @@
 -- * is_production: the catalog's production environments for the service when it lists any, else
 --   an environment named production or prod (any case).
 -- * Deployments with no terminal status yet (queued, in progress) are left out until they finish.
+--
+-- Incremental: a deployment's row depends only on its own raw row and its statuses, so a build
+-- recomputes the deployments finishing at or after the earliest time any new raw row (or older
+-- version of it, or the deployment's previous row) carries; lookback 0.
+-- incremental: key=finished_at rule=deployments
 WITH terminal AS (
     SELECT deploy_id, state, created_at
     FROM raw.deployment_statuses
@@ -85,6 +90,7 @@ SELECT
 FROM resolved AS r
 WHERE r.status IN ('success', 'failure', 'error', 'cancelled')
   AND r.finished_at IS NOT NULL
+  AND (getvariable('since') IS NULL OR r.finished_at >= getvariable('since'))
   AND (
       r.source <> 'github-actions'
       OR regexp_matches(

@@ -33,11 +33,21 @@
 -- * "Deployment rework rate (DORA 2024): a rework deployment is a rollback, a hotfix, or a
 --   deployment that finished while an incident of its service was open."
 --   Open, half-open: created_at <= finished_at < resolved_at (an unresolved incident is open forever).
+--
+-- Incremental: deployments finishing at or after `since` are recomputed. since reaches back from
+-- every changed deployment and incident: the deployment a changed rollback marks (the latest
+-- unchanged success before it), the attribution window (lookback W hours before an incident), the
+-- deployments finishing after an incident opened, and the deployment an incident names as cause.
+-- incremental: key=finished_at rule=deployment_failures
 WITH deploys AS (
     -- only successful production deployments count in DORA
     SELECT deploy_id, service, team, sha, started_at, finished_at, is_rollback, is_hotfix
     FROM core.deployments
     WHERE is_production AND status = 'success'
+),
+recompute AS (
+    -- the deployments this build computes (all of them unless incremental)
+    SELECT * FROM deploys WHERE getvariable('since') IS NULL OR finished_at >= getvariable('since')
 ),
 rolled_back AS (
     -- (b) each rollback marks the latest EARLIER successful production deployment of its service
@@ -52,6 +62,8 @@ rolled_back AS (
         LIMIT 1
     ) AS d ON true
     WHERE r.is_rollback
+      -- a rollback marks an earlier deployment, so one marking a recomputed one finished after since
+      AND (getvariable('since') IS NULL OR r.finished_at >= getvariable('since'))
     GROUP BY d.deploy_id
 ),
 explicit AS (
@@ -92,7 +104,7 @@ linked_agg AS (
 open_during AS (
     -- rework: finished while an incident of its service was open, [created_at, resolved_at)
     SELECT d.deploy_id, count(*) AS open_incidents_at_finish
-    FROM deploys AS d
+    FROM recompute AS d
     JOIN core.incidents AS i
       ON i.service = d.service
      AND i.created_at <= d.finished_at
@@ -110,7 +122,7 @@ flags AS (
         rb.rollback_finished_at,
         la.incidents_resolved_at,
         coalesce(od.open_incidents_at_finish, 0) AS open_incidents_at_finish
-    FROM deploys AS d
+    FROM recompute AS d
     LEFT JOIN linked_agg AS la USING (deploy_id)
     LEFT JOIN rolled_back AS rb USING (deploy_id)
     LEFT JOIN open_during AS od USING (deploy_id)

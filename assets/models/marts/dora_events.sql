@@ -17,6 +17,11 @@
 --   recovery_hours = recovered_at - finished_at.
 -- * service and team: the deployment's service; one team per service (the team of its latest
 --   deployment that names one, else '(none)'), so a service never splits across two team rows.
+--
+-- Incremental: events at or after `since` (event_at) are recomputed; since = the earliest finish,
+-- recovery or deployed_at among the rows of deployment_failures and core.changes that changed. A
+-- changed service team means a full rebuild.
+-- incremental: key=event_at rule=dora_events
 WITH service_team AS (
     SELECT service, coalesce(arg_max(team, finished_at) FILTER (WHERE team IS NOT NULL), '(none)') AS team
     FROM core.deployments
@@ -24,6 +29,9 @@ WITH service_team AS (
 ),
 deploys AS (
     SELECT * FROM marts.deployment_failures
+),
+since AS (
+    SELECT coalesce(getvariable('since'), TIMESTAMPTZ '-infinity') AS t
 )
 SELECT
     'deploy' AS kind,
@@ -44,6 +52,7 @@ SELECT
     NULL::DOUBLE AS recovery_hours
 FROM deploys AS d
 JOIN service_team AS st USING (service)
+WHERE d.finished_at >= (SELECT t FROM since)
 UNION ALL
 SELECT
     'change' AS kind,
@@ -62,6 +71,7 @@ FROM core.changes AS c
 JOIN deploys AS d ON d.deploy_id = c.deploy_id
 JOIN service_team AS st ON st.service = d.service
 WHERE c.deployed_at IS NOT NULL
+  AND c.deployed_at >= (SELECT t FROM since)
 UNION ALL
 SELECT
     'recovery' AS kind,
@@ -76,3 +86,4 @@ SELECT
 FROM deploys AS d
 JOIN service_team AS st USING (service)
 WHERE d.recovered
+  AND d.recovered_at >= (SELECT t FROM since)

@@ -26,9 +26,24 @@
 --
 -- getvariable('dora_benchmarks_dir') is set by the model runner (ops_warehouse/metrics/dora.py) to
 -- the assets/benchmarks folder.
-WITH weekly AS (
+--
+-- Incremental: periods whose last week is at or after `since` are recomputed (tier window lookback:
+-- such a period reads 11 earlier weeks); since = the earliest week of a changed dora_weekly row or
+-- lead-time/recovery event.
+-- incremental: key=last_week_start grain=week rule=dora_tier
+WITH all_weekly AS (
     SELECT scope, service, team, week_start, deployments, deploy_days, failed_deployments
     FROM marts.dora_weekly
+),
+weekly AS (
+    -- the weeks a recomputed period can read: 11 weeks before since on
+    SELECT * FROM all_weekly
+    WHERE getvariable('since') IS NULL OR week_start >= CAST(getvariable('since') AS DATE) - 77
+),
+periods_of AS (
+    -- the periods (by last week) this build computes
+    SELECT * FROM weekly
+    WHERE getvariable('since') IS NULL OR week_start >= CAST(getvariable('since') AS DATE)
 ),
 windowed AS (
     -- the period's weeks: [week_start - 11 weeks, week_start]
@@ -39,7 +54,7 @@ windowed AS (
         sum(w.deploy_days) AS deploy_days_in_period,
         sum(w.deployments) AS deployments,
         sum(w.failed_deployments) AS failed_deployments
-    FROM weekly AS p
+    FROM periods_of AS p
     JOIN weekly AS w
       ON w.scope = p.scope AND w.service = p.service AND w.team = p.team
      AND w.week_start BETWEEN p.week_start - 77 AND p.week_start
@@ -49,11 +64,11 @@ blocks AS (
     -- deploy days per 4-week block of the period: block 0 = the latest four weeks
     SELECT p.scope, p.service, p.team, p.week_start,
            quantile_cont(b.block_days, 0.5) AS deploy_days_per_4_weeks_p50
-    FROM weekly AS p
+    FROM periods_of AS p
     JOIN (
         SELECT p2.scope, p2.service, p2.team, p2.week_start AS period_week,
                (p2.week_start - w.week_start) // 28 AS block, sum(w.deploy_days) AS block_days
-        FROM weekly AS p2
+        FROM periods_of AS p2
         JOIN weekly AS w
           ON w.scope = p2.scope AND w.service = p2.service AND w.team = p2.team
          AND w.week_start BETWEEN p2.week_start - 77 AND p2.week_start
@@ -66,6 +81,7 @@ events AS (
     SELECT kind, service, team, week_start, lead_time_hours, recovery_hours
     FROM marts.dora_events
     WHERE kind IN ('change', 'recovery')
+      AND (getvariable('since') IS NULL OR week_start >= CAST(getvariable('since') AS DATE) - 77)
 ),
 scoped AS (
     SELECT 'service' AS scope, service, team, week_start, kind, lead_time_hours, recovery_hours FROM events

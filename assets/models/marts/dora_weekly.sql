@@ -23,15 +23,23 @@
 -- * Empty weeks appear with zero counts and NULL rates: each service has a row for every week from
 --   its first week with a DORA event to the last week with any DORA event in the warehouse (the
 --   same end for all services, so trailing windows line up). Team and overall rows cover the union.
-WITH events AS (
+--
+-- Incremental: weeks from `since` (a Monday) on are recomputed: the earliest week of a changed
+-- event, or the week after the earlier last week when the data's last week moves.
+-- incremental: key=week_start grain=week rule=dora_weekly
+WITH all_events AS (
     SELECT * FROM marts.dora_events
 ),
+events AS (
+    SELECT * FROM all_events WHERE getvariable('since') IS NULL OR week_start >= getvariable('since')
+),
 bounds AS (
-    SELECT max(week_start) AS last_week FROM events
+    SELECT max(week_start) AS last_week FROM all_events
 ),
 service_first AS (
-    SELECT service, any_value(team) AS team, min(week_start) AS first_week
-    FROM events
+    SELECT service, any_value(team) AS team,
+           greatest(min(week_start), coalesce(getvariable('since'), min(week_start))) AS first_week
+    FROM all_events
     GROUP BY service
 ),
 spine AS (
