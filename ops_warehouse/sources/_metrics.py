@@ -35,6 +35,12 @@ TABLE: Final = "metric_samples"
 KINDS: Final = ("counter", "gauge", "histogram", "summary", "unknown")
 BOUND_LABELS: Final = ("le", "quantile")
 COUNTER_SUFFIXES: Final = ("_total", "_count", "_bucket", "_sum")
+MAX_JSON_DEPTH: Final = 64
+JSON_BUFFER: Final = 4096
+
+
+_STARTS: Final = frozenset(("start_map", "start_array"))
+_ENDS: Final = frozenset(("end_map", "end_array"))
 
 
 class SampleError(ValueError):
@@ -180,9 +186,24 @@ def last_line(path: Path, window: int = 4096) -> str:
 def json_events(fh: IO[bytes], where: list[str]) -> Iterator[tuple[str, str, Any]]:
     """ijson's (prefix, event, value) stream over an open binary file. Broken, truncated or
     non-UTF-8 JSON is a FileError naming ``where[0]`` (the caller keeps it at the JSON pointer it
-    is reading) and the byte offset reached."""
+    is reading) and the byte offset reached.
+
+    ijson keeps one prefix string per open nesting level, each as long as its depth, so memory
+    grows with the square of the depth: nesting deeper than ``MAX_JSON_DEPTH`` is a FileError, and
+    the small read buffer bounds what one buffer of pathological nesting can cost before that.
+    """
+    depth = 0
     try:
-        yield from ijson.parse(fh, use_float=True)
+        for prefix, event, value in ijson.parse(fh, buf_size=JSON_BUFFER, use_float=True):
+            if event in _STARTS:
+                depth += 1
+                if depth > MAX_JSON_DEPTH:
+                    raise FileError(
+                        f"JSON nested deeper than {MAX_JSON_DEPTH} levels at {where[0]} (byte {_offset(fh)})"
+                    )
+            elif event in _ENDS:
+                depth -= 1
+            yield prefix, event, value
     except (ijson.JSONError, UnicodeDecodeError) as exc:
         reason = str(exc).splitlines()[0].strip() if str(exc) else type(exc).__name__
         reason = reason.removeprefix("b'").removeprefix('b"')
@@ -197,10 +218,6 @@ def _offset(fh: IO[bytes]) -> int:
         return fh.tell()
     except (OSError, ValueError):
         return -1
-
-
-_STARTS: Final = frozenset(("start_map", "start_array"))
-_ENDS: Final = frozenset(("end_map", "end_array"))
 
 
 def build_value(event: str, value: Any, events: Iterator[tuple[str, str, Any]]) -> Any:

@@ -139,3 +139,10 @@ def test_failed_query_answer(home: DataHome, tmp_path: Path) -> None:
     path.write_text('{"status":"error","errorType":"bad_data","error":"exceeded maximum resolution of 11,000 points"}')
     report = ingest_file(home, path, kind=KIND)
     assert report.error is not None and "11,000 points" in report.error
+
+
+def test_deep_nesting_is_refused_without_exhausting_memory(home: DataHome, tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text('{"status":"success","data":{"resultType":"matrix","result":[' + "[" * 50_000)
+    report = ingest_file(home, path, kind=KIND)
+    assert report.error is not None and "nested deeper than 64" in report.error
