@@ -636,75 +636,129 @@ def prepare_slo_alerts(con: duckdb.DuckDBPyConnection) -> str:
     grid (``lag`` by the window's minutes), so each instant costs the same whatever the window.
     """
     create_params(con)
+    con.execute("SET preserve_insertion_order = false")  # the final SELECT orders its rows
+    create_ids(con)
     lags = sorted({duration_seconds(w) // 60 for _, lw, sw, _ in ALERT_WINDOWS for w in (lw, sw)})
+    # the prefix sums C at t - j for every j needed at t and at the instant before (t - 1m), so a
+    # change of each condition is found on the same row, without re-windowing the conditions
+    shifts = sorted({1} | set(lags) | {k + 1 for k in lags})
     lag_cols = ",\n".join(
-        f"c_good - lag(c_good, {k}, 0.0) OVER w AS g{k}, c_total - lag(c_total, {k}, 0.0) OVER w AS t{k}"
-        for k in lags
+        f"lag(c_good, {j}, 0.0) OVER w AS cg{j}, lag(c_total, {j}, 0.0) OVER w AS ct{j}" for j in shifts
     )
-    conds = []
-    for i, (alert, lw, sw, share) in enumerate(ALERT_WINDOWS):
+
+    def cond(at_prev: bool, i: int, lw: str, sw: str) -> str:
         lk, sk = duration_seconds(lw) // 60, duration_seconds(sw) // 60
-        factor = f"({share} * period_s / {duration_seconds(lw)})"
-        cond = (f"coalesce({_burn(f'g{lk}', f't{lk}', 'target')} >= {factor} - {EPS} AND "
-                f"{_burn(f'g{sk}', f't{sk}', 'target')} >= {factor} - {EPS}, false)")
-        conds.append(f"{cond} AS a{i}")
-    unpivot = "\nUNION ALL\n".join(
-        f"SELECT slo_name, t, {i} AS ix, a{i} AS firing FROM cond" for i in range(len(ALERT_WINDOWS))
+
+        def burn_ok(k: int) -> str:
+            # _burn(g, t, target) >= factor - EPS, with the SLO's constants precomputed (same values)
+            g, t = (f"(cg1 - cg{k + 1})", f"(ct1 - ct{k + 1})") if at_prev else \
+                (f"(c_good - cg{k})", f"(c_total - ct{k})")
+            return f"({t} > 0 AND (1.0 - {g} / {t}) / one_minus_target >= f{i})"
+
+        return f"coalesce({burn_ok(lk)} AND {burn_ok(sk)}, false)"
+
+    conds = ",\n".join(
+        f"{cond(False, i, lw, sw)} AS a{i}, {cond(True, i, lw, sw)} AS b{i}"
+        for i, (_, lw, sw, _) in enumerate(ALERT_WINDOWS)
     )
+    thresholds = ", ".join(
+        f"({share} * p.period_s / {duration_seconds(lw)}) - {EPS} AS f{i}"
+        for i, (_, lw, _, share) in enumerate(ALERT_WINDOWS)
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _slo_alert_params AS SELECT i.slo_id, 1.0 - p.target AS one_minus_target, "
+        f"{thresholds} FROM _slo_ids AS i JOIN _slo_params AS p USING (slo_name)"
+    )
+    n = len(ALERT_WINDOWS)
+    changed = " OR ".join(f"a{i} <> b{i}" for i in range(n))
     windows = ", ".join(
         f"({i}, '{alert}', '{lw}', '{sw}', {share}, {duration_seconds(lw)})"
         for i, (alert, lw, sw, share) in enumerate(ALERT_WINDOWS)
     )
+    # the dense grid is the SLO's minute rows plus zero rows for the minutes missing between its
+    # first and last; missing minutes are looked for only in hours with fewer rows than minutes
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _slo_alert_hours AS
+        SELECT i.slo_id, date_trunc('hour', m.minute) AS hour, count(*) AS n,
+               min(m.minute) AS lo, max(m.minute) AS hi
+        FROM core.sli_minutes AS m JOIN _slo_ids AS i USING (slo_name)
+        GROUP BY ALL
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _slo_alert_gaps AS
+        WITH r AS (SELECT slo_id, min(lo) AS lo, max(hi) AS hi FROM _slo_alert_hours GROUP BY 1),
+        hours AS (
+            SELECT slo_id, lo, hi, unnest(generate_series(date_trunc('hour', lo), date_trunc('hour', hi),
+                                                          INTERVAL 1 hour)) AS hour
+            FROM r
+        ),
+        gappy AS (
+            SELECT h.slo_id, greatest(h.lo, h.hour) AS a, least(h.hi, h.hour + INTERVAL 59 minute) AS b
+            FROM hours AS h LEFT JOIN _slo_alert_hours AS c USING (slo_id, hour)
+            WHERE coalesce(c.n, 0) < (epoch(least(h.hi, h.hour + INTERVAL 59 minute))
+                                      - epoch(greatest(h.lo, h.hour))) // 60 + 1
+        ),
+        grid AS (
+            SELECT slo_id, unnest(generate_series(a, b, INTERVAL 1 minute)) AS minute FROM gappy
+        ),
+        have AS (
+            SELECT i.slo_id, m.minute
+            FROM core.sli_minutes AS m JOIN _slo_ids AS i USING (slo_name)
+            SEMI JOIN gappy AS g ON g.slo_id = i.slo_id AND date_trunc('hour', m.minute) = date_trunc('hour', g.a)
+        )
+        SELECT slo_id, minute FROM grid ANTI JOIN have USING (slo_id, minute)
+        """
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _slo_alert_transitions AS
-        WITH r AS (SELECT slo_name, min(minute) AS lo, max(minute) AS hi FROM core.sli_minutes GROUP BY 1),
-        grid AS (
-            SELECT slo_name, unnest(generate_series(lo + INTERVAL 1 minute, hi + INTERVAL 1 minute,
-                                                    INTERVAL 1 minute)) AS t
-            FROM r
-        ),
-        dense AS (
-            SELECT g.slo_name, g.t, coalesce(m.good, 0.0) AS good, coalesce(m.total, 0.0) AS total
-            FROM grid AS g
-            LEFT JOIN core.sli_minutes AS m ON m.slo_name = g.slo_name AND m.minute = g.t - INTERVAL 1 minute
+        WITH dense AS (
+            SELECT i.slo_id, m.minute, coalesce(m.good, 0.0) AS good, coalesce(m.total, 0.0) AS total
+            FROM core.sli_minutes AS m JOIN _slo_ids AS i USING (slo_name)
+            UNION ALL
+            SELECT slo_id, minute, 0.0, 0.0 FROM _slo_alert_gaps
         ),
         cum AS (
-            SELECT slo_name, t,
-                   sum(good) OVER (PARTITION BY slo_name ORDER BY t ROWS UNBOUNDED PRECEDING) AS c_good,
-                   sum(total) OVER (PARTITION BY slo_name ORDER BY t ROWS UNBOUNDED PRECEDING) AS c_total
+            SELECT slo_id, minute + INTERVAL 1 minute AS t,
+                   sum(good) OVER (PARTITION BY slo_id ORDER BY minute ROWS UNBOUNDED PRECEDING) AS c_good,
+                   sum(total) OVER (PARTITION BY slo_id ORDER BY minute ROWS UNBOUNDED PRECEDING) AS c_total
             FROM dense
         ),
         win AS (
-            SELECT slo_name, t, {lag_cols}
+            SELECT slo_id, t, c_good, c_total, {lag_cols}
             FROM cum
-            WINDOW w AS (PARTITION BY slo_name ORDER BY t)
+            WINDOW w AS (PARTITION BY slo_id ORDER BY t)
         ),
         cond AS (
-            SELECT win.slo_name, win.t, {', '.join(conds)}
-            FROM win JOIN _slo_params AS p USING (slo_name)
+            SELECT win.slo_id, win.t, {conds}
+            FROM win JOIN _slo_alert_params USING (slo_id)
         ),
-        flat AS ({unpivot}),
         changes AS (
-            SELECT *, lag(firing, 1, false) OVER (PARTITION BY slo_name, ix ORDER BY t) AS was_firing
-            FROM flat
+            SELECT slo_id, t, unnest([{", ".join(str(i) for i in range(n))}]) AS ix,
+                   unnest([{", ".join(f"a{i}" for i in range(n))}]) AS firing,
+                   unnest([{", ".join(f"b{i}" for i in range(n))}]) AS was_firing
+            FROM cond WHERE {changed}
         )
-        SELECT slo_name, ix, t, firing FROM changes WHERE firing <> was_firing
+        SELECT slo_id, ix, t, firing FROM changes WHERE firing <> was_firing
         """
     )
     return f"""
     WITH tr AS (
-        SELECT *, lead(t) OVER (PARTITION BY slo_name, ix ORDER BY t) AS next_t
+        SELECT *, lead(t) OVER (PARTITION BY slo_id, ix ORDER BY t) AS next_t
         FROM _slo_alert_transitions
     ),
     aw(ix, alert, long_window, short_window, budget_share, long_s) AS (VALUES {windows})
-    SELECT tr.slo_name, aw.alert, aw.long_window, aw.short_window,
+    SELECT i.slo_name, aw.alert, aw.long_window, aw.short_window,
            CAST(aw.budget_share AS DOUBLE) * p.period_s / aw.long_s AS factor,
            tr.t AS fired_at, tr.next_t AS resolved_at,
            CAST(aw.budget_share AS DOUBLE) AS budget_share, p.target, p.service
     FROM tr
     JOIN aw USING (ix)
+    JOIN _slo_ids AS i USING (slo_id)
     JOIN _slo_params AS p USING (slo_name)
     WHERE tr.firing
-    ORDER BY tr.slo_name, fired_at, aw.ix
+    ORDER BY i.slo_name, fired_at, aw.ix
     """
