@@ -14,6 +14,7 @@ import logging
 import shutil
 import sys
 import time
+import warnings
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -241,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

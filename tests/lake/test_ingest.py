@@ -158,3 +158,42 @@ def test_parquet_and_folders(home: DataHome, tmp_path: Path) -> None:
 def test_missing_file(home: DataHome, tmp_path: Path) -> None:
     r = ingest_file(home, tmp_path / "nope.csv")
     assert r.error == "no such file"
+
+
+def test_vectorized_and_row_by_row_checks_agree(tmp_path: Path) -> None:
+    """Canonical CSV is checked in one vectorized pass, NDJSON row by row: same rows, same reasons."""
+    import csv
+    import json
+
+    rows = [
+        ["d1", "checkout", "production", "aaa", "2026-11-23T10:00:00Z", "2026-11-23T10:05:00-0800", "success", "true"],
+        ["d2", "checkout", "production", "bbb", "2026-11-24T10:00:00+01:00", "", "exploded", "false"],
+        ["d3", "", "production", "ccc", "2026-11-24 10:00:00", "2026-11-24T10:05:00Z", "success", "no"],
+        ["d4", "checkout", "", "ddd", "2026-11-25T10:00:00Z", "yesterday", "failure", "maybe"],
+        ["d5", "checkout", "staging", "eee", "not a time", "", "success", ""],
+        ["", "checkout", "staging", "fff", "2026-11-25T10:00:00Z", "", "success", ""],
+    ]
+    columns = HEADER.strip().split(",")
+    with open(tmp_path / "d.csv", "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([columns, *rows])
+    with open(tmp_path / "d.ndjson", "w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps(dict(zip(columns, r))) + "\n")
+    results = {}
+    for name in ("d.csv", "d.ndjson"):
+        home = DataHome.resolve(tmp_path / f"home-{name}").ensure()
+        report = ingest_file(home, tmp_path / name)
+        loaded = _rows(home, "deployments", "deploy_id, service, finished_at, is_rollback")
+        reasons = [r[0] for r in _rows(home, "rejected_rows", "reason")]
+        results[name] = (report.read, report.loaded, report.quarantined, loaded, reasons)
+    assert results["d.csv"] == results["d.ndjson"]
+    read, loaded, quarantined, rows_loaded, reasons = results["d.csv"]
+    assert (read, loaded, quarantined) == (6, 1, 5)
+    assert rows_loaded[0][0] == "d1" and rows_loaded[0][2].hour == 18 and rows_loaded[0][3] is True
+    assert sorted(reasons) == sorted([
+        "status: 'exploded' is not one of success, failure, error, cancelled, pending, in_progress, queued, inactive",
+        "started_at: timestamp 2026-11-24 10:00:00 has no UTC offset; add one or pass a default time zone (--tz)",
+        "environment: required but missing",
+        "started_at: not an ISO 8601 timestamp: 'not a time'",
+        "deploy_id: required but missing",
+    ])

@@ -1,0 +1,226 @@
+"""The vectorized contract check: a whole file's rows checked in one DuckDB pass.
+
+Adapters whose input is already tabular (canonical CSV and Parquet) hand the engine a relation of
+text or typed columns instead of one row at a time. The same contract as
+``ops_warehouse.ingest.ContractChecker`` is written as SQL: every column is coerced with
+``TRY_CAST`` and the first broken rule of a row, in column order, becomes its quarantine reason,
+worded as the row-by-row check words it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from ops_warehouse.lake.duck_types import duckdb_type
+from ops_warehouse.lake.store import connect, quote_ident, quote_literal
+from ops_warehouse.lake.tables import TS, Column, RawTable
+from ops_warehouse.sources.base import Reject
+from ops_warehouse.timeutil import zone
+
+_OFFSET = r"([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$"
+_TRUE = "('true', 't', '1', 'yes', 'y')"
+_FALSE = "('false', 'f', '0', 'no', 'n')"
+
+
+@dataclass
+class BulkChunk:
+    """Rows for one raw table: an Arrow table (or a SQL SELECT) with the table's columns (text or
+    typed) plus ``_locator``, ``_raw`` and ``_ord`` (the row's position in the file: on a repeated
+    key, the later row wins); and the rows the adapter already rejected."""
+
+    rows: pa.Table | str
+    rejects: list[Reject] = field(default_factory=list)
+
+
+@dataclass
+class BulkInput:
+    """A file's rows for one raw table, in chunks (read lazily, so memory stays bounded)."""
+
+    table: str
+    chunks: Iterator[BulkChunk]
+
+
+@dataclass
+class BulkResult:
+    read: int
+    good: Path | None
+    bad: Path | None
+
+
+def _text(col: str) -> str:
+    return f"trim(CAST({col} AS VARCHAR))"
+
+
+def _checks(c: Column, source_type: str | None, default_tz: str | None) -> tuple[str, str]:
+    """(value expression, reason expression) for one column; the reason is NULL when the value
+    is acceptable."""
+    name = c.name
+    target = duckdb_type(c.type)
+    if source_type is None:
+        value, reason = f"NULL::{target}", "NULL"
+    else:
+        col = quote_ident(name)
+        shown = f"CAST({col} AS VARCHAR)"
+        blank = f"({col} IS NULL OR {_text(col)} = '')"
+        if c.type == TS and source_type == "VARCHAR":
+            has_offset = f"regexp_matches({_text(col)}, {quote_literal(_OFFSET)})"
+            aware = f"TRY_CAST({_text(col)} AS TIMESTAMPTZ)"
+            if default_tz:
+                naive = f"timezone({quote_literal(default_tz)}, TRY_CAST({_text(col)} AS TIMESTAMP))"
+                value = f"CASE WHEN {blank} THEN NULL WHEN {has_offset} THEN {aware} ELSE {naive} END"
+                reason = (
+                    f"CASE WHEN NOT {blank} AND {value} IS NULL THEN "
+                    f"{quote_literal(name + ': not an ISO 8601 timestamp: ')} || '''' || {shown} || '''' END"
+                )
+            else:
+                parses = f"(TRY_CAST({_text(col)} AS TIMESTAMP) IS NOT NULL OR {aware} IS NOT NULL)"
+                value = f"CASE WHEN {blank} THEN NULL WHEN {has_offset} THEN {aware} END"
+                reason = (
+                    f"CASE WHEN {blank} THEN NULL WHEN NOT {parses} THEN "
+                    f"{quote_literal(name + ': not an ISO 8601 timestamp: ')} || '''' || {shown} || '''' "
+                    f"WHEN NOT {has_offset} THEN {quote_literal(name + ': timestamp ')} || {_text(col)} || "
+                    f"{quote_literal(' has no UTC offset; add one or pass a default time zone (--tz)')} "
+                    f"WHEN {value} IS NULL THEN {quote_literal(name + ': not an ISO 8601 timestamp: ')} "
+                    f"|| '''' || {shown} || '''' END"
+                )
+        elif c.type == TS and source_type == "TIMESTAMP":
+            if default_tz:
+                value, reason = f"timezone({quote_literal(default_tz)}, {col})", "NULL"
+            else:
+                value = "NULL::TIMESTAMPTZ"
+                reason = (
+                    f"CASE WHEN {col} IS NOT NULL THEN {quote_literal(name + ': timestamp ')} || "
+                    f"strftime({col}, '%Y-%m-%dT%H:%M:%S') || {quote_literal(' has no UTC offset')} END"
+                )
+        elif pa.types.is_boolean(c.type) and source_type == "VARCHAR":
+            low = f"lower({_text(col)})"
+            value = f"CASE WHEN {low} IN {_TRUE} THEN true WHEN {low} IN {_FALSE} THEN false END"
+            reason = (
+                f"CASE WHEN NOT {blank} AND {value} IS NULL THEN "
+                f"{quote_literal(name + ': expected true or false, got ')} || '''' || {shown} || '''' END"
+            )
+        elif pa.types.is_date32(c.type) and source_type == "VARCHAR":
+            value = f"CASE WHEN {blank} THEN NULL ELSE TRY_CAST(left({_text(col)}, 10) AS DATE) END"
+            reason = (
+                f"CASE WHEN NOT {blank} AND {value} IS NULL THEN "
+                f"{quote_literal(name + ': not a date: ')} || '''' || {shown} || '''' END"
+            )
+        elif target in ("BIGINT", "DOUBLE") and source_type == "VARCHAR":
+            value = f"CASE WHEN {blank} THEN NULL ELSE TRY_CAST({_text(col)} AS {target}) END"
+            what = "an integer" if target == "BIGINT" else "a number"
+            reason = (
+                f"CASE WHEN NOT {blank} AND {value} IS NULL THEN "
+                f"{quote_literal(f'{name}: expected {what}, got ')} || '''' || {shown} || '''' END"
+            )
+        elif target == "VARCHAR":
+            # blank text is no value, as in the row-by-row canonical reader
+            value = f"CASE WHEN {blank} THEN NULL ELSE CAST({col} AS VARCHAR) END"
+            reason = "NULL"
+        else:
+            value = f"TRY_CAST({col} AS {target})"
+            reason = (
+                f"CASE WHEN {col} IS NOT NULL AND {value} IS NULL THEN "
+                f"{quote_literal(f'{name}: expected {target.lower()}, got ')} || '''' || {shown} || '''' END"
+            )
+    rules = [reason]
+    if c.required:
+        rules.append(f"CASE WHEN {value} IS NULL THEN {quote_literal(name + ': required but missing')} END")
+    if c.allowed:
+        listing = ", ".join(quote_literal(a) for a in c.allowed)
+        rules.append(
+            f"CASE WHEN {value} IS NOT NULL AND {value} NOT IN ({listing}) THEN "
+            f"{quote_literal(name + ': ')} || '''' || {value} || '''' || "
+            f"{quote_literal(' is not one of ' + ', '.join(c.allowed))} END"
+        )
+    if target == "DOUBLE" and name != "value":
+        rules.append(f"CASE WHEN isnan({value}) THEN {quote_literal(name + ': NaN')} END")
+    return value, f"coalesce({', '.join(rules)})"
+
+
+def stage_bulk(
+    bulk: BulkChunk,
+    table: RawTable,
+    *,
+    kind: str,
+    default_tz: str | None,
+    folder: Path,
+    source_file: str,
+    ingested_at: datetime,
+    index: int = 0,
+) -> BulkResult:
+    """Check the rows in one pass; write the good ones and the quarantined ones as staging Parquet
+    (the same shapes the row-by-row stager writes)."""
+    if default_tz:
+        zone(default_tz)  # an unknown zone is a clear error, not a SQL one
+    folder.mkdir(parents=True, exist_ok=True)
+    con = connect(memory_limit="1GB", temp_dir=folder.parent / f"{folder.name}-duckdb")
+    try:
+        if isinstance(bulk.rows, pa.Table):
+            con.register("bulk_rows", bulk.rows)
+            con.execute("CREATE TEMP VIEW src AS SELECT * FROM bulk_rows")
+        else:
+            con.execute(f"CREATE TEMP VIEW src AS {bulk.rows}")
+        source_types = {r[0]: r[1] for r in con.execute("DESCRIBE src").fetchall()}
+        values, reasons = [], []
+        for c in table.columns:
+            if c.name in table.system_columns:
+                continue
+            value, reason = _checks(c, _normalize_type(source_types.get(c.name)), default_tz)
+            values.append(f"{value} AS {quote_ident(c.name)}")
+            reasons.append(reason)
+        con.execute(
+            f"CREATE TEMP TABLE checked AS SELECT {', '.join(values)}, "
+            f"coalesce({', '.join(reasons)}) AS _reason, _locator, _raw, _ord FROM src"
+        )
+        read = con.execute("SELECT count(*) FROM checked").fetchone()[0]
+        stamp = f"{quote_literal(source_file)} AS source_file, {quote_literal(ingested_at.isoformat())}::TIMESTAMPTZ AS ingested_at"
+        data_cols = ", ".join(quote_ident(c.name) for c in table.columns if c.name not in table.system_columns)
+        good = folder / f"{table.name}-bulk-{index:05d}.parquet"
+        con.execute(
+            f"COPY (SELECT {data_cols}, {stamp}, _ord FROM checked WHERE _reason IS NULL) "
+            f"TO {quote_literal(str(good))} (FORMAT parquet)"
+        )
+        bad = folder / f"rejected_rows-bulk-{index:05d}.parquet"
+        rejects = pa.table(
+            {
+                "_locator": [r.locator for r in bulk.rejects],
+                "_reason": [r.reason for r in bulk.rejects],
+                "_raw": [r.raw for r in bulk.rejects],
+            },
+            schema=pa.schema([("_locator", pa.string()), ("_reason", pa.string()), ("_raw", pa.string())]),
+        )
+        con.register("adapter_rejects", rejects)
+        con.execute(
+            f"COPY (SELECT source_file, {quote_literal(kind)} AS source_kind, _locator AS locator, _reason AS reason, "
+            f"_raw AS raw, ingested_at, _ord FROM ("
+            f"SELECT _locator, _reason, _raw, {stamp}, _ord FROM checked WHERE _reason IS NOT NULL "
+            f"UNION ALL SELECT _locator, _reason, _raw, {stamp}, -row_number() OVER () AS _ord FROM adapter_rejects)) "
+            f"TO {quote_literal(str(bad))} (FORMAT parquet)"
+        )
+        n_good = con.execute(f"SELECT count(*) FROM read_parquet({quote_literal(str(good))})").fetchone()[0]
+        n_bad = con.execute(f"SELECT count(*) FROM read_parquet({quote_literal(str(bad))})").fetchone()[0]
+        return BulkResult(read=read + len(bulk.rejects), good=good if n_good else None, bad=bad if n_bad else None)
+    except duckdb.Error as exc:
+        raise BulkError(str(exc).splitlines()[0]) from exc
+    finally:
+        con.close()
+
+
+class BulkError(ValueError):
+    """The relation could not be read or checked (a malformed Parquet file, say)."""
+
+
+def _normalize_type(t: str | None) -> str | None:
+    if t is None:
+        return None
+    if t.startswith("TIMESTAMP WITH TIME ZONE") or t == "TIMESTAMPTZ":
+        return "TIMESTAMPTZ"
+    if t.startswith("TIMESTAMP"):
+        return "TIMESTAMP"
+    return t
