@@ -3,22 +3,23 @@
 A model opts in with a header line ``-- incremental: key=<column> [grain=week] rule=<name>``.
 Every other model (the SLO models among them) is always rebuilt whole.
 
-Build state (``lake/_build_state.json``) records, per model, the raw watermarks it was built
-against (per raw table, the greatest ``ingested_at`` seen) and a fingerprint of everything that is
-not data: every model's SQL, the benchmark files and the catalog with its settings.
+Build state (``lake/_build_state.json``) records, per model, the raw data it was built against
+(a digest of every raw Parquet file's identity: files are only ever replaced whole, so a changed
+file is where new or newer rows are) and a fingerprint of everything that is not data: every
+model's SQL, the benchmark files and the catalog with its settings.
 
 A build is planned once, by the first model that runs after new data arrived
-(``lake/_build/plan.json``): when every model was last built against the same watermarks and
-fingerprint (the previous build completed), the plan records those watermarks as its *base*,
-the lake's current ones as its *target*, and hard-links every derived table as it stands into
+(``lake/_build/plan.json``): when every model was last built against the same data and
+fingerprint (the previous build completed), the plan records that data as its *base*, the lake's
+current files as its *target*, and hard-links every derived table as it stands into
 ``lake/_build/base/`` (the tables "before"). Anything else (no state, a changed catalog or model,
 a half-finished previous build, data arriving during the build) means a full rebuild.
 
 Under a plan, a model's ``since`` is the earliest value of its time key that the new data can
 change, found by its rule from exact evidence, not from guessed windows:
 
-- raw rows ingested after the base watermark (every stored version of their keys, so a key that
-  moved to another day counts at both days), and
+- the rows of raw files new or replaced since the base (and every stored version of their keys,
+  so a key that moved to another day counts at both days), and
 - the rows of upstream tables that differ before and after (symmetric difference; an incremental
   upstream only differs at or after its own ``since``),
 
@@ -171,7 +172,8 @@ class Decision:
 def decide_plan(
     home: DataHome, con: duckdb.DuckDBPyConnection, models: dict[str, Any], model_key: str, catalog: Catalog, assets: Path
 ) -> tuple[dict[str, Any] | None, str, str, dict[str, dict[str, str]]]:
-    """The plan this model runs under (or None: full rebuild), the current watermarks, fingerprint."""
+    """The plan this model runs under (or None: full rebuild), the current data digest, the
+    fingerprint and the current raw files."""
     fp = fingerprint(models, catalog, assets)
     files = lake_files(home)
     current = _digest(files)
@@ -277,6 +279,15 @@ class Evidence:
     def __init__(self, home: DataHome, con: duckdb.DuckDBPyConnection, plan: dict[str, Any]):
         self.home, self.con, self.plan = home, con, plan
         self.lake = Lake(home)
+        self._temp: dict[str, str] = {}
+
+    def materialize(self, sql: str) -> str:
+        """Compute a query once into a temp table (rules reuse their evidence several times)."""
+        if sql not in self._temp:
+            name = f"_evidence_{len(self._temp)}"
+            self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+            self._temp[sql] = name
+        return f"SELECT * FROM {self._temp[sql]}"
 
     def scan(self, table: str) -> str:
         """Every stored version of a raw table's rows (no dedup on the key)."""
@@ -313,7 +324,7 @@ class Evidence:
         sel = ", ".join(cols)
         b = f"SELECT {sel} FROM ({self.before(key)}) WHERE {cond}"
         a = f"SELECT {sel} FROM ({self.after(key)}) WHERE {cond}"
-        return (
+        return self.materialize(
             f"(SELECT *, 'before' AS _side FROM ({b} EXCEPT ALL {a})) "
             f"UNION ALL (SELECT *, 'after' AS _side FROM ({a} EXCEPT ALL {b}))"
         )
@@ -342,7 +353,7 @@ def _min(*parts: str) -> str:
 def _prod_changes(ev: Evidence) -> str:
     """Successful production deployments that differ before/after (added, removed or changed)."""
     d = ev.diff("core.deployments", "finished_at", ["*"])
-    return f"SELECT * FROM ({d}) WHERE is_production AND status = 'success'"
+    return ev.materialize(f"SELECT * FROM ({d}) WHERE is_production AND status = 'success'")
 
 
 def _previous_success(ev: Evidence) -> str:
@@ -360,7 +371,9 @@ def _previous_success(ev: Evidence) -> str:
 def rule_deployments(ev: Evidence) -> Any:
     """core.deployments, key finished_at. A deployment's row depends only on its own raw row and its
     statuses: the earliest of every time those (all versions) and its old row carry."""
-    ids = f"SELECT deploy_id FROM ({ev.touched('deployments')}) UNION SELECT deploy_id FROM ({ev.touched('deployment_statuses')})"
+    ids = ev.materialize(
+        f"SELECT deploy_id FROM ({ev.touched('deployments')}) UNION SELECT deploy_id FROM ({ev.touched('deployment_statuses')})"
+    )
     return ev.value(_min(
         f"SELECT least(started_at, finished_at) AS t FROM ({ev.scan('deployments')}) WHERE deploy_id IN ({ids})",
         f"SELECT created_at AS t FROM ({ev.scan('deployment_statuses')}) WHERE deploy_id IN ({ids})",
@@ -388,7 +401,7 @@ def rule_changes(ev: Evidence) -> Any:
           ON p.service = c.service AND p.is_production AND p.status = 'success' AND p.finished_at < c.f
         GROUP BY c.service
     """
-    raw = ev.scan("changes")
+    raw = ev.materialize(f"SELECT change_id, repo, pr_number, deploy_id, authored_at FROM ({ev.scan('changes')})")
     ids = f"""
         SELECT change_id FROM ({ev.touched('changes')})
         UNION SELECT r.change_id FROM ({raw}) AS r JOIN ({prs}) AS p ON p.repo = r.repo AND p.pr_number = r.pr_number
@@ -399,6 +412,7 @@ def rule_changes(ev: Evidence) -> Any:
         UNION SELECT c.change_id FROM ({ev.before('core.changes')}) AS c JOIN ({prev}) AS p
            ON c.service = p.service AND (p.p IS NULL OR c.merged_at >= p.p)
     """
+    ids = ev.materialize(ids)
     return ev.value(_min(
         f"SELECT authored_at AS t FROM ({raw}) WHERE change_id IN ({ids})",
         f"SELECT authored_at AS t FROM ({ev.before('core.changes')}) WHERE change_id IN ({ids})",
