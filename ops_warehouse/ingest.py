@@ -230,44 +230,55 @@ def check_row(table: RawTable, values: dict[str, Any], default_tz: str | None) -
 
 
 class _Stager:
-    """Buffers checked rows per table and spills them to Parquet chunks in a staging folder."""
+    """Buffers checked rows per table, column by column, and spills them to Parquet chunks in a
+    staging folder. Constant columns (source file, ingest time) are filled in at spill time."""
 
     def __init__(self, folder: Path, source_file: str, ingested_at: datetime) -> None:
         self.folder = folder
         self.source_file = source_file
         self.ingested_at = ingested_at
-        self.buffers: dict[str, list[dict[str, Any]]] = {}
+        self.buffers: dict[str, dict[str, list[Any]]] = {}
         self.chunks: dict[str, list[Path]] = {}
         self.ord = 0
 
     def add(self, table: RawTable, row: dict[str, Any]) -> None:
         self.ord += 1
-        row["source_file"] = self.source_file
-        row["ingested_at"] = self.ingested_at
-        row["_ord"] = self.ord
-        buf = self.buffers.setdefault(table.name, [])
-        buf.append(row)
-        if len(buf) >= CHUNK_ROWS:
+        buf = self.buffers.get(table.name)
+        if buf is None:
+            buf = self.buffers[table.name] = {c: [] for c in _data_columns(table)}
+            buf["_ord"] = []
+        for name, values in buf.items():
+            values.append(row.get(name))
+        buf["_ord"][-1] = self.ord
+        if len(buf["_ord"]) >= CHUNK_ROWS:
             self.flush(table)
 
     def flush(self, table: RawTable) -> None:
         buf = self.buffers.get(table.name)
-        if not buf:
+        if not buf or not buf["_ord"]:
             return
-        schema = table.schema.append(pa.field("_ord", pa.int64()))
-        for sys_col in table.system_columns:
-            if sys_col not in schema.names:
-                schema = schema.append(pa.field(sys_col, pa.string() if sys_col == "source_file" else TS))
-        arrow = pa.Table.from_pylist(buf, schema=schema)
+        n = len(buf["_ord"])
+        arrays = {name: pa.array(values, type=table.column(name).type) for name, values in buf.items() if name != "_ord"}
+        arrays["_ord"] = pa.array(buf["_ord"], type=pa.int64())
+        if "source_file" not in arrays:
+            arrays["source_file"] = pa.array([self.source_file] * n, type=pa.string())
+        if "ingested_at" not in arrays:
+            arrays["ingested_at"] = pa.array([self.ingested_at] * n, type=TS)
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{table.name}-{len(self.chunks.get(table.name, [])):05d}.parquet"
-        pq.write_table(arrow, path)
+        pq.write_table(pa.table(arrays), path)
         self.chunks.setdefault(table.name, []).append(path)
-        buf.clear()
+        for values in buf.values():
+            values.clear()
 
     def flush_all(self) -> None:
         for name in list(self.buffers):
             self.flush(RAW_TABLES[name] if name in RAW_TABLES else REJECTED_ROWS)
+
+
+def _data_columns(table: RawTable) -> list[str]:
+    """The columns a staged row carries itself (for the quarantine: its source file and time)."""
+    return [c for c in table.column_names if c not in table.system_columns]
 
 
 # ---------------------------------------------------------------- detection
@@ -426,7 +437,10 @@ def _stage_bulk(bulk: BulkInput, stager: _Stager, report: FileReport, *, kind: s
 def _quarantine(stager: _Stager, kind: str, locator: str, reason: str, raw: str | None) -> None:
     stager.add(
         REJECTED_ROWS,
-        {"source_kind": kind, "locator": locator, "reason": reason, "raw": raw},
+        {
+            "source_file": stager.source_file, "source_kind": kind, "locator": locator, "reason": reason,
+            "raw": raw, "ingested_at": stager.ingested_at,
+        },
     )
 
 

@@ -32,6 +32,8 @@ from ops_warehouse.home import DataHome
 from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
 
 PART = "part-0.parquet"
+MERGE_BATCH_ROWS = int(os.environ.get("OPS_WAREHOUSE_MERGE_BATCH_ROWS", "2000000"))
+MERGE_MEMORY = os.environ.get("OPS_WAREHOUSE_MERGE_MEMORY", "768MB")
 SYSTEM_COLUMNS = ("source_file", "ingested_at")
 
 
@@ -145,65 +147,82 @@ class Lake:
 
         A staged row is *loaded* when it adds a key or changes the stored row, otherwise it is a
         *duplicate*. Per key the row with the greatest ``updated_at`` wins; on a tie the one
-        ingested last.
+        ingested last. Large inputs are merged a few days at a time (at most ``MERGE_BATCH_ROWS``
+        new rows each), so memory stays bounded however big the export.
         """
         if not staged:
             return MergeResult(0, 0, [])
-        tmp = self.home.tmp
-        con = connect(memory_limit="1GB", temp_dir=tmp / "duckdb")
+        con = connect(memory_limit=MERGE_MEMORY, temp_dir=self.home.tmp / "duckdb")
         try:
-            cols = table.column_names
-            data_cols = [c for c in cols if c not in SYSTEM_COLUMNS]
-            key = ", ".join(quote_ident(k) for k in table.key)
-            content = "hash(" + ", ".join(f"{quote_ident(c)}::VARCHAR" for c in data_cols) + ")"
-            day = _day_expr(table)
             listing = ", ".join(quote_literal(str(p)) for p in staged)
             con.execute(
-                f"CREATE TEMP TABLE n AS SELECT *, 1 AS _src, {day} AS _day, {content} AS _h "
+                f"CREATE TEMP VIEW staged AS SELECT *, {_day_expr(table)} AS _day "
                 f"FROM read_parquet([{listing}], union_by_name = true)"
             )
-            days = [r[0] for r in con.execute("SELECT DISTINCT _day FROM n ORDER BY 1").fetchall()]
-            existing = [self._partition_file(table, d) for d in days]
-            existing = [p for p in existing if p.exists()]
-            col_list = ", ".join(quote_ident(c) for c in cols)
-            if existing:
-                con.execute(
-                    f"CREATE TEMP TABLE e AS SELECT {col_list}, 0::BIGINT AS _ord, 0 AS _src, {day} AS _day, "
-                    f"{content} AS _h FROM ({typed_scan(table, existing)})"
-                )
-            else:
-                con.execute(f"CREATE TEMP TABLE e AS SELECT {col_list}, _ord, _src, _day, _h FROM n LIMIT 0")
-            newest = "updated_at DESC NULLS LAST, " if "updated_at" in cols else ""
-            con.execute(
-                f"""
-                CREATE TEMP TABLE m AS
-                SELECT *, row_number() OVER (
-                    PARTITION BY {key}
-                    ORDER BY {newest}_src DESC, _ord DESC
-                ) AS _rn
-                FROM (SELECT {col_list}, _ord, _src, _day, _h FROM e
-                      UNION ALL
-                      SELECT {col_list}, _ord, _src, _day, _h FROM n)
-                """
-            )
-            total_new = con.execute("SELECT count(*) FROM n").fetchone()[0]
-            key_match = " AND ".join(f"e.{quote_ident(k)} IS NOT DISTINCT FROM m.{quote_ident(k)}" for k in table.key)
-            loaded = con.execute(
-                f"""
-                SELECT count(*) FROM m
-                WHERE _rn = 1 AND _src = 1
-                  AND NOT EXISTS (SELECT 1 FROM e WHERE {key_match} AND e._h = m._h)
-                """
-            ).fetchone()[0]
+            per_day = con.execute("SELECT _day, count(*) FROM staged GROUP BY 1 ORDER BY 1 NULLS FIRST").fetchall()
+            loaded = duplicates = 0
             written: list[str] = []
-            if loaded and table.partition_by is None:
-                atomic_copy(con, f"SELECT {col_list} FROM m WHERE _rn = 1 ORDER BY {key}", self._partition_file(table, None), tmp)
-                written.append("")
-            elif loaded:
-                written = self._write_partitions(con, table, f"SELECT {col_list}, _day FROM m WHERE _rn = 1 ORDER BY {key}")
-            return MergeResult(loaded=loaded, duplicates=total_new - loaded, partitions_written=written)
+            for days in _batches(per_day, MERGE_BATCH_ROWS):
+                batch = self._merge_days(con, table, days)
+                loaded += batch.loaded
+                duplicates += batch.duplicates
+                written += batch.partitions_written
+            return MergeResult(loaded=loaded, duplicates=duplicates, partitions_written=written)
         finally:
             con.close()
+
+    def _merge_days(self, con: duckdb.DuckDBPyConnection, table: RawTable, days: list[object]) -> MergeResult:
+        tmp = self.home.tmp
+        cols = table.column_names
+        data_cols = [c for c in cols if c not in SYSTEM_COLUMNS]
+        key = ", ".join(quote_ident(k) for k in table.key)
+        content = "hash(" + ", ".join(f"{quote_ident(c)}::VARCHAR" for c in data_cols) + ")"
+        day = _day_expr(table)
+        col_list = ", ".join(quote_ident(c) for c in cols)
+        if table.partition_by is None:
+            in_batch = "true"
+        else:
+            in_batch = "_day IN (" + ", ".join(f"DATE {quote_literal(str(d))}" for d in days) + ")"
+        for t in ("n", "e", "m"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+        con.execute(f"CREATE TEMP TABLE n AS SELECT *, 1 AS _src, {content} AS _h FROM staged WHERE {in_batch}")
+        existing = [p for p in (self._partition_file(table, d) for d in days) if p.exists()]
+        if existing:
+            con.execute(
+                f"CREATE TEMP TABLE e AS SELECT {col_list}, 0::BIGINT AS _ord, 0 AS _src, {day} AS _day, "
+                f"{content} AS _h FROM ({typed_scan(table, existing)})"
+            )
+        else:
+            con.execute(f"CREATE TEMP TABLE e AS SELECT {col_list}, _ord, _src, _day, _h FROM n LIMIT 0")
+        newest = "updated_at DESC NULLS LAST, " if "updated_at" in cols else ""
+        con.execute(
+            f"""
+            CREATE TEMP TABLE m AS
+            SELECT *, row_number() OVER (
+                PARTITION BY {key}
+                ORDER BY {newest}_src DESC, _ord DESC
+            ) AS _rn
+            FROM (SELECT {col_list}, _ord, _src, _day, _h FROM e
+                  UNION ALL
+                  SELECT {col_list}, _ord, _src, _day, _h FROM n)
+            """
+        )
+        total_new = con.execute("SELECT count(*) FROM n").fetchone()[0]
+        key_match = " AND ".join(f"e.{quote_ident(k)} IS NOT DISTINCT FROM m.{quote_ident(k)}" for k in table.key)
+        loaded = con.execute(
+            f"""
+            SELECT count(*) FROM m
+            WHERE _rn = 1 AND _src = 1
+              AND NOT EXISTS (SELECT 1 FROM e WHERE {key_match} AND e._h = m._h)
+            """
+        ).fetchone()[0]
+        written: list[str] = []
+        if loaded and table.partition_by is None:
+            atomic_copy(con, f"SELECT {col_list} FROM m WHERE _rn = 1 ORDER BY {key}", self._partition_file(table, None), tmp)
+            written.append("")
+        elif loaded:
+            written = self._write_partitions(con, table, f"SELECT {col_list}, _day FROM m WHERE _rn = 1 ORDER BY {key}")
+        return MergeResult(loaded=loaded, duplicates=total_new - loaded, partitions_written=written)
 
     def _write_partitions(self, con: duckdb.DuckDBPyConnection, table: RawTable, query: str) -> list[str]:
         """Write every day partition of ``query`` (which has a ``_day`` column) in one pass into a
@@ -244,6 +263,20 @@ class Lake:
             old = pq.read_table(target)
             rows = pa.concat_tables([old, rows.select(old.schema.names).cast(old.schema)])
         atomic_write_table(rows, target, self.home.tmp)
+
+
+def _batches(per_day: list[tuple[object, int]], limit: int) -> Iterator[list[object]]:
+    """Consecutive days grouped so each group holds at most ``limit`` rows (a bigger day alone)."""
+    group: list[object] = []
+    rows = 0
+    for day, n in per_day:
+        if group and rows + n > limit:
+            yield group
+            group, rows = [], 0
+        group.append(day)
+        rows += n
+    if group:
+        yield group
 
 
 def _day_expr(table: RawTable) -> str:

@@ -197,3 +197,21 @@ def test_vectorized_and_row_by_row_checks_agree(tmp_path: Path) -> None:
         "started_at: not an ISO 8601 timestamp: 'not a time'",
         "deploy_id: required but missing",
     ])
+
+
+def test_merging_a_few_days_at_a_time_gives_the_same_lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ops_warehouse.lake.store as store
+
+    lines = [
+        f"d{i % 40},checkout,production,s{i},2026-11-{1 + i % 20:02d}T10:00:00Z,2026-11-{1 + i % 20:02d}T10:05:00Z,success,false\n"
+        for i in range(60)
+    ]
+    f = _write(tmp_path / "d.csv", HEADER + "".join(lines))
+    whole = DataHome.resolve(tmp_path / "whole").ensure()
+    r1 = ingest_file(whole, f)
+    monkeypatch.setattr(store, "MERGE_BATCH_ROWS", 7)
+    batched = DataHome.resolve(tmp_path / "batched").ensure()
+    r2 = ingest_file(batched, f)
+    assert (r1.read, r1.loaded, r1.duplicates) == (r2.read, r2.loaded, r2.duplicates) == (60, 40, 20)
+    assert _rows(whole, "deployments", "deploy_id, sha") == _rows(batched, "deployments", "deploy_id, sha")
+    assert sorted(r2.partitions["deployments"]) == sorted(r1.partitions["deployments"])
