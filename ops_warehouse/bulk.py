@@ -159,7 +159,7 @@ def stage_bulk(
     if default_tz:
         zone(default_tz)  # an unknown zone is a clear error, not a SQL one
     folder.mkdir(parents=True, exist_ok=True)
-    con = connect(memory_limit="1GB", temp_dir=folder.parent / f"{folder.name}-duckdb")
+    con = connect(memory_limit="1GB", temp_dir=folder / "duckdb")
     try:
         if isinstance(bulk.rows, pa.Table):
             con.register("bulk_rows", bulk.rows)

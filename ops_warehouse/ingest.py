@@ -389,7 +389,8 @@ def ingest_file(
         except (OSError, UnicodeDecodeError) as exc:
             raise FileError(f"could not read past {last_locator}: {exc}") from exc
         except Exception as exc:  # an adapter bug must not lose the user's run
-            log.exception("adapter %s failed on %s", kind, name)
+            # the report carries the message; the traceback is for debugging only
+            log.debug("adapter %s failed on %s", kind, name, exc_info=True)
             raise FileError(f"could not read past {last_locator}: {type(exc).__name__}: {exc}") from exc
         stager.flush_all()
         lake = Lake(home)

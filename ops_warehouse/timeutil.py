@@ -58,19 +58,22 @@ def parse_timestamp(value: object, *, default_tz: str | None = None) -> datetime
                 f"timestamp {value!s} has no UTC offset; add one or pass a default time zone (--tz)"
             )
         dt = dt.replace(tzinfo=zone(default_tz))
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise TimestampError(f"timestamp {value!s} is out of range") from exc
 
 
 def from_epoch(seconds: object) -> datetime:
     """Epoch seconds (int, float or numeric string) to UTC."""
     s = _number(seconds)
-    return _EPOCH + timedelta(microseconds=round(s * 1_000_000))
+    return _shift(round(s * 1_000_000), seconds)
 
 
 def from_epoch_ms(millis: object) -> datetime:
     """Epoch milliseconds (int, float or numeric string) to UTC."""
     ms = _number(millis)
-    return _EPOCH + timedelta(microseconds=round(ms * 1_000))
+    return _shift(round(ms * 1_000), millis)
 
 
 def from_epoch_ns(nanos: object) -> datetime:
@@ -84,7 +87,14 @@ def from_epoch_ns(nanos: object) -> datetime:
         n = nanos
     else:
         raise TimestampError(f"not an integer nanosecond timestamp: {nanos!r}")
-    return _EPOCH + timedelta(microseconds=n // 1000)
+    return _shift(n // 1000, nanos)
+
+
+def _shift(microseconds: int, shown: object) -> datetime:
+    try:
+        return _EPOCH + timedelta(microseconds=microseconds)
+    except OverflowError as exc:
+        raise TimestampError(f"time {shown!r} is out of range") from exc
 
 
 def parse_date(value: object) -> date:

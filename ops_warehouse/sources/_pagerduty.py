@@ -37,6 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from ops_warehouse.sources.base import (
+    BadRecord,
+    one_of,
+    text,
+    timestamp_field,
     FileError,
     ReadContext,
     Record,
@@ -55,10 +59,6 @@ from ops_warehouse.timeutil import TimestampError, parse_timestamp
 SOURCE = "pagerduty"
 STATUSES = ("triggered", "acknowledged", "resolved")
 URGENCIES = ("high", "low")
-
-
-class Bad(ValueError):
-    """A record that cannot be used; the message is the quarantine reason."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +126,7 @@ def to_record(
         return Reject(item.locator, f"expected a JSON object, got {type(item.value).__name__}", raw)
     try:
         values = build(item.value, item, ctx)
-    except Bad as exc:
+    except BadRecord as exc:
         return Reject(item.locator, str(exc), raw)
     return Row(table, values, item.locator, raw)
 
@@ -135,9 +135,9 @@ def to_record(
 
 
 def qualified(value: Any, name: str = "id") -> str:
-    """``pagerduty:<id>`` for a non-empty id, else Bad naming the field."""
+    """``pagerduty:<id>`` for a non-empty id, else BadRecord naming the field."""
     if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
-        raise Bad(f"{name}: required but missing")
+        raise BadRecord(f"{name}: required but missing")
     return f"{SOURCE}:{str(value).strip()}"
 
 
@@ -147,11 +147,6 @@ def ref(rec: dict[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def text(value: Any) -> str | None:
-    """A non-empty string, else None."""
-    return (value.strip() or None) if isinstance(value, str) else None
-
-
 def first_summary(refs: Any) -> str | None:
     """The summary of the first reference in a list (``teams``)."""
     if isinstance(refs, list) and refs and isinstance(refs[0], dict):
@@ -159,22 +154,12 @@ def first_summary(refs: Any) -> str | None:
     return None
 
 
-def timestamp(value: Any, name: str, tz: str | None) -> datetime | None:
-    """A UTC timestamp, None when absent; naive ones are read in ``tz``."""
-    if value is None or value == "":
-        return None
-    try:
-        return parse_timestamp(value, default_tz=tz)
-    except TimestampError as exc:
-        raise Bad(f"{name}: {exc}") from None
-
-
 def status_of(value: Any) -> str:
     status = text(value)
     if status is None:
-        raise Bad("status: required but missing")
+        raise BadRecord("status: required but missing")
     if status.lower() not in STATUSES:
-        raise Bad(f"status: {status!r} is not one of {', '.join(STATUSES)}")
+        raise BadRecord(f"status: {status!r} is not one of {', '.join(STATUSES)}")
     return status.lower()
 
 
@@ -191,7 +176,7 @@ def resolved_at(status: str, resolved: Any, last_change: Any, tz: str | None) ->
     """When a resolved incident was resolved (see the module docs); None for open incidents."""
     if status != "resolved":
         return None
-    return timestamp(resolved, "resolved_at", tz) or timestamp(last_change, "last_status_change_at", tz)
+    return timestamp_field(resolved, "resolved_at", tz) or timestamp_field(last_change, "last_status_change_at", tz)
 
 
 def check_timeline(created: datetime | None, acknowledged: datetime | None, resolved: datetime | None) -> None:
@@ -199,4 +184,4 @@ def check_timeline(created: datetime | None, acknowledged: datetime | None, reso
         return
     for name, when in (("acknowledged_at", acknowledged), ("resolved_at", resolved)):
         if when is not None and when < created:
-            raise Bad(f"{name} {when.isoformat()} is before created_at {created.isoformat()}")
+            raise BadRecord(f"{name} {when.isoformat()} is before created_at {created.isoformat()}")

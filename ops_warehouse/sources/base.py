@@ -17,8 +17,11 @@ import pkgutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
+
+from ops_warehouse.timeutil import TimestampError, parse_timestamp
 
 HEAD_BYTES = 256 * 1024
 WHOLE_DOC_LIMIT = 64 * 1024 * 1024
@@ -250,3 +253,37 @@ def normalize_severity(
         if u in _URGENCY_SEVERITY:
             return _URGENCY_SEVERITY[u]
     return None
+
+
+# ---------------------------------------------------------------- field helpers for adapters
+
+
+class BadRecord(ValueError):
+    """A record that cannot be used; the message is its quarantine reason."""
+
+
+def text(value: Any) -> str | None:
+    """A non-empty string (stripped), else None."""
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
+def timestamp_field(value: Any, name: str, tz: str | None) -> datetime | None:
+    """A UTC timestamp, None when absent; naive ones are read in ``tz``; a bad one is a
+    :class:`BadRecord` naming the field."""
+    if value is None or value == "":
+        return None
+    try:
+        return parse_timestamp(value, default_tz=tz)
+    except TimestampError as exc:
+        raise BadRecord(f"{name}: {exc}") from None
+
+
+def one_of(value: Any, name: str, allowed: tuple[str, ...], *, upper: bool = False) -> str:
+    """A required enum value, case-normalized; anything else is a :class:`BadRecord`."""
+    got = text(value)
+    if got is None:
+        raise BadRecord(f"{name}: required but missing")
+    norm = got.upper() if upper else got.lower()
+    if norm not in allowed:
+        raise BadRecord(f"{name}: {got!r} is not one of {', '.join(allowed)}")
+    return norm

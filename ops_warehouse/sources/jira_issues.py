@@ -36,6 +36,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from ops_warehouse.sources.base import (
+    BadRecord,
+    one_of,
+    text,
+    timestamp_field,
     Adapter,
     ReadContext,
     Record,
@@ -56,14 +60,6 @@ NOT_DOING = frozenset(
 )
 CATEGORIES = ("immediate", "short_term", "long_term", "process")
 INCIDENT_ISSUE_TYPES = frozenset({"incident", "postmortem", "post-incident review"})
-
-
-class Bad(ValueError):
-    """An issue that cannot be used; the message is the quarantine reason."""
-
-
-def text(value: Any) -> str | None:
-    return (value.strip() or None) if isinstance(value, str) else None
 
 
 def obj(parent: Any, key: str) -> dict[str, Any]:
@@ -113,12 +109,12 @@ def status_of(fields: dict[str, Any], resolution: str | None) -> str:
     status = obj(fields, "status")
     category = text(obj(status, "statusCategory").get("key"))
     if category is None:
-        raise Bad("fields.status.statusCategory.key: required but missing")
+        raise BadRecord("fields.status.statusCategory.key: required but missing")
     category = category.lower()
     if category in OPEN_CATEGORIES:
         return "open"
     if category != "done":
-        raise Bad(f"fields.status.statusCategory.key: {category!r} is not one of new, indeterminate, done")
+        raise BadRecord(f"fields.status.statusCategory.key: {category!r} is not one of new, indeterminate, done")
     return "not_doing" if is_not_doing(resolution, text(status.get("name"))) else "done"
 
 
@@ -130,10 +126,10 @@ def owner_of(fields: dict[str, Any]) -> str | None:
 def item_values(issue: dict[str, Any]) -> dict[str, Any]:
     key = text(issue.get("key"))
     if key is None:
-        raise Bad("key: required but missing")
+        raise BadRecord("key: required but missing")
     fields = issue.get("fields")
     if not isinstance(fields, dict):
-        raise Bad("fields: expected an object")
+        raise BadRecord("fields: expected an object")
     resolution = text(obj(fields, "resolution").get("name"))
     status = status_of(fields, resolution)
     labels = labels_of(fields)
@@ -161,7 +157,7 @@ def to_record(issue: Any, locator: str) -> Record:
         return Reject(locator, f"expected a JSON object, got {type(issue).__name__}", raw)
     try:
         return Row("action_items", item_values(issue), locator, raw)
-    except Bad as exc:
+    except BadRecord as exc:
         return Reject(locator, str(exc), raw)
 
 

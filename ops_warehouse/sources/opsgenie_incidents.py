@@ -30,6 +30,10 @@ from datetime import datetime
 from typing import Any
 
 from ops_warehouse.sources.base import (
+    BadRecord,
+    one_of,
+    text,
+    timestamp_field,
     Adapter,
     ReadContext,
     Record,
@@ -50,33 +54,6 @@ STATUSES = ("open", "resolved", "closed")
 PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
 
 
-class Bad(ValueError):
-    """A record that cannot be used; the message is the quarantine reason."""
-
-
-def text(value: Any) -> str | None:
-    return (value.strip() or None) if isinstance(value, str) else None
-
-
-def one_of(value: Any, name: str, allowed: tuple[str, ...], *, upper: bool = False) -> str:
-    got = text(value)
-    if got is None:
-        raise Bad(f"{name}: required but missing")
-    norm = got.upper() if upper else got.lower()
-    if norm not in allowed:
-        raise Bad(f"{name}: {got!r} is not one of {', '.join(allowed)}")
-    return norm
-
-
-def timestamp(value: Any, name: str, tz: str | None) -> datetime | None:
-    if value is None or value == "":
-        return None
-    try:
-        return parse_timestamp(value, default_tz=tz)
-    except TimestampError as exc:
-        raise Bad(f"{name}: {exc}") from None
-
-
 def first_service(services: Any) -> str | None:
     """The first impacted service id (entries are ids, or objects with an ``id``)."""
     if not isinstance(services, list) or not services:
@@ -88,14 +65,14 @@ def first_service(services: Any) -> str | None:
 def incident_values(rec: dict[str, Any], tz: str | None) -> dict[str, Any]:
     incident_id = text(rec.get("id"))
     if incident_id is None:
-        raise Bad("id: required but missing")
+        raise BadRecord("id: required but missing")
     priority = one_of(rec.get("priority"), "priority", PRIORITIES, upper=True)
-    created = timestamp(rec.get("impactStartDate"), "impactStartDate", tz) or timestamp(
+    created = timestamp_field(rec.get("impactStartDate"), "impactStartDate", tz) or timestamp_field(
         rec.get("createdAt"), "createdAt", tz
     )
-    resolved = timestamp(rec.get("impactEndDate"), "impactEndDate", tz)
+    resolved = timestamp_field(rec.get("impactEndDate"), "impactEndDate", tz)
     if created is not None and resolved is not None and resolved < created:
-        raise Bad(f"impactEndDate {resolved.isoformat()} is before the start {created.isoformat()}")
+        raise BadRecord(f"impactEndDate {resolved.isoformat()} is before the start {created.isoformat()}")
     return {
         "incident_id": f"{SOURCE}:{incident_id}",
         "source": SOURCE,
@@ -107,7 +84,7 @@ def incident_values(rec: dict[str, Any], tz: str | None) -> dict[str, Any]:
         "status": one_of(rec.get("status"), "status", STATUSES),
         "created_at": created,
         "resolved_at": resolved,
-        "updated_at": timestamp(rec.get("updatedAt"), "updatedAt", tz),
+        "updated_at": timestamp_field(rec.get("updatedAt"), "updatedAt", tz),
     }
 
 
@@ -117,7 +94,7 @@ def to_record(rec: Any, locator: str, tz: str | None) -> Record:
         return Reject(locator, f"expected a JSON object, got {type(rec).__name__}", raw)
     try:
         return Row("incidents", incident_values(rec, tz), locator, raw)
-    except Bad as exc:
+    except BadRecord as exc:
         return Reject(locator, str(exc), raw)
 
 

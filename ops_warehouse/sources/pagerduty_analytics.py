@@ -49,7 +49,7 @@ def after(start: datetime | None, seconds: Any, name: str) -> datetime | None:
     if start is None or seconds is None:
         return None
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-        raise pd.Bad(f"{name}: expected a non-negative number of seconds, got {seconds!r}")
+        raise pd.BadRecord(f"{name}: expected a non-negative number of seconds, got {seconds!r}")
     return start + timedelta(seconds=seconds)
 
 
@@ -57,7 +57,7 @@ def count(value: Any, name: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise pd.Bad(f"{name}: expected a non-negative integer, got {value!r}")
+        raise pd.BadRecord(f"{name}: expected a non-negative integer, got {value!r}")
     return value
 
 
@@ -65,7 +65,7 @@ def analytics_values(rec: dict[str, Any], item: pd.Item, ctx: ReadContext) -> di
     incident_id = pd.qualified(rec.get("id"))
     tz = time_zone(rec, item.page, ctx.default_tz)
     status = pd.status_of(rec.get("status"))
-    created = pd.timestamp(rec.get("created_at"), "created_at", tz)
+    created = pd.timestamp_field(rec.get("created_at"), "created_at", tz)
     acknowledged = after(created, rec.get("seconds_to_first_ack"), "seconds_to_first_ack")
     resolved = pd.resolved_at(status, rec.get("resolved_at"), None, tz)
     if status == "resolved" and resolved is None:
@@ -89,7 +89,7 @@ def analytics_values(rec: dict[str, Any], item: pd.Item, ctx: ReadContext) -> di
         "acknowledged_at": acknowledged,
         "resolved_at": resolved,
         "escalations": count(rec.get("escalation_count"), "escalation_count"),
-        "updated_at": pd.timestamp(rec.get("updated_at"), "updated_at", tz),
+        "updated_at": pd.timestamp_field(rec.get("updated_at"), "updated_at", tz),
     }
 
 

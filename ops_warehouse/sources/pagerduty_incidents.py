@@ -37,7 +37,7 @@ def first_acknowledgement(acks: Any, tz: str | None) -> datetime | None:
     """The earliest ``at`` among the acknowledgements, or None."""
     if not isinstance(acks, list):
         return None
-    times = [pd.timestamp(a.get("at"), "acknowledgements[].at", tz) for a in acks if isinstance(a, dict)]
+    times = [pd.timestamp_field(a.get("at"), "acknowledgements[].at", tz) for a in acks if isinstance(a, dict)]
     known = [t for t in times if t is not None]
     return min(known) if known else None
 
@@ -46,14 +46,14 @@ def incident_values(rec: dict[str, Any], item: pd.Item, ctx: ReadContext) -> dic
     tz = ctx.default_tz
     incident_id = pd.qualified(rec.get("id"))
     status = pd.status_of(rec.get("status"))
-    created = pd.timestamp(rec.get("created_at"), "created_at", tz)
+    created = pd.timestamp_field(rec.get("created_at"), "created_at", tz)
     acknowledged = first_acknowledgement(rec.get("acknowledgements"), tz)
     resolved = pd.resolved_at(status, rec.get("resolved_at"), rec.get("last_status_change_at"), tz)
     pd.check_timeline(created, acknowledged, resolved)
     service = pd.ref(rec, "service")
     priority = pd.text(pd.ref(rec, "priority").get("summary"))
     urgency = pd.urgency_of(rec.get("urgency"))
-    updated = pd.timestamp(rec.get("updated_at"), "updated_at", tz)
+    updated = pd.timestamp_field(rec.get("updated_at"), "updated_at", tz)
     return {
         "incident_id": incident_id,
         "source": pd.SOURCE,
@@ -70,7 +70,7 @@ def incident_values(rec: dict[str, Any], item: pd.Item, ctx: ReadContext) -> dic
         "acknowledged_at": acknowledged,
         "resolved_at": resolved,
         "escalations": None,
-        "updated_at": updated or pd.timestamp(rec.get("last_status_change_at"), "last_status_change_at", tz),
+        "updated_at": updated or pd.timestamp_field(rec.get("last_status_change_at"), "last_status_change_at", tz),
     }
 
 

@@ -35,9 +35,9 @@ SUFFIX = "_log_entry"
 def event_type(value: Any) -> str:
     kind = pd.text(value)
     if kind is None:
-        raise pd.Bad("type: required but missing")
+        raise pd.BadRecord("type: required but missing")
     if not kind.endswith(SUFFIX) or kind == SUFFIX:
-        raise pd.Bad(f"type: {kind!r} is not a log entry type (..._log_entry)")
+        raise pd.BadRecord(f"type: {kind!r} is not a log entry type (..._log_entry)")
     return kind[: -len(SUFFIX)]
 
 
@@ -46,7 +46,7 @@ def event_values(rec: dict[str, Any], item: pd.Item, ctx: ReadContext) -> dict[s
         "event_id": pd.qualified(rec.get("id")),
         "incident_id": pd.qualified(pd.ref(rec, "incident").get("id"), "incident.id"),
         "event_type": event_type(rec.get("type")),
-        "created_at": pd.timestamp(rec.get("created_at"), "created_at", ctx.default_tz),
+        "created_at": pd.timestamp_field(rec.get("created_at"), "created_at", ctx.default_tz),
         "source": pd.SOURCE,
     }
 
