@@ -128,17 +128,31 @@ def topological(models: dict[str, Model]) -> list[Model]:
     return order
 
 
-def open_lake(home: DataHome, catalog: Catalog | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection where raw, core, marts and catalog relations resolve to the lake."""
+def open_lake(
+    home: DataHome, catalog: Catalog | None = None, *, raw: set[str] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection where raw, core, marts and catalog relations resolve to the lake.
+
+    ``raw`` names the raw relations to set up (``raw.deployments``, ``quarantine.rejected_rows``,
+    ...); None means all of them. Each raw view reads the footers of every partition file when it
+    is created, so a model opens only the ones it reads.
+    """
     catalog = catalog or Catalog.load(home.catalog)
     lake = Lake(home)
     con = connect(memory_limit=os.environ.get("OPS_WAREHOUSE_MEMORY_LIMIT", "4GB"), temp_dir=home.tmp / "duckdb")
     for schema in ("raw", "core", "marts", "catalog", "quarantine"):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+
+    def wanted(name: str) -> bool:
+        return raw is None or name in raw
+
     for table in list(RAW_TABLES.values()):
-        con.execute(f"CREATE VIEW raw.{quote_ident(table.name)} AS {_latest_per_key(table, lake.scan_sql(table))}")
-    con.execute(f"CREATE VIEW quarantine.rejected_rows AS {lake.scan_sql(REJECTED_ROWS)}")
-    con.execute(f"CREATE VIEW raw.ingest_log AS {lake.scan_sql(INGEST_LOG)}")
+        if wanted(f"raw.{table.name}"):
+            con.execute(f"CREATE VIEW raw.{quote_ident(table.name)} AS {_latest_per_key(table, lake.scan_sql(table))}")
+    if wanted("quarantine.rejected_rows"):
+        con.execute(f"CREATE VIEW quarantine.rejected_rows AS {lake.scan_sql(REJECTED_ROWS)}")
+    if wanted("raw.ingest_log"):
+        con.execute(f"CREATE VIEW raw.ingest_log AS {lake.scan_sql(INGEST_LOG)}")
     for layer in LAYERS:
         layer_dir = home.lake / layer
         for f in sorted(layer_dir.glob("*.parquet")) if layer_dir.exists() else []:
@@ -182,7 +196,7 @@ def run_model(home: DataHome, model: Model, catalog: Catalog | None = None, *, i
     ``incremental=False`` always recomputes the whole table (and still records the build state).
     """
     catalog = catalog or Catalog.load(home.catalog)
-    con = open_lake(home, catalog)
+    con = open_lake(home, catalog, raw={d for d in model.deps if not d.startswith(("core.", "marts."))})
     target = home.lake / model.layer / f"{model.name}.parquet"
     try:
         decision = incremental_.decide(home, con, discover_models(), model, catalog, assets_dir())
