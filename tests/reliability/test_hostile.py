@@ -165,14 +165,6 @@ def test_known_bugs_in_the_corpus(kind: str, case: str, tmp_path: Path) -> None:
     assert report.balanced if report.ok else (report.error and "\n" not in report.error), report.line()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="timeutil.parse_timestamp('9999-12-31T23:59:59-01:00') raises OverflowError ('date value out of "
-    "range', from astimezone) instead of TimestampError, so the contract check does not quarantine the row "
-    "and ingest_file fails the whole file ('could not read past line 2: OverflowError: ...'); "
-    "from_epoch/from_epoch_ms do the same for epoch numbers out of range (e.g. 1e20), which fails whole "
-    "GitHub, GitLab and PagerDuty analytics exports",
-)
 def test_one_bad_timestamp_value_quarantines_its_row_not_the_file(tmp_path: Path) -> None:
     """A well-formed file with one out-of-range timestamp keeps its good rows."""
     home = DataHome.resolve(tmp_path / "home").ensure()
@@ -187,12 +179,6 @@ def test_one_bad_timestamp_value_quarantines_its_row_not_the_file(tmp_path: Path
     assert (r.error, r.read, r.loaded, r.quarantined) == (None, 3, 2, 1), r.line()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="when an adapter raises, ingest_file calls log.exception('adapter %s failed on %s') and "
-    "cli.main's logging.basicConfig(level=WARNING) prints that record with its full traceback to "
-    "stderr (e.g. `ingest --source canonical` of 20,000 nested JSON arrays: RecursionError)",
-)
 def test_cli_shows_no_traceback_when_an_adapter_fails(tmp_path: Path) -> None:
     f = tmp_path / "deep.json"
     f.write_bytes(b"[" * 20_000 + b"]" * 20_000)
@@ -366,7 +352,7 @@ def _fuzzed_bytes(data: st.DataObject, kind: str) -> tuple[bytes, str]:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@settings(max_examples=20, deadline=None, derandomize=True,
+@settings(max_examples=15, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_fuzzed_samples_never_escape_and_balance(kind: str, data: st.DataObject, tmp_path: Path) -> None:
