@@ -104,16 +104,23 @@ def _to_str(name: str, value: Any, default_tz: str | None) -> str:
     raise ContractError(f"{name}: expected text, got {type(value).__name__}")
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
 def _to_int(name: str, value: Any, default_tz: str | None) -> int:
     if type(value) is int:
-        return value
-    if isinstance(value, bool):
+        n = value
+    elif isinstance(value, bool):
         raise ContractError(f"{name}: expected an integer, got a boolean")
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    raise ContractError(f"{name}: expected an integer, got {value!r}")
+    elif isinstance(value, float) and value.is_integer():
+        n = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        n = int(value.strip())
+    else:
+        raise ContractError(f"{name}: expected an integer, got {value!r}")
+    if n not in _INT64:
+        raise ContractError(f"{name}: {value!r} is out of the 64-bit integer range")
+    return n
 
 
 def _to_float(name: str, value: Any, default_tz: str | None) -> float:

@@ -44,6 +44,21 @@ _API = re.compile(r"(?m)^\s*apiVersion:\s*[\"']?openslo/(v1|v1alpha)[\"']?\s*(#.
 _UNITS = {"minute": "m", "hour": "h", "day": "d", "week": "w", "month": "M", "quarter": "Q", "year": "Y"}
 
 
+def yaml_error_message(exc: yaml.YAMLError, text: str) -> str:
+    """One line: where the YAML broke and why."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is not None:
+        where = f"line {mark.line + 1} column {mark.column + 1}"
+    elif isinstance(getattr(exc, "position", None), int):  # a character the reader refuses
+        pos = exc.position  # type: ignore[attr-defined]
+        line = text.count("\n", 0, pos) + 1
+        where = f"line {line} column {pos - (text.rfind(chr(10), 0, pos) + 1) + 1}"
+    else:
+        where = "an unknown place"
+    problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
+    return f"invalid YAML at {where}: {' '.join(str(problem).split())}"
+
+
 def load_documents(text: str) -> list[tuple[int, Any]]:
     """Every YAML document of the text with the line it starts on; FileError on bad YAML."""
     out: list[tuple[int, Any]] = []
@@ -58,10 +73,7 @@ def load_documents(text: str) -> list[tuple[int, Any]]:
                 loader.dispose()
             out.append((node.start_mark.line + 1, value))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f"line {mark.line + 1} column {mark.column + 1}" if mark is not None else "an unknown place"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise FileError(f"invalid YAML at {where}: {problem}") from None
+        raise FileError(yaml_error_message(exc, text)) from None
     return out
 
 

@@ -59,8 +59,8 @@ YAML_TWO_LINES = (
     "('invalid YAML at an unknown place: ...\\n  in \"<unicode string>\", position N'), so "
     "`ingest` prints a two-line error"
 )
-# (kind, case) -> the product bug it shows; these run in test_known_bugs_in_the_corpus, strictly xfail.
-KNOWN_BUGS: dict[tuple[str, str], str] = {
+# (kind, case) -> the product bug it once showed; each stays checked on its own property.
+FORMER_BUGS: dict[tuple[str, str], str] = {
     ("canonical", "ndjson_int_overflow"): INT64_OVERFLOW,
     ("github-pulls", "huge_ints.0"): INT64_OVERFLOW,
     ("github-pulls", "bigger_than_any_float.0"): INT64_OVERFLOW,
@@ -136,8 +136,6 @@ def test_malformed_files_of_every_kind(kind: str, tmp_path: Path) -> None:
     inbox.mkdir()
     results = []
     for name, data, suffix in corpus(kind):
-        if (kind, name) in KNOWN_BUGS:
-            continue
         for source in (kind, None) if name in DETECT_CASES else (kind,):
             f = inbox / f"{name}.{'given' if source else 'detected'}{suffix}"
             f.write_bytes(data)
@@ -150,10 +148,10 @@ def test_malformed_files_of_every_kind(kind: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("kind", "case"),
-    [pytest.param(k, c, marks=pytest.mark.xfail(strict=True, reason=reason)) for (k, c), reason in KNOWN_BUGS.items()],
+    list(FORMER_BUGS),
 )
-def test_known_bugs_in_the_corpus(kind: str, case: str, tmp_path: Path) -> None:
-    """Each known bug checked on its own property, so the test passes once that bug is fixed."""
+def test_former_bugs_stay_fixed(kind: str, case: str, tmp_path: Path) -> None:
+    """Each bug the corpus found, checked on its own property (FORMER_BUGS says what it was)."""
     home = DataHome.resolve(tmp_path / "home").ensure()
     name, data, suffix = next(c for c in corpus(kind) if c[0] == case)
     f = tmp_path / f"{name}{suffix}"
