@@ -237,20 +237,33 @@ def _new_plan(
 
 
 def record(
-    home: DataHome, model_key: str, digest: str, files: dict, fp: str, plan: dict | None, since: Any
+    home: DataHome, model_key: str, digest: str, files: dict, fp: str, plan: dict | None, since: Any,
+    upstream: list[str] | tuple[str, ...] = (),
 ) -> None:
-    """After a model was written: its new state, and (under a plan) the since it used."""
+    """After a model was written: its new state, and (under a plan) the since it used.
+
+    A model is only as current as its inputs: when an upstream model was last built against other
+    data (new data landed in the middle of a build, after the upstream ran), the model records the
+    upstream's older data, so the next build recomputes it from there."""
     with _locked(home):
         state = _read_json(_state_path(home)) or {}
-        state.setdefault("models", {})[model_key] = {
-            "watermarks": digest,
+        models = state.setdefault("models", {})
+        effective = digest
+        for key in upstream:
+            seen = (models.get(key) or {}).get("watermarks")
+            if seen != digest:
+                effective = seen
+                break
+        models[model_key] = {
+            "watermarks": effective,
             "fingerprint": fp,
             "built_at": datetime.now(timezone.utc).isoformat(),
         }
         # the raw files behind each digest still in use (the base of the next plan)
         known = state.setdefault("files", {})
-        known[digest] = files
-        used = {m["watermarks"] for m in state["models"].values()}
+        if effective == digest:
+            known[digest] = files
+        used = {m.get("watermarks") for m in state["models"].values() if isinstance(m.get("watermarks"), str)}
         state["files"] = {d: f for d, f in known.items() if d in used}
         _write_json(home, _state_path(home), state)
         if plan is not None:

@@ -216,7 +216,8 @@ def run_model(home: DataHome, model: Model, catalog: Catalog | None = None, *, i
             atomic_copy(con, select, target, home.tmp)
         since = "unchanged" if decision.unchanged else incremental_.since_text(decision.since) or incremental_.FULL
         incremental_.record(
-            home, model.key, decision.target, decision.files, decision.fingerprint, decision.plan, since
+            home, model.key, decision.target, decision.files, decision.fingerprint, decision.plan, since,
+            upstream=sorted(d for d in model.deps if d.startswith(("core.", "marts."))),
         )
         LAST_DECISIONS[model.key] = decision.reason
         return con.execute(f"SELECT count(*) FROM read_parquet({quote_literal(str(target))})").fetchone()[0]

@@ -195,14 +195,6 @@ def test_analysts_never_fail_or_see_half_a_warehouse(reference: Reference, expor
     assert sums == reference.checksums, f"differs from a clean run: {diff(sums, reference.checksums)}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lake/incremental.py: raw data that lands while a build is between models (here after "
-    "core.deployments, before core.changes) is never picked up by later incremental builds: "
-    "core.changes, marts.deployment_failures, marts.dora_events, marts.dora_weekly and marts.dora_tier "
-    "stay different from a clean build after any number of build_models() runs, until a full rebuild "
-    "(incremental=False)",
-)
 def test_data_arriving_mid_build_is_picked_up_later(reference: Reference, exports: Exports, tmp_path: Path) -> None:
     """The interleaving a concurrent ingest produces, made deterministic: half the models run,
     the late exports are ingested, the other half run; then ordinary builds follow."""
