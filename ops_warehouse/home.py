@@ -14,6 +14,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +61,21 @@ class DataHome:
             p.mkdir(parents=True, exist_ok=True)
         return self
 
+    def clean_stale(self, *, older_than_hours: float = 6.0) -> int:
+        """Remove scratch left by runs that were killed (staging folders, half-written snapshots).
+
+        Only entries untouched for ``older_than_hours`` go, so a run in progress keeps its own.
+        Returns how many were removed."""
+        cutoff = time.time() - older_than_hours * 3600
+        stale = [p for p in (list(self.tmp.glob("*")) if self.tmp.exists() else []) if _mtime(p) < cutoff]
+        stale += [p for p in self.root.glob(".warehouse-*.duckdb.tmp*") if _mtime(p) < cutoff]
+        for p in stale:
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+        return len(stale)
+
     def inside(self, path: Path) -> bool:
         """True when ``path`` (after resolving links) is inside the data home."""
         try:
@@ -66,3 +83,10 @@ class DataHome:
         except ValueError:
             return False
         return True
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return float("inf")

@@ -30,6 +30,7 @@ class PublishResult:
 
 def publish(home: DataHome, catalog: Catalog | None = None) -> PublishResult:
     home.ensure()
+    home.clean_stale()
     tmp = home.root / f".warehouse-{uuid.uuid4().hex}.duckdb.tmp"
     counts: dict[str, int] = {}
     descriptions = {m.key: m.description for m in discover_models().values()}

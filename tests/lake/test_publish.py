@@ -86,3 +86,23 @@ def test_open_analyst_session_keeps_its_snapshot_while_a_build_publishes(home: D
     finally:
         analyst.kill()
         analyst.wait()
+
+
+def test_scratch_of_killed_runs_is_cleaned_when_old(home: DataHome, tmp_path: Path) -> None:
+    import os
+
+    old_staging = home.tmp / "ingest-dead"
+    old_staging.mkdir(parents=True)
+    (old_staging / "chunk.parquet").write_bytes(b"x")
+    old_snapshot = home.root / ".warehouse-dead.duckdb.tmp"
+    old_snapshot.write_bytes(b"x")
+    fresh = home.tmp / "ingest-running"
+    fresh.mkdir()
+    day_ago = time.time() - 24 * 3600
+    for p in (old_staging, old_snapshot):
+        os.utime(p, (day_ago, day_ago))
+    ingest_file(home, _deploys(tmp_path / "d.csv", 1))
+    build_models(home)
+    publish(home)
+    assert not old_staging.exists() and not old_snapshot.exists()
+    assert fresh.exists(), "a run in progress keeps its scratch"
