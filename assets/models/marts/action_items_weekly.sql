@@ -57,6 +57,30 @@ agg AS (
         count(*) FILTER (WHERE status = 'open' AND NOT overdue) AS open_not_due
     FROM classified
     GROUP BY GROUPING SETS ((week_start, team, category), (week_start, team), (week_start))
+),
+weeks AS (
+    SELECT CAST(w AS DATE) AS week_start
+    FROM (SELECT unnest(generate_series(CAST(min(week_start) AS TIMESTAMP), CAST(max(week_start) AS TIMESTAMP),
+                                        INTERVAL 7 DAY)) AS w FROM items)
+),
+spine AS (
+    -- "Weeks with no activity appear with zero counts and NULL rates": every week of the range for
+    -- the overall row and each team; team x category rows stay sparse.
+    SELECT week_start, '(all)' AS team, '(all)' AS category, 'overall' AS scope FROM weeks
+    UNION ALL
+    SELECT w.week_start, t.team, '(all)', 'team' FROM weeks AS w, (SELECT DISTINCT team FROM items) AS t
+    UNION ALL
+    SELECT week_start, team, category, scope FROM agg WHERE scope = 'team_category'
+),
+filled AS (
+    SELECT sp.week_start, sp.team, sp.category, sp.scope,
+           coalesce(a.due, 0) AS due,
+           coalesce(a.completed_on_time, 0) AS completed_on_time,
+           coalesce(a.completed_late, 0) AS completed_late,
+           coalesce(a.open_overdue, 0) AS open_overdue,
+           coalesce(a.open_not_due, 0) AS open_not_due
+    FROM spine AS sp
+    LEFT JOIN agg AS a USING (week_start, team, category, scope)
 )
 SELECT
     week_start,
@@ -71,5 +95,5 @@ SELECT
     open_not_due,
     CAST(getvariable('action_item_target') AS DOUBLE) AS on_time_target,
     completed_on_time / nullif(due, 0) > CAST(getvariable('action_item_target') AS DOUBLE) AS on_time_target_met
-FROM agg
+FROM filled
 ORDER BY week_start, scope, team, category

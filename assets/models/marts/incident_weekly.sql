@@ -82,6 +82,36 @@ agg AS (
         count(*) FILTER (WHERE escalated) AS escalated_incidents
     FROM facts
     GROUP BY GROUPING SETS ((week_start, service, severity), (week_start, service), (week_start, severity), (week_start))
+),
+weeks AS (
+    SELECT CAST(w AS DATE) AS week_start
+    FROM (SELECT unnest(generate_series(CAST(min(week_start) AS TIMESTAMP), CAST(max(week_start) AS TIMESTAMP),
+                                        INTERVAL 7 DAY)) AS w FROM inc)
+),
+spine AS (
+    -- "Weeks with no activity appear with zero counts and NULL rates": every week of the data's
+    -- range for the overall row, each service and each severity; service x severity rows stay
+    -- sparse (only combinations that occurred).
+    SELECT week_start, '(all)' AS service, '(all)' AS severity, 'overall' AS scope FROM weeks
+    UNION ALL
+    SELECT w.week_start, s.service, '(all)', 'service' FROM weeks AS w, (SELECT DISTINCT service FROM inc) AS s
+    UNION ALL
+    SELECT w.week_start, '(all)', v.severity, 'severity' FROM weeks AS w, (SELECT DISTINCT severity FROM inc) AS v
+    UNION ALL
+    SELECT week_start, service, severity, scope FROM agg WHERE scope = 'service_severity'
+),
+filled AS (
+    SELECT sp.week_start, sp.service, sp.severity, sp.scope,
+           coalesce(a.incidents, 0) AS incidents,
+           coalesce(a.acknowledged_incidents, 0) AS acknowledged_incidents,
+           coalesce(a.resolved_incidents, 0) AS resolved_incidents,
+           a.mtta_minutes_p50, a.mtta_minutes_mean, a.mttr_minutes_p50, a.mttr_minutes_mean,
+           coalesce(a.open_incidents, 0) AS open_incidents,
+           coalesce(a.unresolved_incidents, 0) AS unresolved_incidents,
+           coalesce(a.repeat_incidents, 0) AS repeat_incidents,
+           coalesce(a.escalated_incidents, 0) AS escalated_incidents
+    FROM spine AS sp
+    LEFT JOIN agg AS a USING (week_start, service, severity, scope)
 )
 SELECT
     week_start,
@@ -105,5 +135,5 @@ SELECT
     CAST(getvariable('mttr_target_minutes') AS DOUBLE) AS mttr_target_minutes,
     CAST(getvariable('escalation_rate_target') AS DOUBLE) AS escalation_rate_target,
     CAST(getvariable('repeat_rate_target') AS DOUBLE) AS repeat_rate_target
-FROM agg
+FROM filled
 ORDER BY week_start, scope, service, severity
