@@ -42,10 +42,11 @@ CHILD_PRELUDE = textwrap.dedent(
     sys.path.insert(0, {root!r}); sys.path.insert(0, {bench!r})
     """
 )
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child would report the parent's peak
 CHILD_EPILOGUE = textwrap.dedent(
     """
-    print("@@" + json.dumps({{"seconds": _seconds, "rows": _rows,
-          "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+    _hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
+    print("@@" + json.dumps({{"seconds": _seconds, "rows": _rows, "peak_mb": _hwm / 1024}}))
     """
 )
 
