@@ -63,6 +63,8 @@ def generate(root: Path, slos: int, days: int) -> int:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET memory_limit = '4GB'")  # the generator must not crowd out the build it feeds
+    con.execute(f"SET temp_directory = '{home.tmp / 'bench-duckdb'}'")
     # odd SLOs: total is a counter (cumulative, with a reset every 10 days); even: per-minute gauges
     con.execute(
         f"""
