@@ -111,7 +111,7 @@ def query_step(sql: str) -> dict:
     return child(
         f"""
         from ops_warehouse.lake.store import connect
-        con = connect()
+        con = connect(memory_limit="4GB")  # the limit the product's models run under
         t = time.perf_counter()
         _rows = 0
         for q in {sql!r}.split(";;"):
