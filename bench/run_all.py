@@ -60,7 +60,7 @@ def child(body: str, **env: str) -> dict:
     for line in proc.stdout.splitlines():
         if line.startswith("@@"):
             return json.loads(line[2:])
-    raise RuntimeError(f"benchmark step failed:\n{proc.stderr[-3000:]}")
+    raise RuntimeError(f"benchmark step failed (exit code {proc.returncode}):\n{proc.stderr[-3000:]}")
 
 
 def ingest_step(path: Path, home: Path, kind: str) -> dict:
@@ -202,7 +202,7 @@ def bench_build(table: Table, work: Path, args: argparse.Namespace) -> None:
     ingest_all(home, work / "year")
     generate_slo(home.root, args.slos, args.slo_days)
     slo_floor = (
-        f"SELECT regexp_extract(labels, '\"slo\":\"([0-9]+)\"', 1) AS slo, date_trunc('week', ts) AS week, "
+        f"SELECT json_extract_string(labels, '$.slo') AS slo, date_trunc('week', ts) AS week, "
         f"sum(value) FILTER (WHERE metric = 'bench_good') AS good, sum(value) FILTER (WHERE metric = 'bench_total') AS total "
         f"FROM read_parquet('{home.lake}/raw/metric_samples/*/*.parquet') GROUP BY ALL"
     )
@@ -216,6 +216,7 @@ def bench_build(table: Table, work: Path, args: argparse.Namespace) -> None:
         _rows = sum(counts.values())
         """
     full = child(build.format(incremental=False))
+    print(f"  full build: {full['seconds']:.1f} s, peak {full['peak_mb']:,.0f} MiB", flush=True)
     floor = query_step(floor_sql)
     table.add("full build, every model", full, floor)
     generate_dora(work / "day", args.services, 1, args.weeks * 7, 8, "n")
