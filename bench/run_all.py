@@ -58,8 +58,8 @@ def child(body: str, **env: str) -> dict:
         [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env}
     )
     for line in proc.stdout.splitlines():
-        if line.startswith("@@"):
-            return json.loads(line[2:])
+        if "@@" in line:  # a progress bar may share the line
+            return json.loads(line.split("@@", 1)[1])
     raise RuntimeError(f"benchmark step failed (exit code {proc.returncode}):\n{proc.stderr[-3000:]}")
 
 
@@ -99,6 +99,7 @@ def reader_step(path: Path, reader: str) -> dict:
         f"""
         import duckdb
         con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
         t = time.perf_counter()
         con.execute({("CREATE TABLE t AS " + sql)!r})
         _seconds = time.perf_counter() - t

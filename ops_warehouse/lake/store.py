@@ -49,6 +49,7 @@ def connect(*, memory_limit: str | None = None, temp_dir: Path | None = None) ->
     """An in-memory DuckDB connection with UTC as its time zone."""
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # long queries must not draw on the CLI's stdout
     if memory_limit:
         con.execute(f"SET memory_limit = {quote_literal(memory_limit)}")
     if temp_dir is not None:
