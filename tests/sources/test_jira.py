@@ -3,50 +3,41 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ops_warehouse.home import DataHome
-from ops_warehouse.ingest import FileReport, detect_kind, ingest_file
-from ops_warehouse.lake.store import Lake, connect
-from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS, RawTable
+from ops_warehouse.ingest import detect_kind, ingest_file
+from ops_warehouse.lake.tables import RAW_TABLES
 from ops_warehouse.sources.base import Sniff
 from ops_warehouse.sources.jira_issues import ADAPTER
+from tests.sources.lake_rows import ingest, rejected, scan, utc
 
 SAMPLE = "jira_issues_in_sprint_search_response.json"
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
 
 
-def ingest(home: DataHome, path: Path, **kw: Any) -> FileReport:
-    report = ingest_file(home, path, **kw)
-    assert report.balanced, report
-    return report
 
 
-def scan(home: DataHome, table: RawTable) -> list[dict[str, Any]]:
-    cur = connect().execute(Lake(home).scan_sql(table))
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def write(tmp_path: Path, name: str, issues: list[Any]) -> Path:
+    """A Jira search response holding ``issues``."""
+    path = tmp_path / name
+    path.write_text(json.dumps({"startAt": 0, "maxResults": 50, "total": len(issues), "issues": issues}))
+    return path
 
 
 def items(home: DataHome) -> dict[str, dict[str, Any]]:
     return {r["item_id"]: r for r in scan(home, RAW_TABLES["action_items"])}
 
 
-def rejected(home: DataHome) -> dict[str, str]:
-    return {r["locator"]: r["reason"] for r in scan(home, REJECTED_ROWS)}
 
 
-def write(tmp_path: Path, name: str, issues: list[Any]) -> Path:
-    path = tmp_path / name
-    path.write_text(json.dumps({"startAt": 0, "maxResults": 50, "total": len(issues), "issues": issues}))
-    return path
 
 
 def issue(key: str = "PM-1", category: str = "new", **fields: Any) -> dict[str, Any]:

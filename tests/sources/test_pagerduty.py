@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ops_warehouse.home import DataHome
-from ops_warehouse.ingest import FileReport, detect_kind, ingest_file
-from ops_warehouse.lake.store import Lake, connect
-from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS, RawTable
+from ops_warehouse.ingest import detect_kind, ingest_file
+from ops_warehouse.lake.tables import RAW_TABLES
 from ops_warehouse.sources import pagerduty_analytics, pagerduty_incidents, pagerduty_log_entries
 from ops_warehouse.sources.base import Sniff
+from tests.sources.lake_rows import ingest, rejected, scan, utc, write
 
 KINDS = {
     "pagerduty-incidents": ("pagerduty_incidents_list.json", pagerduty_incidents.ADAPTER),
@@ -23,34 +22,18 @@ KINDS = {
 }
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
 
 
-def ingest(home: DataHome, path: Path, **kw: Any) -> FileReport:
-    report = ingest_file(home, path, **kw)
-    assert report.balanced, report
-    return report
 
 
-def scan(home: DataHome, table: RawTable, where: str = "true") -> list[dict[str, Any]]:
-    cur = connect().execute(f"SELECT * FROM ({Lake(home).scan_sql(table)}) t WHERE {where}")
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
 def incidents(home: DataHome) -> dict[str, dict[str, Any]]:
     return {r["incident_id"]: r for r in scan(home, RAW_TABLES["incidents"])}
 
 
-def rejected(home: DataHome) -> dict[str, str]:
-    return {r["locator"]: r["reason"] for r in scan(home, REJECTED_ROWS)}
 
 
-def write(tmp_path: Path, name: str, doc: Any) -> Path:
-    path = tmp_path / name
-    path.write_text(doc if isinstance(doc, str) else json.dumps(doc))
-    return path
 
 
 def ndjson(tmp_path: Path, name: str, lines: list[Any]) -> Path:
