@@ -49,15 +49,7 @@ def _preview(path: Path, limit: int = 5) -> str:
         df = con.execute(f"SELECT * FROM read_parquet({quote_literal(str(path))}) LIMIT {limit}").fetchdf()
     finally:
         con.close()
-    return df.to_markdown(index=False) if hasattr(df, "to_markdown") and _has_tabulate() else df.to_string()
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return df.to_markdown(index=False)  # tabulate comes with dagster
 
 
 # The daily build refreshes the marts; one missed day warns, two fail.

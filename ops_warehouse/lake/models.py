@@ -25,7 +25,7 @@ import duckdb
 from ops_warehouse.catalog import Catalog
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake import incremental as incremental_
-from ops_warehouse.lake.store import Lake, atomic_copy, connect, empty_select, quote_ident, quote_literal
+from ops_warehouse.lake.store import Lake, atomic_copy, connect, quote_ident, quote_literal
 from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
 
 LAYERS = ("core", "marts")
@@ -239,9 +239,6 @@ def _model_sql(model: Model) -> str | None:
 def _strip_semicolon(sql: str) -> str:
     return sql.strip().rstrip(";").strip()
 
-
-def empty_raw(name: str) -> str:
-    return empty_select(RAW_TABLES[name])
 
 
 def build_models(home: DataHome, catalog: Catalog | None = None, *, incremental: bool = True) -> dict[str, int]:

@@ -18,7 +18,7 @@ import duckdb
 from ops_warehouse.catalog import Catalog
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.models import discover_models, open_lake
-from ops_warehouse.lake.store import quote_ident, quote_literal
+from ops_warehouse.lake.store import fsync_file, quote_ident, quote_literal
 from ops_warehouse.lake.tables import RAW_TABLES
 
 
@@ -57,7 +57,7 @@ def publish(home: DataHome, catalog: Catalog | None = None) -> PublishResult:
         _remove(tmp)
         raise
     src.close()
-    _fsync(tmp)
+    fsync_file(tmp)
     os.replace(tmp, home.warehouse)
     _remove(Path(str(tmp) + ".wal"))
     return PublishResult(path=home.warehouse, tables=counts)
@@ -68,13 +68,6 @@ def _raw_doc(schema: str, name: str) -> str:
         return RAW_TABLES[name].doc
     return ""
 
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _remove(path: Path) -> None:

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ops_warehouse.home import DataHome
-from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
+from ops_warehouse.lake.tables import INGEST_LOG, REJECTED_ROWS, RawTable
 
 PART = "part-0.parquet"
 MERGE_BATCH_ROWS = int(os.environ.get("OPS_WAREHOUSE_MERGE_BATCH_ROWS", "2000000"))
@@ -65,7 +65,7 @@ def atomic_copy(con: duckdb.DuckDBPyConnection, query: str, target: Path, tmp_di
     tmp = tmp_dir / f"{target.stem}.{uuid.uuid4().hex}.parquet.tmp"
     try:
         con.execute(f"COPY ({query}) TO {quote_literal(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
-        _fsync(tmp)
+        fsync_file(tmp)
         os.replace(tmp, target)
     finally:
         if tmp.exists():
@@ -78,14 +78,15 @@ def atomic_write_table(table: pa.Table, target: Path, tmp_dir: Path) -> None:
     tmp = tmp_dir / f"{target.stem}.{uuid.uuid4().hex}.parquet.tmp"
     try:
         pq.write_table(table, tmp, compression="zstd")
-        _fsync(tmp)
+        fsync_file(tmp)
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
 
 
-def _fsync(path: Path) -> None:
+def fsync_file(path: Path) -> None:
+    """Flush a written file to disk before it is renamed into place."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -241,7 +242,7 @@ class Lake:
                 target = self._partition_file(table, day)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if len(files) == 1:
-                    _fsync(files[0])
+                    fsync_file(files[0])
                     os.replace(files[0], target)
                 else:  # a very large partition written as several files: combine them
                     listing = ", ".join(quote_literal(str(f)) for f in files)
@@ -304,7 +305,3 @@ def empty_select(table: RawTable) -> str:
 
     cols = ", ".join(f"NULL::{duckdb_type(c.type)} AS {quote_ident(c.name)}" for c in table.columns)
     return f"SELECT {cols} WHERE false"
-
-
-def all_tables() -> list[RawTable]:
-    return list(RAW_TABLES.values())
