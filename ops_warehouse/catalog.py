@@ -44,6 +44,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "deploy_duration_target_minutes": 20,
     "escalation_rate_target": 0.10,
     "repeat_rate_target": 0.05,
+    "mtbf_target_hours": 720,
 }
 
 

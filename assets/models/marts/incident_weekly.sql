@@ -20,6 +20,11 @@
 --   [created_at - repeat_window_days, created_at). Window from the setting repeat_window_days.
 -- * "Escalation rate = incidents escalated at least once / incidents."
 -- * "Default targets: MTTA < 5 min, MTTR < 30 min, escalation < 10%, repeats < 5%" from settings.
+-- * "MTBF per service at each week's end = 720 / sev1-or-sev2 incidents created in the trailing 30
+--   days, in hours; NULL when there were none." The trailing 30 days are [week end - 30 days, week
+--   end), the week's end being next Monday 00:00 UTC. On service rows (scope 'service') per service,
+--   on the overall row over every service; NULL on severity rows. serious_incidents_30d is the count.
+--   "Default target: > 720 h" from the setting mtbf_target_hours.
 WITH inc AS (
     SELECT
         incident_id,
@@ -100,6 +105,21 @@ spine AS (
     UNION ALL
     SELECT week_start, service, severity, scope FROM agg WHERE scope = 'service_severity'
 ),
+serious AS (
+    SELECT service, created_at FROM inc WHERE severity IN ('sev1', 'sev2')
+),
+mtbf AS (
+    -- serious incidents created in [week end - 30 days, week end), per service and overall
+    SELECT w.week_start,
+           CASE WHEN grouping(s.service) = 1 THEN '(all)' ELSE s.service END AS service,
+           CASE WHEN grouping(s.service) = 1 THEN 'overall' ELSE 'service' END AS scope,
+           count(*) AS serious_incidents_30d
+    FROM weeks AS w
+    JOIN serious AS s
+      ON s.created_at >= CAST(w.week_start + 7 AS TIMESTAMP) AT TIME ZONE 'UTC' - INTERVAL 30 DAY
+     AND s.created_at < CAST(w.week_start + 7 AS TIMESTAMP) AT TIME ZONE 'UTC'
+    GROUP BY GROUPING SETS ((w.week_start, s.service), (w.week_start))
+),
 filled AS (
     SELECT sp.week_start, sp.service, sp.severity, sp.scope,
            coalesce(a.incidents, 0) AS incidents,
@@ -109,9 +129,12 @@ filled AS (
            coalesce(a.open_incidents, 0) AS open_incidents,
            coalesce(a.unresolved_incidents, 0) AS unresolved_incidents,
            coalesce(a.repeat_incidents, 0) AS repeat_incidents,
-           coalesce(a.escalated_incidents, 0) AS escalated_incidents
+           coalesce(a.escalated_incidents, 0) AS escalated_incidents,
+           CASE WHEN sp.scope IN ('service', 'overall') THEN coalesce(m.serious_incidents_30d, 0) END
+               AS serious_incidents_30d
     FROM spine AS sp
     LEFT JOIN agg AS a USING (week_start, service, severity, scope)
+    LEFT JOIN mtbf AS m USING (week_start, service, scope)
 )
 SELECT
     week_start,
@@ -134,6 +157,9 @@ SELECT
     CAST(getvariable('mtta_target_minutes') AS DOUBLE) AS mtta_target_minutes,
     CAST(getvariable('mttr_target_minutes') AS DOUBLE) AS mttr_target_minutes,
     CAST(getvariable('escalation_rate_target') AS DOUBLE) AS escalation_rate_target,
-    CAST(getvariable('repeat_rate_target') AS DOUBLE) AS repeat_rate_target
+    CAST(getvariable('repeat_rate_target') AS DOUBLE) AS repeat_rate_target,
+    serious_incidents_30d,
+    720.0 / nullif(serious_incidents_30d, 0) AS mtbf_hours,
+    CAST(getvariable('mtbf_target_hours') AS DOUBLE) AS mtbf_target_hours
 FROM filled
 ORDER BY week_start, scope, service, severity
