@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 
 from ops_warehouse.catalog import DEFAULT_SETTINGS
+from ops_warehouse.reporting.sections import Section, build_sections
 from ops_warehouse.timeutil import iso_week_label
 
 log = logging.getLogger(__name__)
@@ -144,12 +145,17 @@ class WeeklyData:
     deployments: dict[str, Any] = field(default_factory=dict)
     incidents: dict[str, Any] = field(default_factory=dict)
     actions: dict[str, Any] = field(default_factory=dict)
+    sections: list[Section] = field(default_factory=list)
 
     @property
     def has_data(self) -> bool:
         return any(
             s.get("has_data") for s in (self.slo, self.dora, self.deployments, self.incidents, self.actions)
-        )
+        ) or any(s.has_data for s in self.sections)
+
+    def placed(self, place: str | None) -> list[Section]:
+        """The extra sections shown at the end of core section ``place`` (None: on their own)."""
+        return [s for s in self.sections if s.place == place]
 
     def headline(self) -> dict[str, Any]:
         """The figures the index lists for this week (JSON-friendly)."""
@@ -213,6 +219,7 @@ def assemble(
     data.deployments = _section("deployments", _deployments, r, week_start, cfg)
     data.incidents = _section("incidents", _incidents, r, week_start, cfg)
     data.actions = _section("actions", _actions, r, week_start, cfg)
+    data.sections = build_sections(con, week_start, cfg)
     data.teams = sorted({t for t in teams.values() if t} | set(_teams_in(data)))
     data.summary = _summary(data)
     return data
@@ -231,7 +238,8 @@ def _service_teams(r: Reader) -> dict[str, str | None]:
 
 
 def _teams_in(data: WeeklyData) -> Iterable[str]:
-    for section in (data.slo, data.dora, data.deployments, data.incidents, data.actions):
+    extra = [s.data for s in data.sections]
+    for section in (data.slo, data.dora, data.deployments, data.incidents, data.actions, *extra):
         for key in ("rows", "by_service", "by_team", "list", "overdue"):
             for row in section.get(key) or []:
                 if row.get("team") and row["team"] != "(all)":
@@ -707,6 +715,8 @@ def _summary(d: WeeklyData) -> dict[str, Any]:
         metrics.insert(0, Metric("slos_met", "SLOs met", s["slos_met"], slo.get("prev_met"), "count", better="up",
                                  target=s["slos_total"], target_met=slo.get("missed", 0) == 0,
                                  target_text=f"of {s['slos_total']} with data"))
+    for extra in d.sections:
+        metrics.extend(extra.data.get("cards") or [])
     s["metrics"] = metrics
     return s
 

@@ -181,6 +181,13 @@ def build_figures(data: WeeklyData) -> dict[str, dict[str, Any]]:
     act = data.actions.get("trend")
     if act and any(v is not None for v in act["on_time_rate"]):
         add("action_items", figures.action_items_trend(act, float(cfg["action_item_target"])))
+    for section in data.sections:
+        # a section's figures are drawn with m.chart(section.figure_ids[name])
+        ids = section.data.setdefault("figure_ids", {})
+        for name, fig in (section.data.get("figures") or {}).items():
+            key = f"{section.topic}_{name}"
+            ids[name] = key
+            add(key, fig)
     return out
 
 
