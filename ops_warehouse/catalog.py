@@ -127,6 +127,43 @@ class Catalog:
         }
 
 
+def read_catalog_file(path: Path) -> Catalog | None:
+    """The catalog in ``path`` when the file is a service catalog (a YAML mapping of ``services``
+    and optionally ``settings``, nothing else), else None. A file that looks like one but breaks
+    its rules raises CatalogError, so a typo is reported rather than read as an unknown export."""
+    if path.suffix.lower() not in (".yaml", ".yml") or path.stat().st_size > _MAX_CATALOG_BYTES:
+        return None
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return None
+    if not isinstance(doc, dict) or "services" not in doc or not set(doc) <= {"services", "settings"}:
+        return None
+    if not isinstance(doc["services"], dict):
+        return None
+    return Catalog.from_dict(doc, where=path.name)
+
+
+_MAX_CATALOG_BYTES = 16 << 20
+
+
+def catalog_file_note(path: Path, installed: Path) -> str | None:
+    """What ingesting ``path`` should report when it is a service catalog (None when it is not):
+    a catalog is configuration, not an export, so it is recognized and pointed to where it
+    belongs (``installed``, the data home's ``catalog.yaml``) instead of being read as data."""
+    catalog = read_catalog_file(path)
+    if catalog is None:
+        return None
+    n = len(catalog.services)
+    what = f"service catalog ({n} service{'' if n == 1 else 's'}), not an export"
+    if installed.exists() and installed.resolve() == path.resolve():
+        return f"{what}: this is the data home's catalog"
+    if installed.exists() and installed.read_bytes() == path.read_bytes():
+        return f"{what}: the same as the data home's {installed.name}"
+    verb = "replace" if installed.exists() else "create"
+    return f"{what}: copy it to {installed} ({verb}) for builds to use it"
+
+
 def _as_list(value: Any, where: str, name: str) -> list[Any]:
     if value is None:
         return []

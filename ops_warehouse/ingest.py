@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ops_warehouse.bulk import BulkError, BulkInput, stage_bulk
+from ops_warehouse.catalog import CatalogError, catalog_file_note
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.store import Lake
 from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, TS, RawTable
@@ -46,6 +47,8 @@ class FileReport:
     duplicates: int = 0
     quarantined: int = 0
     error: str | None = None
+    # what a file that is not an export (a service catalog) was recognized as
+    note: str | None = None
     # raw table -> the day partitions this file changed ("" for an unpartitioned table)
     partitions: dict[str, list[str]] = field(default_factory=dict)
 
@@ -60,6 +63,8 @@ class FileReport:
     def line(self) -> str:
         if self.error:
             return f"{self.file}: error: {self.error}"
+        if self.note:
+            return f"{self.file} [{self.kind}]: {self.note}"
         return (
             f"{self.file} [{self.kind}]: read {self.read}, loaded {self.loaded}, "
             f"duplicates {self.duplicates}, quarantined {self.quarantined}"
@@ -361,6 +366,10 @@ def ingest_file(
     try:
         if not path.is_file():
             raise FileError("no such file" if not path.exists() else "not a regular file")
+        if kind is None and (note := _catalog_note(home, path)) is not None:
+            report.kind, report.note = CATALOG_KIND, note
+            _log_error(home, report, path, ingested_at)
+            return report
         if kind is None:
             kind = detect_kind(path, adapters)
             report.kind = kind
@@ -425,6 +434,16 @@ def ingest_file(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return report
+
+
+CATALOG_KIND = "catalog"
+
+
+def _catalog_note(home: DataHome, path: Path) -> str | None:
+    try:
+        return catalog_file_note(path, home.catalog)
+    except CatalogError as exc:
+        raise FileError(f"a service catalog that cannot be used: {exc}") from None
 
 
 def _stage_bulk(bulk: BulkInput, stager: _Stager, report: FileReport, *, kind: str, default_tz: str | None) -> None:

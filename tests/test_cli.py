@@ -83,3 +83,17 @@ def test_ambiguous_or_unknown_content_asks_for_source(tmp_path: Path) -> None:
 def test_sql_without_a_warehouse(tmp_path: Path) -> None:
     r = run(tmp_path / "empty", "sql", "SELECT 1")
     assert r.returncode == 1 and "run `ops-warehouse build`" in r.stderr
+
+
+def test_generate_then_ingest_recognizes_the_catalog(tmp_path: Path) -> None:
+    out, home = tmp_path / "out", tmp_path / "home"
+    small = ("--services", "2", "--weeks", "1", "--slo-services", "1", "--metric-days", "1")
+    assert run(home, "generate", "--out", str(out), *small).returncode == 0
+    r = run(home, "ingest", str(out))
+    assert r.returncode == 0, r.stderr
+    catalog_lines = [ln for ln in r.stdout.splitlines() if ln.startswith(str(out / "catalog.yaml"))]
+    assert catalog_lines == [
+        f"{out / 'catalog.yaml'} [catalog]: service catalog (2 services), not an export: "
+        f"copy it to {home.resolve() / 'catalog.yaml'} (create) for builds to use it"
+    ]
+    assert "(0 failed)" in r.stdout and r.stderr == ""
