@@ -299,3 +299,96 @@ INGEST_LOG = RawTable(
     doc="One row per ingested file with its accounting.",
     system_columns=(),
 )
+
+# ---------------------------------------------------------------- security and alerting
+
+VULNERABILITY_SEVERITIES = ("critical", "high", "medium", "low", "unknown")
+
+VULNERABILITIES = _register(
+    RawTable(
+        "vulnerabilities",
+        (
+            Column("finding_id", pa.string(), True, doc="source-qualified id, e.g. github-dependabot:acme/api#12"),
+            Column("source", pa.string(), True, doc="github-dependabot, github-code-scanning, canonical"),
+            Column("repo", pa.string(), doc="owner/name of the repository"),
+            Column("service", pa.string(), doc="service name when the source names it (canonical)"),
+            Column("severity", pa.string(), allowed=VULNERABILITY_SEVERITIES),
+            Column("package", pa.string(), doc="affected package, or the code-scanning rule"),
+            Column("advisory_id", pa.string(), doc="GHSA, CVE or rule id"),
+            Column("title", pa.string()),
+            Column("state", pa.string(), doc="the source's own state (open, fixed, dismissed, auto_dismissed)"),
+            Column("opened_at", TS, True),
+            Column("fixed_at", TS),
+            Column("dismissed_at", TS, doc="dismissed or auto-dismissed: closed, not fixed"),
+        )
+        + _system(),
+        key=("finding_id",),
+        partition_by="opened_at",
+        doc="Vulnerability findings with their own lifecycle (GitHub Dependabot and code-scanning alerts).",
+    )
+)
+
+VULNERABILITY_SCANS = _register(
+    RawTable(
+        "vulnerability_scans",
+        (
+            Column("source", pa.string(), True, doc="trivy or grype"),
+            Column("target", pa.string(), True, doc="what was scanned: Trivy ArtifactName, Grype source userInput"),
+            Column("scanned_at", TS, True, doc="the report's CreatedAt (Trivy) or descriptor.timestamp (Grype)"),
+            Column("artifact_type", pa.string()),
+            Column("findings", pa.int64(), doc="vulnerabilities the report lists"),
+        )
+        + _system(),
+        key=("source", "target", "scanned_at"),
+        partition_by="scanned_at",
+        doc="One row per scanner report: a scan that no longer lists a finding is what fixes it.",
+    )
+)
+
+VULNERABILITY_OBSERVATIONS = _register(
+    RawTable(
+        "vulnerability_observations",
+        (
+            Column("source", pa.string(), True),
+            Column("target", pa.string(), True),
+            Column("package", pa.string(), True),
+            Column("advisory_id", pa.string(), True, doc="CVE, GHSA or other vulnerability id"),
+            Column("scanned_at", TS, True),
+            Column("severity", pa.string(), allowed=VULNERABILITY_SEVERITIES),
+            Column("installed_version", pa.string()),
+            Column("fixed_version", pa.string(), doc="NULL when no fix is known"),
+            Column("title", pa.string()),
+        )
+        + _system(),
+        key=("source", "target", "package", "advisory_id", "scanned_at"),
+        partition_by="scanned_at",
+        doc="One row per vulnerability a scanner report lists (Trivy, Grype).",
+    )
+)
+
+ALERTS = _register(
+    RawTable(
+        "alerts",
+        (
+            Column("source", pa.string(), True, doc="alertmanager, pagerduty or canonical"),
+            Column("fingerprint", pa.string(), True, doc="Alertmanager fingerprint (else a hash of the labels); "
+                   "PagerDuty alert_key"),
+            Column("started_at", TS, True, doc="startsAt (to the millisecond) or PagerDuty created_at"),
+            Column("alert_id", pa.string(), doc="the tool's own id of this firing when it has one (PagerDuty)"),
+            Column("alertname", pa.string()),
+            Column("service", pa.string(), doc="label service, else job; PagerDuty service summary"),
+            Column("service_ref", pa.string(), doc="the incident tool's service id"),
+            Column("severity", pa.string(), doc="the severity label as written (lower case)"),
+            Column("urgency", pa.string()),
+            Column("status", pa.string(), doc="firing, resolved, suppressed"),
+            Column("ended_at", TS, doc="endsAt of a resolved notification; never a firing one's placeholder"),
+            Column("incident_ref", pa.string(), doc="incident the tool grouped the alert into"),
+            Column("summary", pa.string()),
+            Column("labels", pa.string(), doc="labels as a JSON object with sorted keys"),
+        )
+        + _system(),
+        key=("source", "fingerprint", "started_at"),
+        partition_by="started_at",
+        doc="One row per alert firing (episode): re-sent notifications of one firing share the key.",
+    )
+)

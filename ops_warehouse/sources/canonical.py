@@ -4,8 +4,9 @@ Which table a file feeds is told by its columns (see ``TABLES`` below and the RE
 canonical columns). Columns not listed are ignored. Timestamps must carry a UTC offset unless a
 default time zone is given (``ingest --tz Europe/Berlin``). Booleans are ``true``/``false``.
 
->>> sorted(TABLES)
-['action_items', 'changes', 'deployments', 'incidents', 'metric_samples', 'slo_definitions']
+>>> sorted(TABLES)  # doctest: +NORMALIZE_WHITESPACE
+['action_items', 'alerts', 'changes', 'deployments', 'incidents', 'metric_samples', 'slo_definitions',
+ 'vulnerabilities']
 """
 
 from __future__ import annotations
@@ -65,6 +66,16 @@ TABLES: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
         frozenset({"slo_name", "target"}),
         ("slo_name", "service", "budgeting_method", "target", "time_window", "is_rolling", "time_zone",
          "good_query", "bad_query", "total_query", "time_slice_target", "time_slice_window", "description"),
+    ),
+    "vulnerabilities": (
+        frozenset({"finding_id", "opened_at"}),
+        ("finding_id", "service", "repo", "severity", "package", "advisory_id", "title", "state", "opened_at",
+         "fixed_at", "dismissed_at", "updated_at"),
+    ),
+    "alerts": (
+        frozenset({"fingerprint", "started_at"}),
+        ("fingerprint", "alert_id", "alertname", "service", "severity", "urgency", "status", "started_at",
+         "ended_at", "incident_ref", "summary", "labels", "updated_at"),
     ),
 }
 

@@ -1,0 +1,198 @@
+"""What the vulnerability and alert adapters share: reading records with their locators, and the
+field rules of METRICS.md's "Vulnerability management" and "Alert quality".
+
+Records come from a JSON array, a JSON object (alone or wrapping a list under a known key) or
+NDJSON; their locators are JSON pointers (``/3``, ``/alerts/3``) or ``line 7`` (``line 7
+/alerts/2`` for a record inside an NDJSON line). A record a mapper refuses (:class:`BadRecord`) is
+quarantined with the mapper's message.
+
+Severity of a finding is normalized to critical, high, medium, low, or unknown (no SLA):
+``moderate`` is medium, Grype's ``negligible`` is low, anything else is unknown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ops_warehouse.sources.base import (
+    BadRecord,
+    FileError,
+    Record,
+    Reject,
+    Row,
+    Sniff,
+    iter_ndjson,
+    load_json,
+    raw_json,
+    text,
+    timestamp_field,
+)
+
+Values = dict[str, Any]
+Mapper = Callable[[dict[str, Any], str], Sequence[Record]]
+
+_SEVERITIES = {
+    "critical": "critical",
+    "high": "high",
+    "medium": "medium",
+    "moderate": "medium",
+    "low": "low",
+    "negligible": "low",
+}
+_REPO_IN_API_URL = re.compile(r"/repos/([^/\s]+)/([^/\s?#]+)/")
+_REPO_IN_WEB_URL = re.compile(r"^https?://[^/]+/([^/\s]+)/([^/\s?#]+)/")
+# Alertmanager writes the zero time for a firing alert's endsAt
+_ZERO_TIME = re.compile(r"^0001-01-01")
+
+
+def finding_severity(value: Any) -> str:
+    """critical, high, medium, low or unknown.
+
+    >>> finding_severity("HIGH"), finding_severity("moderate"), finding_severity("Negligible")
+    ('high', 'medium', 'low')
+    >>> finding_severity(None), finding_severity("note")
+    ('unknown', 'unknown')
+    """
+    got = text(value)
+    return _SEVERITIES.get(got.lower(), "unknown") if got else "unknown"
+
+
+def repo_of(rec: dict[str, Any]) -> str | None:
+    """``owner/name`` from ``repository.full_name``, else from the record's API or web URL.
+
+    >>> repo_of({"html_url": "https://github.com/acme/api/security/dependabot/1"})
+    'acme/api'
+    >>> repo_of({"url": "https://api.github.com/repos/acme/api/code-scanning/alerts/3"})
+    'acme/api'
+    """
+    repository = rec.get("repository")
+    if isinstance(repository, dict) and text(repository.get("full_name")):
+        return text(repository.get("full_name"))
+    for key in ("url", "html_url"):
+        url = text(rec.get(key))
+        if url:
+            m = _REPO_IN_API_URL.search(url) or _REPO_IN_WEB_URL.search(url)
+            if m:
+                return f"{m.group(1)}/{m.group(2)}"
+    return None
+
+
+def nested(rec: Any, *path: str) -> Any:
+    """``rec[path[0]][path[1]]...``, or None when any step is missing or not an object."""
+    for key in path:
+        if not isinstance(rec, dict):
+            return None
+        rec = rec.get(key)
+    return rec
+
+
+def when(value: Any, name: str, tz: str | None) -> datetime | None:
+    """A UTC timestamp or None; Alertmanager's zero time counts as none."""
+    if isinstance(value, str) and _ZERO_TIME.match(value.strip()):
+        return None
+    return timestamp_field(value, name, tz)
+
+
+def to_millisecond(t: datetime) -> datetime:
+    """Alertmanager webhooks write nanoseconds, its API milliseconds: one firing, one key."""
+    return t.replace(microsecond=t.microsecond // 1000 * 1000)
+
+
+def check_order(opened: datetime | None, *later: tuple[str, datetime | None]) -> None:
+    """A closing time before the opening time would make a negative duration: a bad record."""
+    for name, t in later:
+        if opened is not None and t is not None and t < opened:
+            raise BadRecord(f"{name}: {t.isoformat()} is before the finding or alert started")
+
+
+def labels_text(labels: dict[str, Any]) -> str:
+    """Labels as the lake stores alert labels: a JSON object with sorted keys, UTF-8 as written."""
+    return json.dumps({str(k): str(v) for k, v in labels.items()}, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)
+
+
+def labels_hash(labels_json: str) -> str:
+    """The fingerprint of an alert that has none: the first 16 hex digits of the labels' MD5."""
+    return hashlib.md5(labels_json.encode("utf-8")).hexdigest()[:16]
+
+
+def file_time(path: Path) -> datetime:
+    """The file's modification time, for a scan report that states no time of its own."""
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def iter_records(path: Path, *wrappers: str) -> Iterator[tuple[str, Any, str | None]]:
+    """(locator, record, raw line) for each record of a JSON array, object or NDJSON file; a bad
+    NDJSON line comes as a ValueError record."""
+    if Sniff(path).is_ndjson:
+        for lineno, value, raw in iter_ndjson(path):
+            yield f"line {lineno}", value, raw
+        return
+    doc = load_json(path)
+    if isinstance(doc, list):
+        for i, rec in enumerate(doc):
+            yield f"/{i}", rec, None
+        return
+    if isinstance(doc, dict):
+        for key in wrappers:
+            if key in doc:
+                if not isinstance(doc[key], list):
+                    raise FileError(f"/{key}: expected an array, got {type(doc[key]).__name__}")
+                for i, rec in enumerate(doc[key]):
+                    yield f"/{key}/{i}", rec, None
+                return
+        yield "/", doc, None
+        return
+    raise FileError(f"expected a JSON array or object, got {type(doc).__name__}")
+
+
+def mapped(mapper: Mapper, rec: Any, locator: str, raw: str | None) -> list[Record]:
+    """The mapper's rows for one record, or one Reject with its reason."""
+    shown = raw if raw is not None else raw_json(rec)
+    if isinstance(rec, ValueError):
+        return [Reject(locator, str(rec), shown)]
+    if not isinstance(rec, dict):
+        return [Reject(locator, f"expected a JSON object, got {type(rec).__name__}", shown)]
+    try:
+        rows = mapper(rec, locator)
+    except BadRecord as exc:
+        return [Reject(locator, str(exc), shown)]
+    out: list[Record] = []
+    for row in rows:
+        if row.raw is None:
+            row.raw = shown
+        out.append(row)
+    return out or [Reject(locator, "nothing to load from this record", shown)]
+
+
+def read_mapped(path: Path, mapper: Mapper, *wrappers: str) -> Iterator[Record]:
+    for locator, rec, raw in iter_records(path, *wrappers):
+        yield from mapped(mapper, rec, locator, raw)
+
+
+def child(locator: str, *parts: str | int) -> str:
+    """The locator of a part of a record: ``/0`` + (alerts, 2) -> ``/0/alerts/2``;
+    ``line 3`` -> ``line 3 /alerts/2``; ``/`` -> ``/alerts/2``."""
+    suffix = "/" + "/".join(str(p) for p in parts)
+    if locator == "/":
+        return suffix
+    if locator.startswith("line "):
+        return f"{locator} {suffix}"
+    return locator + suffix
+
+
+def required_text(value: Any, name: str) -> str:
+    got = text(value) if isinstance(value, str) else (str(value) if isinstance(value, int) and not isinstance(
+        value, bool) else None)
+    if got is None:
+        raise BadRecord(f"{name}: required but missing")
+    return got
