@@ -26,13 +26,19 @@ Field rules shared by the incident adapters (METRICS.md, Incidents):
   would make a negative MTTA or MTTR.
 - Timestamps without a UTC offset are read in the export's time zone (analytics ``time_zone``) or
   the one given at ingestion (``--tz``); without either the record is quarantined.
+- The first acknowledgement is the earliest ever seen (METRICS.md): a newer export that lists only a
+  later re-acknowledgement, or none (PagerDuty clears them on resolution), replaces the incident row
+  whole, so an incident's acknowledgement is also kept as an ``acknowledge`` row of
+  ``raw.incident_events`` (event_id ``<incident_id>:ack:<UTC time>``, one per distinct time) that no
+  later export replaces. ``core.incidents`` takes the earliest of them and of the log entries. Such a
+  record therefore counts as two rows read (the incident and its acknowledgement).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +120,23 @@ def read_rows(
     """Rows of ``table`` built by ``build`` from each record; a record it refuses is a Reject."""
     for item in iter_items(ctx.path, wrapper):
         yield to_record(item, table, build, ctx)
+
+
+def with_acknowledgements(records: Iterator[Record]) -> Iterator[Record]:
+    """Each incident row, followed by its acknowledgement as an ``incident_events`` row (see above)."""
+    for rec in records:
+        yield rec
+        if isinstance(rec, Row) and rec.table == "incidents" and rec.values.get("acknowledged_at") is not None:
+            yield ack_event(rec)
+
+
+def ack_event(row: Row) -> Row:
+    """The ``acknowledge`` event an incident row's acknowledged_at stands for."""
+    incident_id, at = row.values["incident_id"], row.values["acknowledged_at"]
+    when = at.astimezone(timezone.utc).isoformat()
+    values = {"event_id": f"{incident_id}:ack:{when}", "incident_id": incident_id, "event_type": "acknowledge",
+              "created_at": at, "source": SOURCE}
+    return Row("incident_events", values, row.locator, row.raw)
 
 
 def to_record(

@@ -14,13 +14,15 @@ Mapping (METRICS.md, Incidents):
   is quarantined); severity: P1 -> sev1, P2 -> sev2, P3 -> sev3, P4/P5 -> sev4
 - title: ``message``; status: ``status``, one of open, resolved, closed (anything else is
   quarantined); dedup_key: NULL (incidents have no alias)
-- created_at: ``impactStartDate``, else ``createdAt``
+- created_at: ``createdAt``, when the incident was opened (METRICS.md: not ``impactStartDate``, which
+  says when the impact began and often precedes the incident by hours); ``impactStartDate`` only
+  when an export lacks ``createdAt``
 - acknowledged_at: NULL (incidents have no acknowledgement in this API)
 - resolved_at: ``impactEndDate``; an incident without one is open however its status reads
 - escalations: NULL
 - updated_at: ``updatedAt``, so the newest export of an incident wins
 
-An incident whose impact ends before it starts is quarantined (it would make a negative MTTR).
+An incident whose impact ends before it was opened is quarantined (it would make a negative MTTR).
 """
 
 from __future__ import annotations
@@ -67,12 +69,12 @@ def incident_values(rec: dict[str, Any], tz: str | None) -> dict[str, Any]:
     if incident_id is None:
         raise BadRecord("id: required but missing")
     priority = one_of(rec.get("priority"), "priority", PRIORITIES, upper=True)
-    created = timestamp_field(rec.get("impactStartDate"), "impactStartDate", tz) or timestamp_field(
-        rec.get("createdAt"), "createdAt", tz
+    created = timestamp_field(rec.get("createdAt"), "createdAt", tz) or timestamp_field(
+        rec.get("impactStartDate"), "impactStartDate", tz
     )
     resolved = timestamp_field(rec.get("impactEndDate"), "impactEndDate", tz)
     if created is not None and resolved is not None and resolved < created:
-        raise BadRecord(f"impactEndDate {resolved.isoformat()} is before the start {created.isoformat()}")
+        raise BadRecord(f"impactEndDate {resolved.isoformat()} is before created_at {created.isoformat()}")
     return {
         "incident_id": f"{SOURCE}:{incident_id}",
         "source": SOURCE,

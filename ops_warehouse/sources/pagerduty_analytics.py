@@ -20,7 +20,8 @@ carries no dedup_key):
   severity from priority, else urgency
 - title: ``description``; status: ``status``; dedup_key: NULL
 - created_at: ``created_at``
-- acknowledged_at: ``created_at`` + ``seconds_to_first_ack`` (the first acknowledgement)
+- acknowledged_at: ``created_at`` + ``seconds_to_first_ack`` (the first acknowledgement), also
+  kept as an ``acknowledge`` event (``_pagerduty.with_acknowledgements``)
 - resolved_at: ``resolved_at``, else ``created_at`` + ``seconds_to_resolve``, for resolved
   incidents only
 - escalations: ``escalation_count`` (manual and timeout escalations together)
@@ -105,7 +106,7 @@ class PagerDutyAnalyticsAdapter(Adapter):
         return looks_like_analytics(pd.first_item(sniff, WRAPPER))
 
     def read(self, ctx: ReadContext) -> Iterator[Record]:
-        return pd.read_rows(ctx, WRAPPER, "incidents", analytics_values)
+        return pd.with_acknowledgements(pd.read_rows(ctx, WRAPPER, "incidents", analytics_values))
 
 
 ADAPTER = PagerDutyAnalyticsAdapter()

@@ -14,7 +14,9 @@ Mapping (METRICS.md, Incidents; shared rules in ``_pagerduty``):
 - created_at: ``created_at``
 - acknowledged_at: the earliest ``acknowledgements[].at``; later re-acknowledgements don't move it.
   PagerDuty drops acknowledgements once an incident is resolved, so resolved incidents usually have
-  none here; the log entries (``pagerduty-log-entries``) carry them.
+  none here; the log entries (``pagerduty-log-entries``) carry them. The acknowledgement is also
+  written as an ``acknowledge`` event (``_pagerduty.with_acknowledgements``), so a newer export
+  without it, or with only a later re-acknowledgement, never moves or erases the first one.
 - resolved_at: ``resolved_at``, else ``last_status_change_at``, for resolved incidents only
 - escalations: NULL, the list does not count escalations (analytics and log entries do)
 - updated_at: ``updated_at``, else ``last_status_change_at``, so the newest export of an incident
@@ -94,7 +96,7 @@ class PagerDutyIncidentsAdapter(Adapter):
         return looks_like_incident(pd.first_item(sniff, WRAPPER)) or is_empty_page(sniff.first_record)
 
     def read(self, ctx: ReadContext) -> Iterator[Record]:
-        return pd.read_rows(ctx, WRAPPER, "incidents", incident_values)
+        return pd.with_acknowledgements(pd.read_rows(ctx, WRAPPER, "incidents", incident_values))
 
 
 ADAPTER = PagerDutyIncidentsAdapter()

@@ -13,7 +13,9 @@ Each folder holds canonical input files (CSV or NDJSON, explicit UTC offsets) an
         rows: 0                                              # how many rows match
 
 Files named ``*.raw-<table>.ndjson`` are written straight to that raw table (for tables no
-canonical file feeds, e.g. incident_events). Floats compare with a tolerance; ``null`` means NULL.
+canonical file feeds, e.g. incident_events). ``*.json`` files are real exports (a GitHub issue list,
+a PagerDuty page, ...) ingested with their detected kind, in file name order. CSV and NDJSON are
+canonical. Floats compare with a tolerance; ``null`` means NULL.
 A new case is a new folder; the arithmetic behind every figure is a comment in its expected file.
 """
 
@@ -82,7 +84,7 @@ def test_scenario(case: Path, tmp_path: Path) -> None:
         if ".raw-" in f.name:
             _load_raw(home, f)
             continue
-        report = ingest_file(home, f, kind="canonical")
+        report = ingest_file(home, f, kind=None if f.suffix == ".json" else "canonical")
         assert report.ok, report.line()
         want = expected_ingest.get(f.name, {})
         assert report.quarantined == want.get("quarantined", 0), report.line()

@@ -74,14 +74,16 @@ def test_sample(home: DataHome, samples: Path) -> None:
 
 
 def test_mapping_of_services_team_and_start(home: DataHome, tmp_path: Path) -> None:
-    no_start = incident("bbbb-2", impactStartDate=None, priority="p5", impactedServices=[{"id": "svc-x"}])
+    # created_at is createdAt (when the incident was opened), not impactStartDate; impactStartDate
+    # stands in only when createdAt is missing
+    no_start = incident("bbbb-2", createdAt=None, priority="p5", impactedServices=[{"id": "svc-x"}])
     ingest(home, write(tmp_path, "a.json", {"data": [incident(), no_start], "paging": {}}))
     rows = incidents(home)
     first = rows["opsgenie:aaaa-1"]
     assert (first["service_ref"], first["service_name"], first["team"]) == ("svc-checkout", None, "team-payments")
-    assert (first["severity"], first["created_at"]) == ("sev2", utc(2026, 11, 23, 10))
+    assert (first["severity"], first["created_at"]) == ("sev2", utc(2026, 11, 23, 10, 0, 5))
     second = rows["opsgenie:bbbb-2"]
-    assert (second["created_at"], second["priority"], second["severity"]) == (utc(2026, 11, 23, 10, 0, 5), "P5", "sev4")
+    assert (second["created_at"], second["priority"], second["severity"]) == (utc(2026, 11, 23, 10), "P5", "sev4")
     assert second["service_ref"] == "svc-x"
 
 
@@ -100,7 +102,7 @@ def test_unknown_values_and_missing_id_are_quarantined(home: DataHome, tmp_path:
     assert reasons["/data/1"] == "priority: 'P9' is not one of P1, P2, P3, P4, P5"
     assert reasons["/data/2"] == "status: 'exploded' is not one of open, resolved, closed"
     assert reasons["/data/3"] == "id: required but missing"
-    assert reasons["/data/4"].startswith("impactEndDate 2026-11-23T09:00:00+00:00 is before the start")
+    assert reasons["/data/4"].startswith("impactEndDate 2026-11-23T09:00:00+00:00 is before created_at")
     assert reasons["/data/5"] == "expected a JSON object, got list"
 
 

@@ -118,7 +118,7 @@ def test_later_export_overrides_earlier(home: DataHome, tmp_path: Path) -> None:
     assert incidents(home)["pagerduty:PABC123"]["resolved_at"] is None
     assert ingest(home, late_path).loaded == 1
     stale = ingest(home, early_path)
-    assert (stale.loaded, stale.duplicates) == (0, 1)
+    assert (stale.loaded, stale.duplicates) == (0, 2)  # the incident and its acknowledgement event
     row = incidents(home)["pagerduty:PABC123"]
     assert (row["status"], row["resolved_at"]) == ("resolved", utc(2026, 11, 23, 10, 40))
     assert len(incidents(home)) == 1
@@ -289,7 +289,8 @@ def analytics(aid: str = "PAN1", **over: Any) -> dict[str, Any]:
 
 def test_analytics_sample(home: DataHome, samples: Path) -> None:
     report = ingest(home, samples / "pagerduty_analytics_raw_incidents.json")
-    assert (report.kind, report.read, report.loaded, report.quarantined) == ("pagerduty-analytics", 2, 1, 1)
+    # read 3: the incident, its first acknowledgement kept as an event, and a rejected record
+    assert (report.kind, report.read, report.loaded, report.quarantined) == ("pagerduty-analytics", 3, 2, 1)
     row = incidents(home)["pagerduty:PYC0H08"]
     assert (row["service_ref"], row["service_name"], row["team"]) == ("PPSCXAN", "Engineering", None)
     assert (row["severity"], row["urgency"], row["title"]) == ("sev3", "low", "The server is on fire!")
