@@ -111,12 +111,13 @@ def normalize_labels(labels: dict[str, Any]) -> str:
 
 
 def infer_kind(metric: str) -> str:
-    """The kind of a series whose format states none: ``counter`` by suffix, else ``gauge``.
+    """The kind of a series whose format states none: ``counter`` by suffix, else ``unknown``
+    (read by value; inside an SLO query's ``rate()``/``increase()`` as a counter, as PromQL does).
 
     >>> infer_kind("http_requests_total"), infer_kind("latency_bucket"), infer_kind("up")
-    ('counter', 'counter', 'gauge')
+    ('counter', 'counter', 'unknown')
     """
-    return "counter" if metric.endswith(COUNTER_SUFFIXES) else "gauge"
+    return "counter" if metric.endswith(COUNTER_SUFFIXES) else "unknown"
 
 
 def sample(

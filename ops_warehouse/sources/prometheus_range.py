@@ -19,7 +19,8 @@ Mapping to ``raw.metric_samples`` (one row per point):
 - ``ts`` is the float-second timestamp; ``value`` the sample string (``"NaN"``, ``"+Inf"``,
   ``"-Inf"`` kept as floats).
 - The API states no metric type, so ``kind`` is inferred from the name: ``counter`` when it ends in
-  ``_total``, ``_count``, ``_bucket`` or ``_sum``, otherwise ``gauge``.
+  ``_total``, ``_count``, ``_bucket`` or ``_sum``, otherwise ``unknown`` (a value; inside an SLO
+  query's ``rate()``/``increase()`` a counter, as PromQL reads it).
 - ``source`` is ``prometheus``.
 
 The file is streamed (ijson), point by point, so exports of any size fit in a bounded memory; a

@@ -44,7 +44,7 @@ def test_real_sample(home: DataHome, samples: Path) -> None:
     got = rows(home, "labels LIKE '%node%'")
     assert [r[3] for r in got] == [0.0, 0.0, 1.0]
     metric, labels, ts, _, kind, source = got[0]
-    assert (metric, kind, source) == ("up", "gauge", "prometheus")
+    assert (metric, kind, source) == ("up", "unknown", "prometheus")
     assert json.loads(labels) == {"instance": "localhost:9091", "job": "node"}
     assert ts == datetime(2015, 7, 1, 20, 10, 30, 781000, tzinfo=timezone.utc)
     again = ingest_file(home, path)
@@ -64,7 +64,7 @@ def test_value_strings_kinds_and_le(home: DataHome, tmp_path: Path) -> None:
         ("lat_bucket", "+Inf", "counter"),
         ("lat_bucket", "1.0", "counter"),
         ("lat_bucket", "1.0", "counter"),
-        ("temp", None, "gauge"),
+        ("temp", None, "unknown"),
     ]
     assert got[0][3] == -math.inf and math.isnan(got[1][3]) and got[2][3] == math.inf
 
