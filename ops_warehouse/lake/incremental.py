@@ -1,7 +1,7 @@
 """Incremental rebuilds: recompute only the tail of a table that new data can change.
 
 A model opts in with a header line ``-- incremental: key=<column> [grain=week] rule=<name>``.
-Every other model (the SLO models among them) is always rebuilt whole.
+Every other model is always rebuilt whole.
 
 Build state (``lake/_build_state.json``) records, per model, the raw data it was built against
 (a digest of every raw Parquet file's identity: files are only ever replaced whole, so a changed
@@ -148,7 +148,8 @@ def fingerprint(models: dict[str, Any], catalog: Catalog, assets: Path) -> str:
         h.update((m.sql or "").encode())
         if m.fn is not None:
             h.update(getattr(m.fn, "__qualname__", "").encode())
-    for f in sorted((assets / "models").rglob("*.sql")) + sorted((assets / "benchmarks").glob("*.csv")):
+    data = sorted((assets / "benchmarks").glob("*.csv")) + sorted((assets / "slo").glob("*.csv"))
+    for f in sorted((assets / "models").rglob("*.sql")) + data:
         h.update(f.name.encode())
         h.update(f.read_bytes())
     h.update(json.dumps(catalog.settings, sort_keys=True, default=str).encode())
@@ -508,6 +509,124 @@ RULES = {
     "dora_weekly": rule_dora_weekly,
     "dora_tier": rule_dora_tier,
 }
+
+
+# ------------------------------------------------------------------------------------ SLO rules
+# The SLO models (assets/models/core/sli_*.sql, slo_*.sql, marts/slo_*.sql). A changed SLO
+# definition (any column of core.slos) recomputes every SLO table: a new or changed definition is
+# computed over all its history.
+
+
+def _slos_changed(ev: Evidence) -> bool:
+    return bool(ev.value(f"SELECT count(*) FROM ({ev.diff('core.slos', 'slo_name', ['*'])})"))
+
+
+def _upstream_time(ev: Evidence, key: str) -> Any:
+    """The since an upstream model used, as a value (None: unchanged; FULL: rebuilt whole)."""
+    s = ev.upstream_since(key)
+    if s == "unchanged":
+        return None
+    if s == FULL:
+        return FULL
+    return ev.value(f"SELECT {_lit(s)}")
+
+
+def rule_sli_minutes(ev: Evidence) -> Any:
+    """core.sli_minutes, key minute. New samples of the queried metrics change their own minute and
+    the next sample's increase (later): since = the start of the time slice holding the earliest
+    new sample (slices divide a day and are aligned to the epoch). The SQL reads samples from
+    ``sli_samples_from``: early enough that every series with samples from since on has its
+    previous sample read (one day back, further for a series whose previous sample is older)."""
+    if _slos_changed(ev):
+        return FULL
+    metrics = ev.materialize(f"SELECT DISTINCT metric FROM ({ev.after('core.slo_selectors')})")
+    t0 = ev.value(f"SELECT min(ts) FROM ({ev.touched('metric_samples')}) WHERE metric IN (SELECT metric FROM ({metrics}))")
+    if t0 is None:
+        return None
+    slice_s = ev.value(f"SELECT coalesce(max(slice_s), 60) FROM ({ev.after('core.slos')})")
+    since = ev.con.execute(
+        "SELECT to_timestamp(floor(epoch(date_trunc('minute', CAST(? AS TIMESTAMPTZ))) / ?) * ?)",
+        [t0, slice_s, slice_s],
+    ).fetchone()[0]
+    lookback = ev.con.execute("SELECT CAST(? AS TIMESTAMPTZ) - INTERVAL 1 DAY", [since]).fetchone()[0]
+    selected = f"SELECT metric, labels, ts FROM raw.metric_samples WHERE metric IN (SELECT metric FROM ({metrics}))"
+    missing = ev.materialize(
+        f"SELECT DISTINCT metric, labels FROM ({selected}) WHERE ts >= {_lit(since.isoformat())} "
+        f"EXCEPT SELECT DISTINCT metric, labels FROM ({selected}) "
+        f"WHERE ts >= {_lit(lookback.isoformat())} AND ts < {_lit(since.isoformat())}"
+    )
+    start = lookback
+    if ev.value(f"SELECT count(*) FROM ({missing})"):
+        deeper = ev.value(
+            f"SELECT min(last) FROM (SELECT max(s.ts) AS last FROM ({selected}) AS s "
+            f"JOIN ({missing}) AS m ON m.metric = s.metric AND m.labels = s.labels "
+            f"WHERE s.ts < {_lit(lookback.isoformat())} GROUP BY s.metric, s.labels)"
+        )
+        if deeper is not None:
+            start = min(start, deeper)
+    ev.con.execute("SET VARIABLE sli_samples_from = CAST(? AS TIMESTAMPTZ)", [start])
+    return since
+
+
+def rule_sli_hours(ev: Evidence) -> Any:
+    """core.sli_hours, key hour: the hours of the minutes core.sli_minutes recomputed."""
+    t = _upstream_time(ev, "core.sli_minutes")
+    if t is None or t == FULL:
+        return t
+    return ev.con.execute("SELECT date_trunc('hour', CAST(? AS TIMESTAMPTZ))", [t]).fetchone()[0]
+
+
+def rule_slo_windows(ev: Evidence) -> Any:
+    """core.slo_windows, key window_end: an instant's sums cover the hours before it, so instants
+    from the first recomputed hour on (new instants at the end of the data come after it)."""
+    if _slos_changed(ev):
+        return FULL
+    return _upstream_time(ev, "core.sli_hours")
+
+
+def rule_slo_weekly(ev: Evidence) -> Any:
+    """marts.slo_weekly, key week_start: the weeks whose end is a recomputed instant."""
+    if _slos_changed(ev):
+        return FULL
+    t = _upstream_time(ev, "core.slo_windows")
+    if t is None or t == FULL:
+        return t
+    return ev.con.execute("SELECT CAST(? AS TIMESTAMPTZ) - INTERVAL 7 DAY", [t]).fetchone()[0]
+
+
+def rule_slo_budget_daily(ev: Evidence) -> Any:
+    """marts.slo_budget_daily, key window_end: the days whose end is a recomputed instant."""
+    if _slos_changed(ev):
+        return FULL
+    return _upstream_time(ev, "core.slo_windows")
+
+
+def rule_slo_alerts(ev: Evidence) -> Any:
+    """marts.slo_alerts, key fired_at. A condition at instant t reads the minutes before t, so with
+    minutes recomputed from c, instants from c + 1 minute can change; a firing still open then is
+    recomputed from its start (its resolution may move)."""
+    if _slos_changed(ev):
+        return FULL
+    c = _upstream_time(ev, "core.sli_minutes")
+    if c is None or c == FULL:
+        return c
+    t = ev.con.execute("SELECT CAST(? AS TIMESTAMPTZ) + INTERVAL 1 MINUTE", [c]).fetchone()[0]
+    lit = _lit(t.isoformat())
+    return ev.value(_min(
+        f"SELECT {lit} AS t",
+        f"SELECT fired_at AS t FROM ({ev.before('marts.slo_alerts')}) "
+        f"WHERE fired_at < {lit} AND (resolved_at IS NULL OR resolved_at >= {lit})",
+    ))
+
+
+RULES.update({
+    "sli_minutes": rule_sli_minutes,
+    "sli_hours": rule_sli_hours,
+    "slo_windows": rule_slo_windows,
+    "slo_weekly": rule_slo_weekly,
+    "slo_budget_daily": rule_slo_budget_daily,
+    "slo_alerts": rule_slo_alerts,
+})
 
 
 def decide(

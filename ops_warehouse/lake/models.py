@@ -5,7 +5,9 @@ how the table is computed. It may read:
 
 - ``raw.<table>``: the lake's raw tables,
 - ``core.<table>`` and ``marts.<table>``: other models (dependencies are found from these names),
-- ``catalog.<relation>``: the service catalog (see ``ops_warehouse.catalog``),
+- ``catalog.<relation>``: the service catalog (see ``ops_warehouse.catalog``), and the SLO
+  engine's constants as data, ``catalog.slo_<name>`` from ``assets/slo/<name>.csv`` (alert
+  windows, policy stages),
 - ``getvariable('<setting>')``: the catalog's settings, e.g. ``attribution_window_hours``.
 
 Running a model writes its result to ``lake/<layer>/<name>.parquet`` atomically. The Dagster
@@ -167,10 +169,17 @@ def open_lake(
                 f"INSERT INTO catalog.{quote_ident(name)} VALUES ({', '.join('?' for _ in columns)})",
                 [tuple(None if v is None else str(v) for v in r) for r in rows],
             )
+    for f in sorted((assets_dir() / "slo").glob("*.csv")):
+        con.execute(
+            f"CREATE TABLE catalog.{quote_ident('slo_' + f.stem)} AS "
+            f"SELECT * FROM read_csv({quote_literal(str(f))}, header = true, comment = '#')"
+        )
     for key, value in catalog.settings.items():
         con.execute(f"SET VARIABLE {key} = ?", [value])
     # incremental models read the earliest key to recompute; NULL (a full build) means everything
     con.execute("SET VARIABLE since = NULL")
+    # core.sli_minutes reads samples from here on (set by its incremental rule; NULL: all of them)
+    con.execute("SET VARIABLE sli_samples_from = NULL")
     return con
 
 

@@ -8,7 +8,7 @@ warehouse computes and are passed over.
 - ``ratioMetric`` with ``good``/``total`` or ``bad``/``total`` (bad/total means good = total - bad),
   or ``thresholdMetric`` with the objective's ``op`` and ``value``.
 - Queries are read from ``metricSource.spec.query`` (or ``promql``) and must be Prometheus selectors
-  the SLO engine evaluates (see ``ops_warehouse.metrics.slo_query``).
+  the SLO engine evaluates (see ``ops_warehouse.sources.slo_spec``).
 - ``target`` (fraction) or ``targetPercent``; ``budgetingMethod`` Occurrences, Timeslices or
   RatioTimeslices with ``timeSliceTarget``/``timeSliceWindow``; ``timeWindow`` rolling, or calendar
   with ``calendar.startTime``/``calendar.timeZone``.

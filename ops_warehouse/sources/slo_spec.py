@@ -29,12 +29,33 @@ A threshold indicator makes every sample of its series one event, good when ``va
 holds; a ratio indicator counts events (good, or total - bad, of total).
 
 Queries are Prometheus series selectors, bare or wrapped in ``sum(rate(...[w]))`` /
-``sum(increase(...[w]))``; the SLO engine evaluates them against ``raw.metric_samples``.
+``sum(increase(...[w]))``. This module also compiles them (with ``promql_parser``, the Prometheus
+grammar) into data the SQL models read: every spec carries ``"selectors"``, one entry per query::
+
+    {"role": "good" | "bad" | "total" | "threshold", "metric": "http_requests_total",
+     "wrapped": true,                        # inside rate()/increase()
+     "matchers": [{"label": "code", "op": "=~", "value": "5..", "pattern": "^(?s:5..)$"}]}
+
+METRICS.md, "SLOs and error budgets": *A metric query is a Prometheus series selector
+(``name{label="v",code!~"5.."}``), or one wrapped as ``sum(rate(SELECTOR[w]))`` /
+``sum(increase(SELECTOR[w]))`` (``by`` clauses ignored; ``{{.window}}`` accepted). Anything else is
+rejected with a clear message naming the construct.* Quoted UTF-8 names (Prometheus 3:
+``{"http.server.request.count", "service.name"="api"}``) select OpenTelemetry and Datadog series.
+
+- Matchers ``=``, ``!=``, ``=~``, ``!~``; ``assets/models/core/sli_minutes.sql`` applies them (a
+  missing label is the empty string, as in Prometheus). ``pattern`` is the regex anchored as
+  Prometheus anchors it, ``^(?s:re)$``.
+- ``le`` and ``quantile`` values are written as the metric adapters store them (``le="1"`` selects
+  the stored bucket ``"1.0"``), so equal bounds spelled differently match.
+- The range ``[w]`` and ``rate`` vs ``increase`` do not change the result: the engine works per
+  minute. Whether a series is read as a counter is decided by its kind (see ``sli_minutes.sql``);
+  ``wrapped`` only says that a series of unstated kind from Prometheus is a counter.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 BUDGETING_METHODS = ("Occurrences", "Timeslices", "RatioTimeslices")
@@ -95,9 +116,7 @@ def duration_seconds(text: str) -> int:
 
 
 def check_query(text: object, field: str) -> str:
-    """A query the SLO engine can evaluate (see ``ops_warehouse.metrics.slo_query``)."""
-    from ops_warehouse.metrics.slo_query import QueryError, parse_query
-
+    """A query the SLO engine can evaluate (see :func:`parse_query`)."""
     try:
         parse_query(text)
     except QueryError as exc:
@@ -158,7 +177,7 @@ def validate_spec(spec: dict[str, Any]) -> dict[str, Any]:
                 f"objectives.timeSliceWindow: {spec['time_slice_window']!r} must be minutes, hours or days "
                 "that divide a day"
             )
-    return spec
+    return with_selectors(spec)
 
 
 def normalize_canonical(values: dict[str, Any]) -> dict[str, Any]:
@@ -206,4 +225,198 @@ def normalize_canonical(values: dict[str, Any]) -> dict[str, Any]:
     check_query(good or bad, "good_query" if good else "bad_query")
     if method != "Occurrences" and not spec["time_slice_window"]:
         spec["time_slice_window"] = "1m"
+    return with_selectors(spec)
+
+
+# ---------------------------------------------------------------- PromQL selectors
+
+WINDOW_PLACEHOLDER = re.compile(r"\{\{\s*\.window\s*\}\}")
+OPS = ("=", "!=", "=~", "!~")
+MAX_MATCHERS = 16  # per query; the SQL reads matcher indexes 0..15
+
+
+class QueryError(ValueError):
+    """A query the SLO engine cannot evaluate; the message names the construct."""
+
+
+@dataclass(frozen=True)
+class Matcher:
+    name: str
+    op: str  # one of OPS
+    value: str
+
+
+@dataclass(frozen=True)
+class Selector:
+    """A parsed SLO query: the metric name, label matchers, and whether it was wrapped in
+    ``rate``/``increase`` (then its series are read as counters)."""
+
+    metric: str
+    matchers: tuple[Matcher, ...]
+    wrapper: str | None = None  # "rate" | "increase" | None
+
+    @property
+    def as_counter(self) -> bool:
+        return self.wrapper is not None
+
+
+def _op_text(op: object) -> str:
+    import promql_parser as pp
+
+    if op == pp.MatchOp.Equal:
+        return "="
+    if op == pp.MatchOp.NotEqual:
+        return "!="
+    if op == pp.MatchOp.Re:
+        return "=~"
+    if op == pp.MatchOp.NotRe:
+        return "!~"
+    raise QueryError(f"unsupported label matcher {op}")  # pragma: no cover
+
+
+def _selector(vs: object, wrapper: str | None) -> Selector:
+    if getattr(vs, "offset", None) is not None:
+        raise QueryError("offset modifiers are not supported")
+    if getattr(vs, "at", None) is not None:
+        raise QueryError("@ modifiers are not supported")
+    ms = vs.matchers  # type: ignore[attr-defined]
+    if ms.or_matchers:
+        raise QueryError("'or' between label matchers is not supported")
+    name = vs.name  # type: ignore[attr-defined]
+    matchers: list[Matcher] = []
+    for m in ms.matchers:
+        op = _op_text(m.op)
+        if m.name == "__name__":
+            if op != "=":
+                raise QueryError("__name__ must be matched with '=' (one metric per query)")
+            if name and name != m.value:
+                raise QueryError("the metric name is given twice with different values")
+            name = m.value
+            continue
+        matchers.append(Matcher(m.name, op, m.value))
+    if not name:
+        raise QueryError("the selector names no metric")
+    return Selector(name, tuple(matchers), wrapper)
+
+
+def parse_query(text: object) -> Selector:
+    """Parse an SLO query into a :class:`Selector`, or raise :class:`QueryError`.
+
+    >>> parse_query('sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))').metric
+    'http_requests_total'
+    >>> parse_query('up{job="api"}').matchers[0].value
+    'api'
+    >>> parse_query('sum(rate(a[5m])) / sum(rate(b[5m]))')
+    Traceback (most recent call last):
+    ...
+    ops_warehouse.sources.slo_spec.QueryError: binary operator '/' is not supported: ...
+    """
+    import promql_parser as pp
+
+    if not isinstance(text, str) or not text.strip():
+        raise QueryError("the query is empty")
+    src = WINDOW_PLACEHOLDER.sub("5m", text.strip())
+    try:
+        expr = pp.parse(src)
+    except (ValueError, RuntimeError) as exc:
+        raise QueryError(f"not a valid PromQL expression: {exc}") from None
+    while isinstance(expr, pp.ParenExpr):
+        expr = expr.expr
+    wrapped_in_sum = False
+    if isinstance(expr, pp.AggregateExpr):
+        op = str(expr.op)
+        if op != "sum":
+            raise QueryError(f"aggregation '{op}' is not supported: only sum(rate(...)) or sum(increase(...))")
+        if expr.param is not None:
+            raise QueryError(f"aggregation '{op}' with a parameter is not supported")
+        modifier = str(expr.modifier or "")
+        if "without" in modifier:
+            raise QueryError("'without' clauses are not supported ('by' is ignored)")
+        expr = expr.expr
+        while isinstance(expr, pp.ParenExpr):
+            expr = expr.expr
+        wrapped_in_sum = True
+    if isinstance(expr, pp.Call):
+        fname = expr.func.name
+        if fname not in ("rate", "increase"):
+            raise QueryError(f"function '{fname}' is not supported: only rate() and increase()")
+        if not wrapped_in_sum:
+            raise QueryError(f"{fname}() must be wrapped in sum(...)")
+        args = list(expr.args)
+        if len(args) != 1 or not isinstance(args[0], pp.MatrixSelector):
+            raise QueryError(f"{fname}() needs one range selector such as metric[5m]")
+        return _selector(args[0].vector_selector, fname)
+    if wrapped_in_sum:
+        raise QueryError("sum(...) must wrap rate(...) or increase(...)")
+    if isinstance(expr, pp.VectorSelector):
+        return _selector(expr, None)
+    raise QueryError(f"{_construct(expr)} is not supported: {text.strip()}")
+
+
+def _construct(expr: object) -> str:
+    import promql_parser as pp
+
+    if isinstance(expr, pp.BinaryExpr):
+        return f"binary operator '{expr.op}'"
+    if isinstance(expr, pp.MatrixSelector):
+        return "a bare range selector (wrap it in sum(rate(...)))"
+    if isinstance(expr, pp.SubqueryExpr):
+        return "a subquery"
+    if isinstance(expr, pp.NumberLiteral):
+        return "a number literal"
+    if isinstance(expr, pp.StringLiteral):
+        return "a string literal"
+    if isinstance(expr, pp.UnaryExpr):
+        return "a unary operator"
+    return type(expr).__name__
+
+
+def _stored_bound(name: str, value: str) -> str:
+    """An ``le``/``quantile`` value as the metric adapters store it, when it is a number."""
+    if name not in ("le", "quantile"):
+        return value
+    from ops_warehouse.sources._metrics import SampleError, format_bound
+
+    try:
+        return format_bound(value)
+    except SampleError:
+        return value
+
+
+def compile_query(text: object, role: str) -> dict[str, Any]:
+    """The ``selectors`` entry of one query (see the module docstring).
+
+    >>> compile_query('sum(rate({"http.server.request.count", "service.name"=~"api|web"}[5m]))', "total")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'role': 'total', 'metric': 'http.server.request.count', 'wrapped': True,
+     'matchers': [{'label': 'service.name', 'op': '=~', 'value': 'api|web', 'pattern': '^(?s:api|web)$'}]}
+    """
+    sel = parse_query(text)
+    if len(sel.matchers) > MAX_MATCHERS:
+        raise QueryError(f"more than {MAX_MATCHERS} label matchers in one query")
+    matchers = []
+    for m in sel.matchers:
+        if '"' in m.name or "\\" in m.name:
+            raise QueryError(f"label name {m.name!r}: quotes and backslashes are not supported")
+        exact = m.op in ("=", "!=")
+        value = _stored_bound(m.name, m.value) if exact else m.value
+        matchers.append({"label": m.name, "op": m.op, "value": value,
+                         "pattern": None if exact else f"^(?s:{m.value})$"})
+    return {"role": role, "metric": sel.metric, "wrapped": sel.as_counter, "matchers": matchers}
+
+
+def compile_selectors(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every query of a normalized spec, compiled (threshold, or good/bad/total)."""
+    ind = spec["indicator"]
+    if ind["kind"] == "threshold":
+        return [compile_query(ind["threshold"]["query"], "threshold")]
+    return [compile_query(ind[role], role) for role in ("good", "bad", "total") if ind.get(role)]
+
+
+def with_selectors(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec with its compiled ``selectors``; SpecError naming the query that fails."""
+    try:
+        spec["selectors"] = compile_selectors(spec)
+    except QueryError as exc:
+        raise SpecError(f"indicator: {exc}") from None
     return spec

@@ -45,6 +45,7 @@ def test_openslo_threshold_sample(samples: Path) -> None:
         "time_slice_window": None,
         "source_spec": "openslo",
         "objective": "Good experience",
+        "selectors": [{"role": "threshold", "metric": "Any", "wrapped": False, "matchers": []}],
     }
 
 

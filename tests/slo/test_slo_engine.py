@@ -9,8 +9,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ops_warehouse.metrics.slo_sql import policy_stage_sql
-from tests.slo.helpers import build, ingest, openslo_yaml, per_minute_counts, rows, ts, write_samples
+from tests.slo.helpers import (
+    build,
+    ingest,
+    openslo_yaml,
+    per_minute_counts,
+    rows,
+    ts,
+    write_samples,
+)
 
 M = timedelta(minutes=1)
 
@@ -222,17 +229,6 @@ def test_alert_factors_28_days(home, tmp_path: Path) -> None:
           per_minute_counts(t0, [0] * 10, [10] * 10))
     factors = {(a["long_window"], round(a["factor"], 4)) for a in rows(home, "marts", "slo_alerts")}
     assert factors == {("1h", 13.44), ("6h", 5.6), ("1d", 2.8), ("3d", 0.9333)}
-
-
-@pytest.mark.parametrize("consumed,stage", [
-    (None, None), (-0.4, "ok"), (0.0, "ok"), (0.2499, "ok"), (0.25 - 1e-13, "notify"), (0.3, "notify"),
-    (0.5, "freeze_consideration"), (0.74, "freeze_consideration"), (0.75, "all_hands"),
-    ((1 - 0.999) / (1 - 0.999), "feature_freeze"), ((100 - 99.9) / 0.1, "feature_freeze"), (3.0, "feature_freeze"),
-])
-def test_policy_stages(consumed, stage) -> None:
-    con = duckdb.connect()
-    got = con.execute(f"SELECT {policy_stage_sql('c')} FROM (SELECT ?::DOUBLE AS c)", [consumed]).fetchone()[0]
-    assert got == stage
 
 
 def test_sloth_sample_end_to_end(home, tmp_path: Path, samples: Path) -> None:

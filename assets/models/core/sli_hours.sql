@@ -1,0 +1,27 @@
+-- core.sli_hours: per SLO and UTC hour, the sums of core.sli_minutes that windows add up. The SLO
+-- marts compute every window (weeks, rolling and calendar budget windows, burn-rate lookbacks) from
+-- these rows, so each window costs a few hundred rows, not its minutes.
+--
+-- Additive quantities (METRICS.md, "Budgeting methods over a set of minutes": "Occurrences =
+-- sum(good) / sum(total); Timeslices = good slices / slices with data; RatioTimeslices = mean of
+-- slice ratios. Minutes and slices with no events count neither way."):
+-- * good, total: event sums (Occurrences, and the burn rates of every method);
+-- * slices, good_slices, ratio_sum: slices with data, good slices and the sum of slice ratios,
+--   each slice counted once, in the hour of its first minute with data (slice_first).
+-- * minutes: minutes with a row; first_minute, last_minute: the hour's first and last of them.
+--
+-- Incremental: hours at or after `since` (the hour of the earliest changed minute) are recomputed.
+-- incremental: key=hour rule=sli_hours
+SELECT slo_name,
+       date_trunc('hour', minute) AS hour,
+       sum(good) AS good,
+       sum(total) AS total,
+       count(*) FILTER (WHERE slice_first AND slice_ratio IS NOT NULL) AS slices,
+       count(*) FILTER (WHERE slice_first AND slice_is_good) AS good_slices,
+       coalesce(sum(slice_ratio) FILTER (WHERE slice_first), 0.0) AS ratio_sum,
+       count(*) AS minutes,
+       min(minute) AS first_minute,
+       max(minute) AS last_minute
+FROM core.sli_minutes
+WHERE getvariable('since') IS NULL OR minute >= getvariable('since')
+GROUP BY slo_name, date_trunc('hour', minute)

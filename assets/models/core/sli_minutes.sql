@@ -1,0 +1,146 @@
+-- core.sli_minutes: per SLO and minute, the good and total events its queries count (and, for
+-- time-slice SLOs, the slice the minute belongs to and the slice's verdict).
+--
+-- Rules (METRICS.md, "SLOs and error budgets"):
+-- * Series: a series (metric + labels of raw.metric_samples) is selected by a query of
+--   core.slo_selectors when its metric is the query's and every label matcher holds: `=` / `!=`
+--   compare the label's value, `=~` / `!~` match the anchored regex; "a label the series lacks is
+--   the empty string", as in Prometheus (code!~"5.." selects a series without code).
+-- * "Matching series are summed per minute: counters by their reset-aware increase (a drop is a
+--   reset), other series by their values; the increase between two consecutive samples belongs to
+--   the minute of the later one." The first sample of a series has no baseline and adds 0. NaN and
+--   infinite samples (staleness markers, broken exports) are skipped.
+-- * "The series' kind decides, not the wrapper: a kind stated by the export (OpenMetrics/text TYPE,
+--   OTLP, canonical kind) is used; a Prometheus range series inside rate()/increase() is a counter
+--   (PromQL treats it so); Datadog points, OTLP delta or non-monotonic sums and gauges are
+--   per-interval values, summed as they are." -> a sample is read as a counter when its kind is
+--   `counter`; or `histogram`/`summary` and the series is a cumulative _bucket, _count or _sum;
+--   or its kind is `unknown` (no type stated: Prometheus range exports, untyped text, canonical
+--   `unknown`), the query is wrapped in rate()/increase() and the source is not datadog or otlp
+--   (whose `unknown` are per-interval values). Everything else is summed by value.
+-- * Ratio SLOs: total = the total query's sum; good = the good query's sum, or "bad/total means
+--   good = total - bad"; good is clamped to [0, total] (bad and total scraped at other instants).
+-- * Threshold SLOs: every sample of the series is one event, good when `value op threshold` holds
+--   (op lt, lte, gt, gte); `value` is the minute's mean sample value.
+-- * Time slices (Timeslices, RatioTimeslices): slices of time_slice_window aligned to the Unix epoch
+--   (windows divide a day). Each minute carries its slice's start, its ratio (good / total events of
+--   the slice, NULL without events) and, for Timeslices, its verdict: "a slice (timeSliceWindow)
+--   good when its ratio >= timeSliceTarget" (with a 1e-9 tolerance; a threshold SLO without a
+--   target: every sample of the slice good). slice_first marks the slice's first minute with data,
+--   the one row that counts the slice in window sums.
+--
+-- Incremental: minutes at or after `since` are recomputed. The rule (sli_minutes in
+-- ops_warehouse/lake/incremental.py) starts `since` at the first minute new samples can change
+-- (the slice holding the earliest new sample) and sets `sli_samples_from` early enough that every
+-- series' previous sample (the baseline of a counter's increase) is read. A changed SLO
+-- definition recomputes the table.
+-- incremental: key=minute rule=sli_minutes
+WITH sel AS (
+    SELECT DISTINCT slo_name, selector_index, role, metric, wrapped FROM core.slo_selectors
+),
+samples AS (
+    SELECT metric, labels, ts, value, kind, source
+    FROM raw.metric_samples
+    WHERE metric IN (SELECT metric FROM sel)
+      AND abs(value) <= 1.7976931348623157e308  -- finite: NaN and +/-Inf are not events
+      AND (getvariable('sli_samples_from') IS NULL OR ts >= getvariable('sli_samples_from'))
+),
+series AS (
+    -- the distinct series of the queried metrics, numbered: matched once, joined once
+    SELECT CAST(row_number() OVER (ORDER BY metric, labels) AS INTEGER) AS sid, metric, labels
+    FROM (SELECT DISTINCT metric, labels FROM samples) AS d
+),
+labelled AS (
+    -- each series with the value of every label its queries match on ('' when the series lacks it)
+    SELECT se.sid, x.slo_name, x.selector_index, x.role, x.wrapped, m.label, m.op, m.value, m.pattern,
+           coalesce(json_extract_string(se.labels, '$."' || m.label || '"'), '') AS v
+    FROM series AS se
+    JOIN sel AS x ON x.metric = se.metric
+    LEFT JOIN core.slo_selectors AS m
+      ON m.slo_name = x.slo_name AND m.selector_index = x.selector_index AND m.label IS NOT NULL
+),
+matched AS (
+    -- (series, SLO, role) where every label matcher of the query holds; le and quantile bounds
+    -- compare as numbers (le="1" is the bucket stored as "1.0")
+    SELECT sid, slo_name, role, wrapped
+    FROM labelled
+    GROUP BY sid, slo_name, selector_index, role, wrapped
+    HAVING bool_and(
+        label IS NULL
+        OR CASE op
+            WHEN '=' THEN CASE WHEN label IN ('le', 'quantile') AND TRY_CAST(v AS DOUBLE) IS NOT NULL
+                               THEN TRY_CAST(v AS DOUBLE) = TRY_CAST(value AS DOUBLE) ELSE v = value END
+            WHEN '!=' THEN CASE WHEN label IN ('le', 'quantile') AND TRY_CAST(v AS DOUBLE) IS NOT NULL
+                                THEN TRY_CAST(v AS DOUBLE) IS DISTINCT FROM TRY_CAST(value AS DOUBLE)
+                                ELSE v <> value END
+            WHEN '=~' THEN regexp_matches(v, pattern)
+            WHEN '!~' THEN NOT regexp_matches(v, pattern)
+        END
+    )
+),
+points AS (
+    -- each sample of a selected series with its counter increase (reset-aware, first sample 0)
+    SELECT sid, ts, value, kind, source, metric,
+           CASE WHEN prev IS NULL THEN 0.0          -- first sample: no baseline
+                WHEN value < prev THEN value        -- a drop is a reset
+                ELSE value - prev END AS increase
+    FROM (
+        SELECT se.sid, s.ts, s.value, s.kind, s.source, s.metric,
+               lag(s.value) OVER (PARTITION BY se.sid ORDER BY s.ts) AS prev
+        FROM samples AS s
+        JOIN series AS se ON se.metric = s.metric AND se.labels = s.labels
+        WHERE se.sid IN (SELECT sid FROM matched)
+    ) AS p
+),
+contrib AS (
+    SELECT k.slo_name, k.role, date_trunc('minute', p.ts) AS minute, p.value,
+           CASE WHEN p.kind = 'counter'
+                  OR (p.kind IN ('histogram', 'summary') AND regexp_matches(p.metric, '_(bucket|count|sum)$'))
+                  OR (p.kind = 'unknown' AND k.wrapped AND p.source NOT IN ('datadog', 'otlp'))
+                THEN p.increase ELSE p.value END AS v
+    FROM points AS p
+    JOIN matched AS k ON k.sid = p.sid
+    WHERE getvariable('since') IS NULL OR p.ts >= getvariable('since')
+),
+per_minute AS (
+    SELECT c.slo_name, c.minute,
+           sum(c.v) FILTER (WHERE c.role = 'good') AS g,
+           sum(c.v) FILTER (WHERE c.role = 'bad') AS b,
+           coalesce(sum(c.v) FILTER (WHERE c.role = 'total'), 0.0) AS t,
+           count(*) FILTER (WHERE c.role = 'threshold') AS th_events,
+           count(*) FILTER (WHERE c.role = 'threshold' AND CASE s.threshold_op
+                WHEN 'lt' THEN c.value < s.threshold_value
+                WHEN 'lte' THEN c.value <= s.threshold_value
+                WHEN 'gt' THEN c.value > s.threshold_value
+                WHEN 'gte' THEN c.value >= s.threshold_value END) AS th_good,
+           avg(c.value) FILTER (WHERE c.role = 'threshold') AS th_value
+    FROM contrib AS c
+    JOIN core.slos AS s ON s.slo_name = c.slo_name
+    GROUP BY c.slo_name, c.minute
+),
+minutes AS (
+    SELECT m.slo_name, m.minute, s.budgeting_method, s.time_slice_target, s.slice_s,
+           CASE WHEN s.indicator_kind = 'threshold' THEN CAST(m.th_good AS DOUBLE)
+                ELSE least(greatest(CASE WHEN s.has_good THEN coalesce(m.g, 0.0) ELSE m.t - coalesce(m.b, 0.0) END,
+                                    0.0), greatest(m.t, 0.0)) END AS good,
+           CASE WHEN s.indicator_kind = 'threshold' THEN CAST(m.th_events AS DOUBLE)
+                ELSE greatest(m.t, 0.0) END AS total,
+           CASE WHEN s.indicator_kind = 'threshold' THEN m.th_value END AS value,
+           CASE WHEN s.slice_s IS NOT NULL
+                THEN m.minute - CAST(epoch(m.minute) % s.slice_s AS BIGINT) * INTERVAL 1 SECOND END AS slice_start
+    FROM per_minute AS m
+    JOIN core.slos AS s ON s.slo_name = m.slo_name
+),
+slices AS (
+    SELECT slo_name, slice_start, sum(good) AS slice_good, sum(total) AS slice_total, min(minute) AS first_minute
+    FROM minutes
+    WHERE slice_start IS NOT NULL
+    GROUP BY slo_name, slice_start
+)
+SELECT m.slo_name, m.minute, m.good, m.total, m.value, m.slice_start,
+       CASE WHEN sl.slice_total > 0 THEN sl.slice_good / sl.slice_total END AS slice_ratio,
+       CASE WHEN m.budgeting_method <> 'Timeslices' OR NOT sl.slice_total > 0 THEN NULL
+            ELSE sl.slice_good / sl.slice_total >= coalesce(m.time_slice_target, 1.0) - 1e-9 END AS slice_is_good,
+       CASE WHEN m.slice_start IS NOT NULL THEN m.minute = sl.first_minute END AS slice_first
+FROM minutes AS m
+LEFT JOIN slices AS sl ON sl.slo_name = m.slo_name AND sl.slice_start = m.slice_start
