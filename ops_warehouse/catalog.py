@@ -45,6 +45,21 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "escalation_rate_target": 0.10,
     "repeat_rate_target": 0.05,
     "mtbf_target_hours": 720,
+    # METRICS.md, "Vulnerability management": patch SLA by severity (seed policy), in hours
+    "vulnerability_sla_critical_hours": 24,
+    "vulnerability_sla_high_hours": 168,
+    "vulnerability_sla_medium_hours": 720,
+    "vulnerability_sla_low_hours": 2160,
+    # security incidents' time to acknowledge: < 1 h
+    "security_ack_target_minutes": 60,
+    # METRICS.md, "Alert quality": noise rule, its target, and the working day for after-hours pages
+    "alert_noise_target": 0.05,
+    "alert_short_episode_minutes": 5,
+    "alert_flap_window_minutes": 60,
+    "alert_incident_lead_minutes": 5,
+    "business_hours_start": 9,
+    "business_hours_end": 18,
+    "default_time_zone": "UTC",
 }
 
 
@@ -61,6 +76,7 @@ class ServiceEntry:
     production_environments: list[str] = field(default_factory=list)
     deploy_pattern: str | None = None
     severity: dict[str, str] = field(default_factory=dict)
+    time_zone: str | None = None  # the owning team's time zone (after-hours pages)
 
 
 @dataclass
@@ -95,6 +111,7 @@ class Catalog:
                 production_environments=[str(r) for r in _as_list(entry.get("production_environments"), where, name)],
                 deploy_pattern=entry.get("deploy_pattern"),
                 severity={str(k): str(v) for k, v in (entry.get("severity") or {}).items()},
+                time_zone=_time_zone(entry.get("time_zone"), where, name),
             )
         settings = dict(DEFAULT_SETTINGS)
         for key, value in (doc.get("settings") or {}).items():
@@ -123,6 +140,10 @@ class Catalog:
             "severity_map": (
                 ["service", "raw", "severity"],
                 [(s.name, k.lower(), v) for s in self.services.values() for k, v in s.severity.items()],
+            ),
+            "time_zones": (
+                ["service", "time_zone"],
+                [(s.name, s.time_zone) for s in self.services.values() if s.time_zone],
             ),
         }
 
@@ -162,6 +183,19 @@ def catalog_file_note(path: Path, installed: Path) -> str | None:
         return f"{what}: the same as the data home's {installed.name}"
     verb = "replace" if installed.exists() else "create"
     return f"{what}: copy it to {installed} ({verb}) for builds to use it"
+
+
+def _time_zone(value: Any, where: str, name: str) -> str | None:
+    """A service's IANA time zone name, checked so a typo is an error here, not a wrong hour later."""
+    if value is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CatalogError(f"{where}: services.{name}.time_zone: unknown time zone {value!r}") from None
+    return str(value)
 
 
 def _as_list(value: Any, where: str, name: str) -> list[Any]:

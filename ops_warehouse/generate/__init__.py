@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from ops_warehouse.generate.security import with_time_zones, write_security
 from ops_warehouse.generate.synthetic import Organisation, generate
 from ops_warehouse.generate.writers_canonical import write_canonical
 from ops_warehouse.generate.writers_real import catalog_for, write_real
@@ -33,7 +34,10 @@ def generate_exports(
     writer = write_real if fmt == "real" else write_canonical
     out.mkdir(parents=True, exist_ok=True)
     paths = writer(org, out / "exports")
-    (out / "catalog.yaml").write_text(yaml.safe_dump(catalog_for(org), sort_keys=False), encoding="utf-8")
+    if fmt == "real":
+        paths += write_security(org, out / "exports", seed=seed)
+    catalog = with_time_zones(catalog_for(org))
+    (out / "catalog.yaml").write_text(yaml.safe_dump(catalog, sort_keys=False), encoding="utf-8")
     return org, paths
 
 

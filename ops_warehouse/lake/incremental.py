@@ -629,6 +629,106 @@ RULES.update({
 })
 
 
+# ------------------------------------------------------------------ security and alerting rules
+
+
+def _last_week_moved(ev: Evidence, key: str, col: str) -> str:
+    """The Monday after the earlier of the two last weeks of ``key`` (by ``col``), when the last
+    week moved: rows for the weeks in between (empty weeks of a backlog or spine) are new."""
+    monday = _week_ts("CAST(date_trunc('week', least(b, a)) AS DATE)")
+    return f"""SELECT {monday} + INTERVAL 7 DAY AS t
+        FROM (SELECT max({col}) AS b FROM ({ev.before(key)})), (SELECT max({col}) AS a FROM ({ev.after(key)}))
+        WHERE date_trunc('week', b) IS DISTINCT FROM date_trunc('week', a)"""
+
+
+def rule_vulnerabilities(ev: Evidence) -> Any:
+    """core.vulnerabilities, key opened_at. An alert finding's row depends on its own raw rows; a
+    scanner finding's on its target's scans: a scan at T changes the findings of that target
+    still open at T (their fix may move) and any opened from T on."""
+    ids = ev.materialize(f"SELECT finding_id FROM ({ev.touched('vulnerabilities')})")
+    scans = ev.materialize(
+        f"SELECT source, target, min(scanned_at) AS t FROM ("
+        f"SELECT source, target, scanned_at FROM ({ev.touched('vulnerability_scans')}) UNION ALL "
+        f"SELECT source, target, scanned_at FROM ({ev.touched('vulnerability_observations')})) GROUP BY source, target"
+    )
+    before = ev.before("core.vulnerabilities")
+    return ev.value(_min(
+        f"SELECT opened_at AS t FROM ({ev.scan('vulnerabilities')}) WHERE finding_id IN ({ids})",
+        f"SELECT opened_at AS t FROM ({before}) WHERE finding_id IN ({ids})",
+        f"SELECT t FROM ({scans})",
+        f"""SELECT v.opened_at AS t FROM ({before}) AS v JOIN ({scans}) AS g
+            ON v.source = g.source AND v.target = g.target AND (v.fixed_at IS NULL OR v.fixed_at >= g.t)""",
+    ))
+
+
+def rule_vulnerability_weekly(ev: Evidence) -> Any:
+    """marts.vulnerability_weekly, key week_start: a changed finding changes its opening week and
+    every later week (its backlog counts); a new scan can move the last week of the data."""
+    d = ev.diff("core.vulnerabilities", "opened_at", ["*"])
+    return ev.value(_min(
+        f"SELECT opened_at AS t FROM ({d})",
+        f"SELECT scanned_at AS t FROM ({ev.touched('vulnerability_scans')})",
+    ))
+
+
+def rule_alert_episodes(ev: Evidence) -> Any:
+    """core.alert_episodes, key started_at. An episode's row depends on its raw row, the previous
+    episode of its fingerprint (a later start), and the incidents of its service created in its
+    window, or the incident it belongs to (its end, its urgency)."""
+    inc = ev.diff("core.incidents", "created_at", ["incident_id", "service", "created_at", "resolved_at", "urgency"])
+    lead = (
+        "to_microseconds(CAST(round(coalesce(CAST(getvariable('alert_incident_lead_minutes') AS DOUBLE), 0) "
+        "* 60e6) AS BIGINT))"
+    )
+    before = ev.before("core.alert_episodes")
+    return ev.value(_min(
+        f"SELECT started_at AS t FROM ({ev.touched('alerts')})",
+        f"""SELECT e.started_at AS t FROM ({before}) AS e JOIN ({inc}) AS i
+            ON e.service = i.service AND e.started_at <= i.created_at + {lead}
+           AND (e.ended_at IS NULL OR e.ended_at >= i.created_at)""",
+        f"SELECT started_at AS t FROM ({before}) WHERE incident_ref IN (SELECT incident_id FROM ({inc}))",
+        f"SELECT started_at AS t FROM ({ev.scan('alerts')}) WHERE incident_ref IN (SELECT incident_id FROM ({inc}))",
+    ))
+
+
+def rule_alert_weekly(ev: Evidence) -> Any:
+    """marts.alert_weekly, key week_start: the weeks of changed episodes and incidents, and the
+    weeks after the earlier last week when the data's last week moves."""
+    e = ev.diff("core.alert_episodes", "started_at", ["*"])
+    inc = ev.diff("core.incidents", "created_at", ["incident_id", "service", "created_at"])
+    return ev.value(_min(
+        f"SELECT started_at AS t FROM ({e})",
+        f"SELECT created_at AS t FROM ({inc})",
+        _last_week_moved(ev, "core.alert_episodes", "started_at"),
+    ))
+
+
+def rule_alert_names_weekly(ev: Evidence) -> Any:
+    """marts.alert_names_weekly, key week_start: the weeks of changed episodes."""
+    e = ev.diff("core.alert_episodes", "started_at", ["*"])
+    return ev.value(_min(f"SELECT started_at AS t FROM ({e})"))
+
+
+def rule_security_incident_weekly(ev: Evidence) -> Any:
+    """marts.security_incident_weekly, key week_start: the weeks of changed incidents, and the
+    weeks after the earlier last week when the incidents' last week moves."""
+    inc = ev.diff("core.incidents", "created_at", ["*"])
+    return ev.value(_min(
+        f"SELECT created_at AS t FROM ({inc})",
+        _last_week_moved(ev, "core.incidents", "created_at"),
+    ))
+
+
+RULES.update({
+    "vulnerabilities": rule_vulnerabilities,
+    "vulnerability_weekly": rule_vulnerability_weekly,
+    "alert_episodes": rule_alert_episodes,
+    "alert_weekly": rule_alert_weekly,
+    "alert_names_weekly": rule_alert_names_weekly,
+    "security_incident_weekly": rule_security_incident_weekly,
+})
+
+
 def decide(
     home: DataHome, con: duckdb.DuckDBPyConnection, models: dict[str, Any], model: Any, catalog: Catalog, assets: Path
 ) -> Decision:

@@ -15,7 +15,8 @@ Each folder holds canonical input files (CSV or NDJSON, explicit UTC offsets) an
 Files named ``*.raw-<table>.ndjson`` are written straight to that raw table (for tables no
 canonical file feeds, e.g. incident_events). ``*.json`` files are real exports (a GitHub issue list,
 a PagerDuty page, ...) ingested with their detected kind, in file name order. CSV and NDJSON are
-canonical. Floats compare with a tolerance; ``null`` means NULL.
+canonical unless ``sources`` names their kind (``sources: {alerts.ndjson: alertmanager-webhook}``).
+Floats compare with a tolerance; ``null`` means NULL.
 A new case is a new folder; the arithmetic behind every figure is a comment in its expected file.
 """
 
@@ -84,7 +85,8 @@ def test_scenario(case: Path, tmp_path: Path) -> None:
         if ".raw-" in f.name:
             _load_raw(home, f)
             continue
-        report = ingest_file(home, f, kind=None if f.suffix == ".json" else "canonical")
+        kind = (spec.get("sources") or {}).get(f.name) or (None if f.suffix == ".json" else "canonical")
+        report = ingest_file(home, f, kind=kind)
         assert report.ok, report.line()
         want = expected_ingest.get(f.name, {})
         assert report.quarantined == want.get("quarantined", 0), report.line()
