@@ -49,8 +49,6 @@ CODE_RULES = [
     ("js/insecure-randomness", "Insecure randomness", None),
 ]
 NOISY_ALERTS = ["DiskSpaceLow", "PodCrashLooping", "HighMemoryUsage", "CertificateExpiresSoon", "QueueBacklog"]
-# some titles come straight from exports and must come out escaped in the report
-HOSTILE_TITLE = "<script>alert('x')</script> & \"quoted\" advisory"
 
 
 def _z(t: datetime) -> str:
@@ -113,12 +111,19 @@ def write_security(org: Organisation, out: Path, *, seed: int = 7) -> list[Path]
 
 def _repository(svc: Service) -> dict[str, Any]:
     owner, name = svc.repo.split("/", 1)
-    return {"id": int(hashlib.sha1(svc.repo.encode()).hexdigest()[:8], 16), "name": name, "full_name": svc.repo,
-            "owner": {"login": owner, "type": "Organization"}, "private": True,
-            "html_url": f"https://github.com/{svc.repo}"}
+    return {
+        "id": int(hashlib.sha1(svc.repo.encode()).hexdigest()[:8], 16),
+        "name": name,
+        "full_name": svc.repo,
+        "owner": {"login": owner, "type": "Organization"},
+        "private": True,
+        "html_url": f"https://github.com/{svc.repo}",
+    }
 
 
-def _lifecycle(org: Organisation, rng: random.Random, severity: str) -> tuple[datetime, datetime | None, datetime | None]:
+def _lifecycle(
+    org: Organisation, rng: random.Random, severity: str
+) -> tuple[datetime, datetime | None, datetime | None]:
     """Opened, fixed and dismissed times of a finding inside the organisation's period."""
     span = (org.end - org.start).total_seconds()
     opened = org.start + timedelta(seconds=rng.uniform(0, span))
@@ -130,7 +135,7 @@ def _lifecycle(org: Organisation, rng: random.Random, severity: str) -> tuple[da
 
 
 def _write_dependabot(org: Organisation, path: Path, rng: random.Random) -> list[Path]:
-    alerts = []
+    alerts: list[dict[str, Any]] = []
     numbers: dict[str, int] = defaultdict(int)
     for svc in org.services:
         eco = rng.choice(sorted(PACKAGES))
@@ -140,60 +145,91 @@ def _write_dependabot(org: Organisation, path: Path, rng: random.Random) -> list
             numbers[svc.repo] += 1
             n = numbers[svc.repo]
             pkg = rng.choice(PACKAGES[eco])
-            ghsa = "GHSA-" + "-".join(hashlib.sha1(f"{svc.repo}{n}".encode()).hexdigest()[i:i + 4] for i in (0, 4, 8))
-            summary = HOSTILE_TITLE if (n == 1 and svc is org.services[0]) else f"{pkg} vulnerable to {rng.choice(['prototype pollution', 'ReDoS', 'request smuggling', 'path traversal'])}"
+            ghsa = "GHSA-" + "-".join(hashlib.sha1(f"{svc.repo}{n}".encode()).hexdigest()[i : i + 4] for i in (0, 4, 8))
+            flaw = rng.choice(["prototype pollution", "ReDoS", "request smuggling", "path traversal"])
+            summary = f"{pkg} vulnerable to {flaw}"
             state = "fixed" if fixed else ("dismissed" if dismissed else "open")
-            alerts.append({
-                "number": n,
-                "state": state,
-                "dependency": {"package": {"ecosystem": eco, "name": pkg}, "manifest_path": "lockfile", "scope": "runtime"},
-                "security_advisory": {
-                    "ghsa_id": ghsa, "cve_id": _cve(rng, opened.year), "summary": summary, "severity": sev,
-                    "identifiers": [{"value": ghsa, "type": "GHSA"}], "published_at": _z(opened - timedelta(hours=2)),
-                },
-                "security_vulnerability": {"package": {"ecosystem": eco, "name": pkg}, "severity": sev,
-                                           "vulnerable_version_range": "< 9.9.9",
-                                           "first_patched_version": {"identifier": "9.9.9"}},
-                "url": f"https://api.github.com/repos/{svc.repo}/dependabot/alerts/{n}",
-                "html_url": f"https://github.com/{svc.repo}/security/dependabot/{n}",
-                "created_at": _z(opened),
-                "updated_at": _z(fixed or dismissed or opened),
-                "dismissed_at": _z(dismissed) if dismissed else None,
-                "dismissed_by": None,
-                "dismissed_reason": "tolerable_risk" if dismissed else None,
-                "dismissed_comment": None,
-                "fixed_at": _z(fixed) if fixed else None,
-                "auto_dismissed_at": None,
-                "repository": _repository(svc),
-            })
+            alerts.append(
+                {
+                    "number": n,
+                    "state": state,
+                    "dependency": {
+                        "package": {"ecosystem": eco, "name": pkg},
+                        "manifest_path": "lockfile",
+                        "scope": "runtime",
+                    },
+                    "security_advisory": {
+                        "ghsa_id": ghsa,
+                        "cve_id": _cve(rng, opened.year),
+                        "summary": summary,
+                        "severity": sev,
+                        "identifiers": [{"value": ghsa, "type": "GHSA"}],
+                        "published_at": _z(opened - timedelta(hours=2)),
+                    },
+                    "security_vulnerability": {
+                        "package": {"ecosystem": eco, "name": pkg},
+                        "severity": sev,
+                        "vulnerable_version_range": "< 9.9.9",
+                        "first_patched_version": {"identifier": "9.9.9"},
+                    },
+                    "url": f"https://api.github.com/repos/{svc.repo}/dependabot/alerts/{n}",
+                    "html_url": f"https://github.com/{svc.repo}/security/dependabot/{n}",
+                    "created_at": _z(opened),
+                    "updated_at": _z(fixed or dismissed or opened),
+                    "dismissed_at": _z(dismissed) if dismissed else None,
+                    "dismissed_by": None,
+                    "dismissed_reason": "tolerable_risk" if dismissed else None,
+                    "dismissed_comment": None,
+                    "fixed_at": _z(fixed) if fixed else None,
+                    "auto_dismissed_at": None,
+                    "repository": _repository(svc),
+                }
+            )
     alerts.sort(key=lambda a: a["created_at"], reverse=True)  # GitHub lists newest first
     return [_json(path, alerts)]
 
 
 def _write_code_scanning(org: Organisation, path: Path, rng: random.Random) -> list[Path]:
-    alerts = []
+    alerts: list[dict[str, Any]] = []
     for svc in org.services:
         for n in range(1, rng.randint(1, 4) + 1):
             rule_id, description, level = rng.choice(CODE_RULES)
             opened, fixed, dismissed = _lifecycle(org, rng, level or "medium")
             state = "fixed" if fixed else ("dismissed" if dismissed else "open")
-            rule: dict[str, Any] = {"id": rule_id, "severity": "error" if level == "high" else "warning",
-                                    "description": description, "name": rule_id, "tags": ["security"]}
+            rule: dict[str, Any] = {
+                "id": rule_id,
+                "severity": "error" if level == "high" else "warning",
+                "description": description,
+                "name": rule_id,
+                "tags": ["security"],
+            }
             if level:
                 rule["security_severity_level"] = level
-            alerts.append({
-                "number": n, "created_at": _z(opened), "updated_at": _z(fixed or dismissed or opened),
-                "url": f"https://api.github.com/repos/{svc.repo}/code-scanning/alerts/{n}",
-                "html_url": f"https://github.com/{svc.repo}/security/code-scanning/{n}",
-                "state": state, "fixed_at": _z(fixed) if fixed else None, "dismissed_by": None,
-                "dismissed_at": _z(dismissed) if dismissed else None,
-                "dismissed_reason": "false positive" if dismissed else None, "dismissed_comment": None,
-                "rule": rule, "tool": {"name": "CodeQL", "guid": None, "version": "2.22.4"},
-                "most_recent_instance": {"ref": "refs/heads/main", "state": state, "commit_sha": "0" * 40,
-                                         "location": {"path": f"src/{svc.name}/handler.js", "start_line": 10 * n}},
-                "instances_url": f"https://api.github.com/repos/{svc.repo}/code-scanning/alerts/{n}/instances",
-                "repository": _repository(svc),
-            })
+            alerts.append(
+                {
+                    "number": n,
+                    "created_at": _z(opened),
+                    "updated_at": _z(fixed or dismissed or opened),
+                    "url": f"https://api.github.com/repos/{svc.repo}/code-scanning/alerts/{n}",
+                    "html_url": f"https://github.com/{svc.repo}/security/code-scanning/{n}",
+                    "state": state,
+                    "fixed_at": _z(fixed) if fixed else None,
+                    "dismissed_by": None,
+                    "dismissed_at": _z(dismissed) if dismissed else None,
+                    "dismissed_reason": "false positive" if dismissed else None,
+                    "dismissed_comment": None,
+                    "rule": rule,
+                    "tool": {"name": "CodeQL", "guid": None, "version": "2.22.4"},
+                    "most_recent_instance": {
+                        "ref": "refs/heads/main",
+                        "state": state,
+                        "commit_sha": "0" * 40,
+                        "location": {"path": f"src/{svc.name}/handler.js", "start_line": 10 * n},
+                    },
+                    "instances_url": f"https://api.github.com/repos/{svc.repo}/code-scanning/alerts/{n}/instances",
+                    "repository": _repository(svc),
+                }
+            )
     alerts.sort(key=lambda a: a["created_at"], reverse=True)
     return [_json(path, alerts)]
 
@@ -227,15 +263,28 @@ def trivy_report(image: str, at: datetime, vulns: list[_Vuln], rng: random.Rando
         "ArtifactName": image,
         "ArtifactType": "container_image",
         "Metadata": {"OS": {"Family": "debian", "Name": "12.8"}, "RepoTags": [image]},
-        "Results": [{
-            "Target": f"{image} (debian 12.8)", "Class": "os-pkgs", "Type": "debian",
-            "Vulnerabilities": [{
-                "VulnerabilityID": v.cve, "PkgID": f"{v.package}@1.0", "PkgName": v.package,
-                "InstalledVersion": "1.0-1", **({"FixedVersion": "1.0-2"} if rng.random() < 0.8 else {}),
-                "Status": "fixed", "SeveritySource": "nvd", "PrimaryURL": f"https://avd.aquasec.com/nvd/{v.cve.lower()}",
-                "Title": f"{v.package}: memory corruption in parser", "Severity": v.severity.upper(),
-            } for v in vulns],
-        }],
+        "Results": [
+            {
+                "Target": f"{image} (debian 12.8)",
+                "Class": "os-pkgs",
+                "Type": "debian",
+                "Vulnerabilities": [
+                    {
+                        "VulnerabilityID": v.cve,
+                        "PkgID": f"{v.package}@1.0",
+                        "PkgName": v.package,
+                        "InstalledVersion": "1.0-1",
+                        **({"FixedVersion": "1.0-2"} if rng.random() < 0.8 else {}),
+                        "Status": "fixed",
+                        "SeveritySource": "nvd",
+                        "PrimaryURL": f"https://avd.aquasec.com/nvd/{v.cve.lower()}",
+                        "Title": f"{v.package}: memory corruption in parser",
+                        "Severity": v.severity.upper(),
+                    }
+                    for v in vulns
+                ],
+            }
+        ],
     }
 
 
@@ -261,14 +310,21 @@ def _write_trivy(org: Organisation, folder: Path, rng: random.Random) -> list[Pa
 # ---------------------------------------------------------------- alerts
 
 
-def _am_alert(name: str, svc: Service, severity: str, starts: str, ends: str, fp: str, summary: str,
-              status: str) -> dict[str, Any]:
+def _am_alert(
+    name: str, svc: Service, severity: str, starts: str, ends: str, fp: str, summary: str, status: str
+) -> dict[str, Any]:
     return {
         "status": status,
-        "labels": {"alertname": name, "service": svc.name, "severity": severity, "team": svc.team,
-                   "namespace": "production"},
+        "labels": {
+            "alertname": name,
+            "service": svc.name,
+            "severity": severity,
+            "team": svc.team,
+            "namespace": "production",
+        },
         "annotations": {"summary": summary, "runbook_url": f"https://runbooks.acme.example/{name}"},
-        "startsAt": starts, "endsAt": ends,
+        "startsAt": starts,
+        "endsAt": ends,
         "generatorURL": f"https://prometheus.acme.example/graph?g0.expr={name}",
         "fingerprint": fp,
     }
@@ -277,11 +333,15 @@ def _am_alert(name: str, svc: Service, severity: str, starts: str, ends: str, fp
 def _notification(alert: dict[str, Any], svc: Service) -> dict[str, Any]:
     return {
         "receiver": f"{svc.team}-pager" if alert["labels"]["severity"] == "critical" else f"{svc.team}-slack",
-        "status": alert["status"], "alerts": [alert],
+        "status": alert["status"],
+        "alerts": [alert],
         "groupLabels": {"alertname": alert["labels"]["alertname"]},
-        "commonLabels": alert["labels"], "commonAnnotations": alert["annotations"],
-        "externalURL": "https://alertmanager.acme.example", "version": "4",
-        "groupKey": f"{{}}:{{alertname=\"{alert['labels']['alertname']}\"}}", "truncatedAlerts": 0,
+        "commonLabels": alert["labels"],
+        "commonAnnotations": alert["annotations"],
+        "externalURL": "https://alertmanager.acme.example",
+        "version": "4",
+        "groupKey": f'{{}}:{{alertname="{alert["labels"]["alertname"]}"}}',
+        "truncatedAlerts": 0,
     }
 
 
@@ -307,7 +367,9 @@ def firings(org: Organisation, rng: random.Random) -> list[_Firing]:
         end = inc.resolved_at or None
         out.append(_Firing("HighErrorRate", svc, "critical", start, end, f"5xx above 2% on {svc.name}"))
         if rng.random() < 0.4:
-            out.append(_Firing("HighLatency", svc, "warning", start + timedelta(minutes=1), end, f"p99 over 1s on {svc.name}"))
+            out.append(
+                _Firing("HighLatency", svc, "warning", start + timedelta(minutes=1), end, f"p99 over 1s on {svc.name}")
+            )
     days = max(1, (org.end - org.start).days)
     for svc in org.services:
         for _ in range(days // 2):
@@ -315,19 +377,53 @@ def firings(org: Organisation, rng: random.Random) -> list[_Firing]:
             start = org.start + timedelta(seconds=rng.uniform(0, (org.end - org.start).total_seconds()))
             kind = rng.random()
             if kind < 0.25:  # a blip: resolved within minutes
-                out.append(_Firing(name, svc, "warning", start, start + timedelta(minutes=rng.uniform(1, 4)), f"{name} on {svc.name}"))
+                out.append(
+                    _Firing(
+                        name,
+                        svc,
+                        "warning",
+                        start,
+                        start + timedelta(minutes=rng.uniform(1, 4)),
+                        f"{name} on {svc.name}",
+                    )
+                )
             elif kind < 0.35:  # flapping: fires again shortly after it resolved
                 end = start + timedelta(minutes=rng.uniform(8, 20))
                 again = end + timedelta(minutes=rng.uniform(5, 40))
                 out.append(_Firing(name, svc, "warning", start, end, f"{name} on {svc.name}"))
-                out.append(_Firing(name, svc, "warning", again, again + timedelta(minutes=rng.uniform(10, 30)), f"{name} on {svc.name}"))
+                out.append(
+                    _Firing(
+                        name,
+                        svc,
+                        "warning",
+                        again,
+                        again + timedelta(minutes=rng.uniform(10, 30)),
+                        f"{name} on {svc.name}",
+                    )
+                )
             else:  # a lasting warning, resolved after a while
-                out.append(_Firing(name, svc, rng.choice(["warning", "info"]), start,
-                                   start + timedelta(minutes=rng.uniform(15, 240)), f"{name} on {svc.name}"))
+                out.append(
+                    _Firing(
+                        name,
+                        svc,
+                        rng.choice(["warning", "info"]),
+                        start,
+                        start + timedelta(minutes=rng.uniform(15, 240)),
+                        f"{name} on {svc.name}",
+                    )
+                )
         if rng.random() < 0.5:  # an off-hours page without an incident
             night = org.start + timedelta(days=rng.randrange(days), hours=2)
-            out.append(_Firing("NodeNotReady", svc, "critical", night, night + timedelta(minutes=rng.uniform(6, 30)),
-                               f"a node of {svc.name} is not ready"))
+            out.append(
+                _Firing(
+                    "NodeNotReady",
+                    svc,
+                    "critical",
+                    night,
+                    night + timedelta(minutes=rng.uniform(6, 30)),
+                    f"a node of {svc.name} is not ready",
+                )
+            )
     return [f for f in out if f.start < org.end]
 
 
@@ -357,14 +453,26 @@ def _write_alertmanager(org: Organisation, folder: Path, rng: random.Random) -> 
     for week, notes in sorted(by_week.items()):
         notes.sort(key=lambda x: x[0])
         paths.append(_write(folder / f"notifications-{week}.ndjson", "\n".join(json.dumps(n) for _, n in notes) + "\n"))
-    snapshot = [{
-        "annotations": {"summary": f.summary}, "endsAt": _z(org.end + timedelta(minutes=4)), "fingerprint": fp,
-        "receivers": [{"name": f"{f.svc.team}-pager"}], "startsAt": f.start.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-        "status": {"inhibitedBy": [], "silencedBy": [], "state": "active"}, "updatedAt": _z(org.end),
-        "generatorURL": f"https://prometheus.acme.example/graph?g0.expr={f.name}",
-        "labels": {"alertname": f.name, "service": f.svc.name, "severity": f.severity, "team": f.svc.team,
-                   "namespace": "production"},
-    } for f, fp in still_firing]
+    snapshot = [
+        {
+            "annotations": {"summary": f.summary},
+            "endsAt": _z(org.end + timedelta(minutes=4)),
+            "fingerprint": fp,
+            "receivers": [{"name": f"{f.svc.team}-pager"}],
+            "startsAt": f.start.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "status": {"inhibitedBy": [], "silencedBy": [], "state": "active"},
+            "updatedAt": _z(org.end),
+            "generatorURL": f"https://prometheus.acme.example/graph?g0.expr={f.name}",
+            "labels": {
+                "alertname": f.name,
+                "service": f.svc.name,
+                "severity": f.severity,
+                "team": f.svc.team,
+                "namespace": "production",
+            },
+        }
+        for f, fp in still_firing
+    ]
     if snapshot:  # an empty list tells no tool apart: an empty snapshot is not written
         paths.append(_json(folder / "api-alerts.json", snapshot))
     return paths
@@ -373,15 +481,19 @@ def _write_alertmanager(org: Organisation, folder: Path, rng: random.Random) -> 
 def _pd_alert(inc: Incident, svc: Service, n: int, rng: random.Random) -> dict[str, Any]:
     created = inc.created_at - timedelta(seconds=rng.randint(5, 50))
     return {
-        "id": f"{inc.incident_id}A{n}", "type": "alert", "summary": inc.title,
+        "id": f"{inc.incident_id}A{n}",
+        "type": "alert",
+        "summary": inc.title,
         "self": f"https://api.pagerduty.com/alerts/{inc.incident_id}A{n}",
         "html_url": f"https://acme.pagerduty.com/alerts/{inc.incident_id}A{n}",
-        "created_at": _z(created), "status": "resolved" if inc.resolved_at else "triggered",
+        "created_at": _z(created),
+        "status": "resolved" if inc.resolved_at else "triggered",
         "alert_key": f"{inc.service}-{inc.title}".lower().replace(" ", "-"),
         "service": {"id": svc.pd_service_id, "type": "service_reference", "summary": f"{svc.name.title()} API"},
         "body": {"type": "alert_body", "details": {"source": "prometheus"}},
         "incident": {"id": inc.incident_id, "type": "incident_reference"},
-        "suppressed": False, "severity": "critical" if inc.urgency == "high" else "warning",
+        "suppressed": False,
+        "severity": "critical" if inc.urgency == "high" else "warning",
     }
 
 
@@ -395,7 +507,9 @@ def _write_pagerduty_alerts(org: Organisation, folder: Path, rng: random.Random)
         for n in range(1, 1 + (2 if rng.random() < 0.2 else 1)):
             by_week[f"{y}-W{w:02d}"].append(_pd_alert(inc, services[inc.service], n, rng))
     return [
-        _json(folder / f"alerts-{week}.json", {"alerts": alerts, "limit": 100, "offset": 0, "more": False, "total": None})
+        _json(
+            folder / f"alerts-{week}.json", {"alerts": alerts, "limit": 100, "offset": 0, "more": False, "total": None}
+        )
         for week, alerts in sorted(by_week.items())
     ]
 
@@ -421,19 +535,32 @@ def _write_security_incidents(org: Organisation, path: Path, rng: random.Random)
         ack = t + timedelta(minutes=rng.choice([4, 12, 25, 38, 52, 75, 140]))
         resolved = ack + timedelta(hours=rng.uniform(1, 20))
         done = resolved < org.end
-        incidents.append({
-            "id": f"QSEC{n:04d}", "type": "incident", "incident_number": 9000 + n,
-            "title": rng.choice(["Leaked credential reported", "Suspicious login burst", "Phishing campaign",
-                                 "Exposed storage bucket", "Malware signature on build host"]),
-            "created_at": _z(t), "updated_at": _z(resolved if done else ack),
-            "status": "resolved" if done else "acknowledged",
-            "incident_key": f"security-{n}", "urgency": "high",
-            "service": {"id": "PSECOPS", "type": "service_reference", "summary": "security"},
-            "priority": {"id": "PRIP2", "type": "priority", "summary": "P2"},
-            "acknowledgements": [{"at": _z(ack), "acknowledger": {"id": "PSEC1", "type": "user_reference"}}],
-            "last_status_change_at": _z(resolved if done else ack),
-            "resolved_at": _z(resolved) if done else None,
-            "teams": [{"id": "PTSEC", "type": "team_reference", "summary": "security"}],
-        })
+        incidents.append(
+            {
+                "id": f"QSEC{n:04d}",
+                "type": "incident",
+                "incident_number": 9000 + n,
+                "title": rng.choice(
+                    [
+                        "Leaked credential reported",
+                        "Suspicious login burst",
+                        "Phishing campaign",
+                        "Exposed storage bucket",
+                        "Malware signature on build host",
+                    ]
+                ),
+                "created_at": _z(t),
+                "updated_at": _z(resolved if done else ack),
+                "status": "resolved" if done else "acknowledged",
+                "incident_key": f"security-{n}",
+                "urgency": "high",
+                "service": {"id": "PSECOPS", "type": "service_reference", "summary": "security"},
+                "priority": {"id": "PRIP2", "type": "priority", "summary": "P2"},
+                "acknowledgements": [{"at": _z(ack), "acknowledger": {"id": "PSEC1", "type": "user_reference"}}],
+                "last_status_change_at": _z(resolved if done else ack),
+                "resolved_at": _z(resolved) if done else None,
+                "teams": [{"id": "PTSEC", "type": "team_reference", "summary": "security"}],
+            }
+        )
         t += timedelta(hours=rng.uniform(40, 120))
     return _json(path, {"incidents": incidents, "limit": 100, "offset": 0, "more": False, "total": None})

@@ -21,8 +21,14 @@ from ops_warehouse.ingest import ingest_file
 from ops_warehouse.lake import models
 from tests.lake.test_incremental import _assert_same, _full_rebuild
 
-MODELS = ("core.vulnerabilities", "marts.vulnerability_weekly", "core.alert_episodes", "marts.alert_weekly",
-          "marts.alert_names_weekly", "marts.security_incident_weekly")
+MODELS = (
+    "core.vulnerabilities",
+    "marts.vulnerability_weekly",
+    "core.alert_episodes",
+    "marts.alert_weekly",
+    "marts.alert_names_weekly",
+    "marts.security_incident_weekly",
+)
 
 
 def _ingest(home: DataHome, paths: list[Path]) -> None:
@@ -47,7 +53,7 @@ def test_security_models_incremental_equal_full_rebuild(tmp_path: Path) -> None:
         lines = p.read_text().splitlines()
         early = [ln for ln in lines if json.loads(ln)["CreatedAt"] < cut.isoformat()[:19]]
         (first / p.name).write_text("\n".join(early) + "\n")
-        (rest / p.name).write_text("\n".join(lines[len(early):]) + "\n")
+        (rest / p.name).write_text("\n".join(lines[len(early) :]) + "\n")
         split.append((first / p.name, rest / p.name))
     incidents = sorted(p for p in files if p.name.startswith(("incidents-", "security-incidents", "log-entries")))
     pd_alerts = sorted(p for p in files if p.name.startswith("alerts-"))
@@ -57,8 +63,10 @@ def test_security_models_incremental_equal_full_rebuild(tmp_path: Path) -> None:
     models.build_models(home)
     _assert_same(home, _full_rebuild(home, tmp_path / "ref"))
 
-    rest_files = notes[len(notes) // 2:] + [b for _, b in split] + incidents[len(incidents) // 2:] + pd_alerts
-    rest_files += [p for p in files if p.name in ("dependabot-alerts.json", "code-scanning-alerts.json", "api-alerts.json")]
+    rest_files = notes[len(notes) // 2 :] + [b for _, b in split] + incidents[len(incidents) // 2 :] + pd_alerts
+    rest_files += [
+        p for p in files if p.name in ("dependabot-alerts.json", "code-scanning-alerts.json", "api-alerts.json")
+    ]
     _ingest(home, rest_files)
     models.build_models(home)
     decisions = {k: models.LAST_DECISIONS[k] for k in MODELS}
