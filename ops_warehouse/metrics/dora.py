@@ -1,29 +1,33 @@
-"""DORA tiers: runs ``assets/models/marts/dora_tier.sql`` with the benchmark data folder resolved.
+"""DORA benchmark models: run ``assets/models/marts/dora_tier.sql`` and ``dora_benchmark.sql`` with
+the benchmark data folder resolved.
 
-The benchmark thresholds are data (``assets/benchmarks/<name>.csv``), read by the SQL model with
+The benchmark thresholds are data (``assets/benchmarks/<name>.csv``), read by the SQL models with
 ``read_csv``. A SQL model cannot know where the assets folder is, so this module registers the
-``marts.dora_tier`` model in Python: it sets the ``dora_benchmarks_dir`` variable, checks that
-the chosen benchmark (setting ``dora_benchmark``) exists, and returns the SQL file's SELECT
-unchanged. Every rule lives in the SQL file's comments.
+``marts.dora_tier`` and ``marts.dora_benchmark`` models in Python: each sets the
+``dora_benchmarks_dir`` variable, checks that the chosen benchmark (setting ``dora_benchmark``)
+exists, and returns its SQL file's SELECT unchanged. Every rule lives in the SQL files' comments.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import duckdb
 
 from ops_warehouse.lake.models import _REF, assets_dir, python_model
 
 SQL_PATH = assets_dir() / "models" / "marts" / "dora_tier.sql"
+BENCHMARK_SQL_PATH = assets_dir() / "models" / "marts" / "dora_benchmark.sql"
 BENCHMARKS_DIR = assets_dir() / "benchmarks"
 
 
-def _sql() -> str:
-    return SQL_PATH.read_text(encoding="utf-8")
+def _sql(path: Path = SQL_PATH) -> str:
+    return path.read_text(encoding="utf-8")
 
 
-def _deps(sql: str) -> set[str]:
+def _deps(sql: str, own: str = "marts.dora_tier") -> set[str]:
     body = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
-    return {f"{m.group(1).lower()}.{m.group(2).lower()}" for m in _REF.finditer(body)} - {"marts.dora_tier"}
+    return {f"{m.group(1).lower()}.{m.group(2).lower()}" for m in _REF.finditer(body)} - {own}
 
 
 def available_benchmarks(con: duckdb.DuckDBPyConnection | None = None) -> list[str]:
@@ -37,9 +41,9 @@ def available_benchmarks(con: duckdb.DuckDBPyConnection | None = None) -> list[s
     return [r[0] for r in rows]
 
 
-def _description() -> str:
+def _description(path: Path = SQL_PATH) -> str:
     lines = []
-    for line in _sql().splitlines():
+    for line in _sql(path).splitlines():
         s = line.strip()
         if not s.startswith("--"):
             break
@@ -54,9 +58,22 @@ def dora_tier(con: duckdb.DuckDBPyConnection) -> str:
     Rule (METRICS.md): "Tiers per metric over the trailing 12 weeks (empty weeks included), from
     versioned benchmark data. Default dora-2023"; the setting ``dora_benchmark`` chooses.
     """
+    _prepare(con)
+    return _sql().strip().rstrip(";")
+
+
+@python_model("marts", "dora_benchmark", deps=_deps(_sql(BENCHMARK_SQL_PATH), "marts.dora_benchmark"),
+              description=_description(BENCHMARK_SQL_PATH))
+def dora_benchmark(con: duckdb.DuckDBPyConnection) -> str:
+    """The benchmark in force with each tier's band on the weekly charts (``dora_benchmark.sql``)."""
+    _prepare(con)
+    return _sql(BENCHMARK_SQL_PATH).strip().rstrip(";")
+
+
+def _prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """Point the models at the benchmark folder; an unknown setting dora_benchmark is an error."""
     con.execute("SET VARIABLE dora_benchmarks_dir = ?", [str(BENCHMARKS_DIR)])
     chosen = con.execute("SELECT getvariable('dora_benchmark')").fetchone()[0]
     known = available_benchmarks(con)
     if chosen not in known:
         raise ValueError(f"setting dora_benchmark: unknown benchmark {chosen!r} (known: {', '.join(known)})")
-    return _sql().strip().rstrip(";")

@@ -1,7 +1,9 @@
 """Plotly figures for the weekly review, returned as JSON that is safe inside ``<script>``.
 
 Each figure is serialised with :func:`plotly.io.to_json` and drawn by one small inline script with
-``Plotly.newPlot``; Plotly's own JavaScript is inlined once per page. :func:`script_safe_json`
+``Plotly.newPlot``; Plotly's own JavaScript is inlined once per page. Figures draw the marts' values;
+targets and tier bands are passed in from the marts (``marts.dora_benchmark``'s bands, the target
+columns), never defined here. :func:`script_safe_json`
 escapes ``<``, ``>``, ``&`` and the JavaScript line separators, so no string from an export (a
 service name, an SLO name) can close the script element or open a comment in it.
 """
@@ -22,21 +24,6 @@ NEUTRAL = "#0969da"
 MUTED = "#8c959f"
 TIER_COLOURS = {"elite": "#1a7f37", "high": "#4ac26b", "medium": "#d4a72c", "low": "#cf222e"}
 SEVERITY_COLOURS = {"sev1": "#a40e26", "sev2": "#e16f24", "sev3": "#d4a72c", "sev4": "#8c959f"}
-POLICY_BANDS = (  # budget remaining (fraction) -> stage, METRICS.md's policy by budget consumed
-    (0.75, 1.0, "ok", "#1a7f37"),
-    (0.50, 0.75, "notify", "#4ac26b"),
-    (0.25, 0.50, "freeze consideration", "#d4a72c"),
-    (0.0, 0.25, "all hands", "#e16f24"),
-    (-0.5, 0.0, "feature freeze", "#cf222e"),
-)
-# DORA 2023 thresholds (METRICS.md), as (upper bound, tier) from the best tier down.
-DORA_BANDS = {
-    "deploy_days": ((5, float("inf"), "elite"), (1, 5, "high"), (0.25, 1, "medium"), (0, 0.25, "low")),
-    "lead_time_p50_hours": ((0, 24, "elite"), (24, 168, "high"), (168, 720, "medium"), (720, float("inf"), "low")),
-    "change_failure_rate": ((0, 0.05, "elite"), (0.05, 0.10, "high"), (0.10, 0.15, "medium"), (0.15, float("inf"), "low")),
-    "recovery_time_p50_hours": ((0, 1, "elite"), (1, 24, "high"), (24, 168, "medium"), (168, float("inf"), "low")),
-}
-
 CONFIG = {"displayModeBar": False, "responsive": True}
 
 
@@ -74,46 +61,48 @@ def _week_labels(weeks: list[date]) -> list[str]:
     return [w.isoformat() for w in weeks]
 
 
-def _bands(fig: go.Figure, bands: tuple[tuple[float, float, str], ...], top: float, colours: dict[str, str]) -> None:
-    for lo, hi, tier in bands:
-        if lo >= top:
-            continue
-        fig.add_hrect(y0=lo, y1=min(hi, top), fillcolor=colours[tier], opacity=0.10, line_width=0, layer="below")
+def _bands(fig: go.Figure, bands: list[dict[str, Any]], top: float) -> None:
+    """Shade each tier's band (``marts.dora_benchmark``: band_low, band_high, NULL = unbounded)."""
+    for b in bands:
+        lo, hi = b["band_low"], b["band_high"]
+        hi = top if hi is None else min(hi, top)
+        if lo is None or lo >= hi:
+            continue  # above the chart, or a tier no value reaches
+        colour = TIER_COLOURS.get(b["tier"], MUTED)
+        fig.add_hrect(y0=lo, y1=hi, fillcolor=colour, opacity=0.10, line_width=0, layer="below")
         fig.add_annotation(
-            xref="paper", x=1, xanchor="right", y=(lo + min(hi, top)) / 2, yanchor="middle",
-            text=tier, showarrow=False, font={"size": 10, "color": colours[tier]},
+            xref="paper", x=1, xanchor="right", y=(lo + hi) / 2, yanchor="middle",
+            text=b["tier"], showarrow=False, font={"size": 10, "color": colour},
         )
 
 
-def dora_trend(trend: dict[str, list[Any]], key: str, title: str, *, pct: bool = False, bar: bool = False) -> go.Figure:
+def dora_trend(trend: dict[str, list[Any]], key: str, title: str, bands: list[dict[str, Any]] | None = None, *,
+               pct: bool = False, bar: bool = False) -> go.Figure:
     x = _week_labels(trend["week_start"])
     y = trend[key]
     fig = go.Figure()
     values = [v for v in y if v is not None]
     top = max(values) * 1.25 if values else 1.0
-    bands = DORA_BANDS.get(key)
     if bands:
         # Show the tier the data sits in and the next boundary above it, not an empty ocean.
-        bounds = sorted({b for lo, hi, _ in bands for b in (lo, hi) if b != float("inf")})
-        above = [b for b in bounds if b > (max(values) if values else 0)]
-        top = max(top, above[0] * 1.05 if above else top)
-        _bands(fig, bands, top, TIER_COLOURS)
+        bounds = sorted({v for b in bands for v in (b["band_low"], b["band_high"]) if v is not None})
+        above = [v for v in bounds if v > (max(values) if values else 0)]
+        top = max(top, above[0] * 1.05) if above else top
+        _bands(fig, bands, top or 1.0)
     trace = go.Bar if bar else go.Scatter
     kwargs: dict[str, Any] = {"marker_color": NEUTRAL}
     if not bar:
         kwargs.update(mode="lines+markers", connectgaps=False)
     fig.add_trace(trace(x=x, y=y, name=title, **kwargs))
-    fig.update_yaxes(range=[0, top], rangemode="tozero")
+    fig.update_yaxes(range=[0, top or 1.0], rangemode="tozero")
     fig.update_layout(showlegend=False)
     return _layout(fig, title, yformat=".0%" if pct else None)
 
 
 def slo_burndown(series: dict[str, dict[str, list[Any]]]) -> go.Figure:
     fig = go.Figure()
-    for lo, hi, label, colour in POLICY_BANDS:
-        fig.add_hrect(y0=lo, y1=hi, fillcolor=colour, opacity=0.08, line_width=0, layer="below")
-        fig.add_annotation(xref="paper", x=1, xanchor="right", y=(lo + hi) / 2, text=label, showarrow=False,
-                           font={"size": 10, "color": colour})
+    fig.add_hline(y=0, line_dash="dot", line_color=BAD, annotation_text="budget exhausted",
+                  annotation_position="bottom right")
     for name, s in sorted(series.items()):
         # budget_remaining may go negative; clamp only for drawing (hover shows the real value).
         y = [None if v is None else max(-0.5, min(1.0, v)) for v in s["y"]]
@@ -129,7 +118,8 @@ def deployments_trend(trend: dict[str, list[Any]]) -> go.Figure:
     x = _week_labels(trend["week_start"])
     fig = go.Figure()
     fig.add_trace(go.Bar(x=x, y=trend["successful"], name="succeeded", marker_color=GOOD))
-    fig.add_trace(go.Bar(x=x, y=trend["failed"], name="failed or errored", marker_color=BAD))
+    fig.add_trace(go.Bar(x=x, y=trend["failed"], name="failed", marker_color=BAD))
+    fig.add_trace(go.Bar(x=x, y=trend["errored"], name="errored", marker_color=WARN))
     fig.add_trace(go.Bar(x=x, y=trend["cancelled"], name="cancelled", marker_color=MUTED))
     fig.update_layout(barmode="stack")
     return _layout(fig, "Production deployment attempts per week")
@@ -144,29 +134,33 @@ def incidents_trend(trend: dict[str, Any]) -> go.Figure:
     return _layout(fig, "Incidents per week by severity")
 
 
-def response_trend(trend: dict[str, Any], mtta_target: float, mttr_target: float) -> go.Figure:
+def response_trend(trend: dict[str, Any], mtta_target: float | None, mttr_target: float | None) -> go.Figure:
     x = _week_labels(trend["week_start"])
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=x, y=trend["mtta_minutes_mean"], name="MTTA (mean)", mode="lines+markers",
                              line={"color": NEUTRAL}))
     fig.add_trace(go.Scatter(x=x, y=trend["mttr_minutes_mean"], name="MTTR (mean)", mode="lines+markers",
                              line={"color": WARN}))
-    fig.add_hline(y=mtta_target, line_dash="dot", line_color=NEUTRAL,
-                  annotation_text=f"MTTA target {mtta_target:g} min", annotation_position="top left")
-    fig.add_hline(y=mttr_target, line_dash="dot", line_color=WARN,
-                  annotation_text=f"MTTR target {mttr_target:g} min", annotation_position="top left")
+    if mtta_target is not None:
+        fig.add_hline(y=mtta_target, line_dash="dot", line_color=NEUTRAL,
+                      annotation_text=f"MTTA target {mtta_target:g} min", annotation_position="top left")
+    if mttr_target is not None:
+        fig.add_hline(y=mttr_target, line_dash="dot", line_color=WARN,
+                      annotation_text=f"MTTR target {mttr_target:g} min", annotation_position="top left")
     fig.update_yaxes(rangemode="tozero", title_text="minutes")
     return _layout(fig, "Time to acknowledge and resolve (minutes)")
 
 
-def action_items_trend(trend: dict[str, Any], target: float) -> go.Figure:
+def action_items_trend(trend: dict[str, Any], target: float | None) -> go.Figure:
+    """On-time rate by due week, coloured by the mart's own verdict (on_time_target_met)."""
     x = _week_labels(trend["week_start"])
     y = trend["on_time_rate"]
-    colours = [MUTED if v is None else (GOOD if v > target - 1e-9 else BAD) for v in y]
+    colours = [MUTED if met is None else (GOOD if met else BAD) for met in trend["on_time_target_met"]]
     fig = go.Figure(go.Bar(x=x, y=[v if v is not None else 0 for v in y], marker_color=colours,
-                           customdata=trend["due"], hovertemplate="%{y:.0%} of %{customdata} due"))
-    fig.add_hline(y=target, line_dash="dot", line_color=GOOD, annotation_text=f"target {target:.0%}",
-                  annotation_position="top left")
+                           customdata=trend["due_to_date"], hovertemplate="%{y:.0%} of %{customdata} due"))
+    if target is not None:
+        fig.add_hline(y=target, line_dash="dot", line_color=GOOD, annotation_text=f"target {target:.0%}",
+                      annotation_position="top left")
     fig.update_yaxes(range=[0, 1.05])
     fig.update_layout(showlegend=False)
-    return _layout(fig, "Action items completed on time (by due week)", yformat=".0%")
+    return _layout(fig, "Action items completed on time (by due week, of those already due)", yformat=".0%")

@@ -18,16 +18,21 @@ import jinja2
 from markupsafe import Markup
 
 from ops_warehouse.reporting import figures
-from ops_warehouse.reporting.data import POLICY_ORDER, WeeklyData
+from ops_warehouse.reporting.data import WeeklyData
 
 ENV_VAR = "OPS_WAREHOUSE_REPORTS_TEMPLATES"
 NO_DATA = "no data"
-TIER_ORDER = {"elite": 0, "high": 1, "medium": 2, "low": 3}
 DORA_LABELS = {
     "deployment_frequency": "Deployment frequency",
     "lead_time": "Lead time for changes",
     "change_failure_rate": "Change failure rate",
     "recovery_time": "Failed deployment recovery time",
+}
+DORA_SHORT = {
+    "deployment_frequency": "frequency",
+    "lead_time": "lead time",
+    "change_failure_rate": "failure rate",
+    "recovery_time": "recovery",
 }
 
 
@@ -57,8 +62,8 @@ def _env(folder: Path) -> jinja2.Environment:
         label=lambda s: (s or "").replace("_", " "),
         short=lambda s, n=10: s if s is None or len(s) <= n else s[:n],
     )
-    env.globals.update(delta=delta, NO_DATA=NO_DATA, DORA_LABELS=DORA_LABELS, tier_change=tier_change,
-                       stage_change=stage_change)
+    env.globals.update(delta=delta, NO_DATA=NO_DATA, DORA_LABELS=DORA_LABELS, DORA_SHORT=DORA_SHORT,
+                       tier_change=tier_change, stage_change=stage_change)
     return env
 
 
@@ -72,25 +77,31 @@ def _plotly_js() -> str:
 # ---------------------------------------------------------------- formatting
 
 
+def _num(v: float, digits: int) -> float:
+    """``v`` rounded for display, with no negative zero: -0.0 and -0.04 at one digit show as 0.0."""
+    r = round(float(v), digits)
+    return 0.0 if r == 0 else r
+
+
 def fmt(v: Any, kind: str) -> str:
     """A figure for the page: rates as percentages (stored as fractions), NULL as "no data"."""
     if v is None:
         return NO_DATA
     if kind == "pct":
-        return f"{v * 100:.1f}%"
+        return f"{_num(v * 100, 1):.1f}%"
     if kind == "pct3":
-        return f"{v * 100:.3f}%"
+        return f"{_num(v * 100, 3):.3f}%"
     if kind == "count":
-        return f"{int(v):,}" if float(v).is_integer() else f"{v:,.1f}"
+        return f"{int(v):,}" if float(v).is_integer() else f"{_num(v, 1):,.1f}"
     if kind == "minutes":
-        return f"{v:.1f} min" if abs(v) < 120 else f"{v / 60:.1f} h"
+        return f"{_num(v, 1):.1f} min" if abs(v) < 120 else f"{_num(v / 60, 1):.1f} h"
     if kind == "hours":
         if abs(v) < 1:
-            return f"{v * 60:.0f} min"
-        return f"{v:.1f} h" if abs(v) < 72 else f"{v / 24:.1f} d"
+            return f"{_num(v * 60, 0):.0f} min"
+        return f"{_num(v, 1):.1f} h" if abs(v) < 72 else f"{_num(v / 24, 1):.1f} d"
     if kind == "ratio":
-        return f"{v:.2f}x"
-    return f"{v:,.2f}"
+        return f"{_num(v, 2):.2f}x"
+    return f"{_num(v, 2):,.2f}"
 
 
 def delta(value: Any, prev: Any, kind: str, better: str | None = None) -> dict[str, str]:
@@ -119,18 +130,22 @@ def delta(value: Any, prev: Any, kind: str, better: str | None = None) -> dict[s
     return {"text": text, "cls": cls, "arrow": "▲" if diff > 0 else "▼"}
 
 
-def tier_change(cur: str | None, prev: str | None) -> dict[str, str]:
-    if not cur or not prev or cur == prev or cur not in TIER_ORDER or prev not in TIER_ORDER:
+def tier_change(cur: str | None, prev: str | None, ranks: dict[str, int] | None = None) -> dict[str, str]:
+    """"up from high" / "down from elite": better or worse by the benchmark's own tier ranks."""
+    ranks = ranks or {}
+    if not cur or not prev or cur == prev or cur not in ranks or prev not in ranks:
         return {"text": "" if not prev or cur == prev else f"was {prev}", "cls": "flat"}
-    better = TIER_ORDER[cur] < TIER_ORDER[prev]
+    better = ranks[cur] < ranks[prev]
     return {"text": f"{'up' if better else 'down'} from {prev}", "cls": "good" if better else "bad"}
 
 
-def stage_change(cur: str | None, prev: str | None) -> dict[str, str]:
+def stage_change(cur: str | None, prev: str | None, remaining: float | None = None,
+                 prev_remaining: float | None = None) -> dict[str, str]:
+    """"was notify": the stage moved; worse when the budget remaining went down."""
     if not cur or not prev or cur == prev:
         return {"text": "", "cls": "flat"}
-    worse = POLICY_ORDER.get(cur, 0) > POLICY_ORDER.get(prev, 0)
-    return {"text": f"was {prev.replace('_', ' ')}", "cls": "bad" if worse else "good"}
+    cls = "flat" if remaining is None or prev_remaining is None else ("bad" if remaining < prev_remaining else "good")
+    return {"text": f"was {prev.replace('_', ' ')}", "cls": cls}
 
 
 def _when(v: Any) -> str:
@@ -159,28 +174,32 @@ def build_figures(data: WeeklyData) -> dict[str, dict[str, Any]]:
     def add(key: str, fig: Any) -> None:
         out[key] = {"id": f"fig-{key.replace('_', '-')}", "json": Markup(figures.to_json(fig))}
 
-    cfg = data.settings
     if data.slo.get("burndown"):
         add("slo_burndown", figures.slo_burndown(data.slo["burndown"]))
-    trend = data.dora.get("trend")
+    trend, bands = data.dora.get("trend"), data.dora.get("bands") or {}
     if trend and any(trend["deployments"]):
-        add("dora_deploy_days", figures.dora_trend(trend, "deploy_days", "Deployment days per week", bar=True))
-        add("dora_lead_time", figures.dora_trend(trend, "lead_time_p50_hours", "Lead time for changes, p50 (hours)"))
-        add("dora_cfr", figures.dora_trend(trend, "change_failure_rate", "Change failure rate", pct=True))
+        add("dora_deploy_days", figures.dora_trend(trend, "deploy_days", "Deployment days per week",
+                                                   bands.get("deploy_days"), bar=True))
+        add("dora_lead_time", figures.dora_trend(trend, "lead_time_p50_hours", "Lead time for changes, p50 (hours)",
+                                                 bands.get("lead_time_p50_hours")))
+        add("dora_cfr", figures.dora_trend(trend, "change_failure_rate", "Change failure rate",
+                                           bands.get("change_failure_rate"), pct=True))
         add("dora_recovery", figures.dora_trend(trend, "recovery_time_p50_hours",
-                                                "Failed deployment recovery time, p50 (hours)"))
+                                                "Failed deployment recovery time, p50 (hours)",
+                                                bands.get("recovery_time_p50_hours")))
     dep = data.deployments.get("trend")
-    if dep and any(dep["successful"] + dep["failed"] + dep["cancelled"]):
+    if dep and any(v for k in ("successful", "failed", "errored", "cancelled") for v in dep[k]):
         add("deployments", figures.deployments_trend(dep))
     inc = data.incidents.get("trend")
-    if inc and any(sum(v) for v in inc["by_severity"].values()):
+    if inc and any(v for counts in inc["by_severity"].values() for v in counts):
         add("incidents", figures.incidents_trend(inc))
         if any(v is not None for v in inc.get("mtta_minutes_mean", []) + inc.get("mttr_minutes_mean", [])):
-            add("response", figures.response_trend(inc, float(cfg["mtta_target_minutes"]),
-                                                   float(cfg["mttr_target_minutes"])))
+            this = data.incidents.get("this") or {}
+            add("response", figures.response_trend(inc, this.get("mtta_target_minutes"),
+                                                   this.get("mttr_target_minutes")))
     act = data.actions.get("trend")
     if act and any(v is not None for v in act["on_time_rate"]):
-        add("action_items", figures.action_items_trend(act, float(cfg["action_item_target"])))
+        add("action_items", figures.action_items_trend(act, (data.actions.get("this") or {}).get("on_time_target")))
     for section in data.sections:
         # a section's figures are drawn with m.chart(section.figure_ids[name])
         ids = section.data.setdefault("figure_ids", {})
@@ -196,8 +215,10 @@ def render_weekly(data: WeeklyData, folder: Path | None = None) -> str:
     env = _env(folder)
     figs = build_figures(data)
     week_last_day = data.week_end - timedelta(days=1)
+    tier_ranks = {b["tier"]: b["rank"] for rows in (data.dora.get("bands") or {}).values() for b in rows}
     return env.get_template("weekly.html.j2").render(
         d=data,
+        tier_ranks=tier_ranks,
         figs=figs,
         figure_count=len(figs),
         period=f"{data.week_start.strftime('%d %b')} – {week_last_day.strftime('%d %b %Y')}",

@@ -25,6 +25,10 @@
 --   strict (a deployment finishing at the very instant the incident opens is "after"); ties are
 --   broken by deploy_id.
 -- * escalated: escalations > 0, or an `escalate` log entry.
+-- * time_to_ack_minutes = acknowledged_at - created_at, time_to_resolve_minutes = resolved_at -
+--   created_at, in minutes ("MTTA = acknowledged_at - created_at over acknowledged incidents; MTTR =
+--   resolved_at - created_at over resolved incidents; minutes"): NULL while not acknowledged /
+--   resolved. marts.incident_weekly aggregates these; the report lists them.
 WITH events AS (
     SELECT
         incident_id,
@@ -63,7 +67,8 @@ by_sha AS (
                  CASE WHEN d.finished_at >= n.created_at THEN d.finished_at END,
                  d.deploy_id
     ) = 1
-)
+),
+incidents AS (
 SELECT
     n.incident_id,
     n.service_resolved AS service,
@@ -91,4 +96,10 @@ LEFT JOIN events AS e ON e.incident_id = n.incident_id
 LEFT JOIN by_sha AS b ON b.incident_id = n.incident_id
 LEFT JOIN catalog.services AS cs ON cs.service = n.service_resolved
 LEFT JOIN catalog.severity_map AS sm ON sm.service = n.service_resolved AND sm.raw = lower(n.priority)
-ORDER BY n.created_at, n.incident_id
+)
+SELECT
+    *,
+    epoch(acknowledged_at - created_at) / 60.0 AS time_to_ack_minutes,
+    epoch(resolved_at - created_at) / 60.0 AS time_to_resolve_minutes
+FROM incidents
+ORDER BY created_at, incident_id

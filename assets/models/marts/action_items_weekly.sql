@@ -11,12 +11,16 @@
 -- * "completed_on_time = completed on or before the due date": done, and the UTC date of
 --   completed_at <= due_date (completing on the due day is on time).
 -- * "completed_late = completed after it."
--- * "open_overdue = still open past it." Choice: an item still open (as of the build) whose due
---   date is before the end of its week (for weeks already over) or before today (UTC, for the
---   current week). Open items not yet due are open_not_due. Each item is in exactly one of
---   completed_on_time, completed_late, open_overdue, open_not_due.
--- * "on_time_rate = completed_on_time / due", NULL when due = 0. "Default target: > 90%" from the
---   setting action_item_target.
+-- * "open_overdue = still open past it": core's is_overdue, an item still open whose due date has
+--   passed as of the warehouse's data time (core.action_items.as_of: "when the warehouse is built",
+--   known from the data, see there). Open items not yet due are open_not_due. Each item is in
+--   exactly one of completed_on_time, completed_late, open_overdue, open_not_due.
+-- * "on_time_rate = completed_on_time / due, counting only items whose due date has passed when the
+--   warehouse is built (a week still in progress shows the rate over what is already due; NULL when
+--   nothing is)": due_to_date = the week's due items whose due date has passed as of as_of
+--   (core's due_passed), completed_on_time_to_date = those completed on time; on_time_rate =
+--   completed_on_time_to_date / due_to_date. For a week wholly before as_of they equal due and
+--   completed_on_time. "Default target: > 90%" from the setting action_item_target.
 -- * team: core's team (the item's own, else its incident's), '(none)' when unknown.
 WITH items AS (
     SELECT
@@ -25,6 +29,9 @@ WITH items AS (
         coalesce(category, 'unknown') AS category,
         status,
         due_date,
+        due_passed,
+        is_overdue,
+        as_of,
         CAST(date_trunc('week', due_date) AS DATE) AS week_start,
         CAST(timezone('UTC', completed_at) AS DATE) AS completed_on
     FROM core.action_items
@@ -36,8 +43,7 @@ classified AS (
         *,
         status = 'done' AND completed_on <= due_date AS on_time,
         status = 'done' AND (completed_on > due_date OR completed_on IS NULL) AS late,
-        -- overdue as of the end of the due week, or as of today for the current week
-        status = 'open' AND due_date < least(week_start + 7, CAST(timezone('UTC', now()) AS DATE)) AS overdue
+        is_overdue AS overdue
     FROM items
 ),
 agg AS (
@@ -54,7 +60,9 @@ agg AS (
         count(*) FILTER (WHERE on_time) AS completed_on_time,
         count(*) FILTER (WHERE late) AS completed_late,
         count(*) FILTER (WHERE overdue) AS open_overdue,
-        count(*) FILTER (WHERE status = 'open' AND NOT overdue) AS open_not_due
+        count(*) FILTER (WHERE status = 'open' AND NOT overdue) AS open_not_due,
+        count(*) FILTER (WHERE due_passed) AS due_to_date,
+        count(*) FILTER (WHERE on_time AND due_passed) AS completed_on_time_to_date
     FROM classified
     GROUP BY GROUPING SETS ((week_start, team, category), (week_start, team), (week_start))
 ),
@@ -78,7 +86,9 @@ filled AS (
            coalesce(a.completed_on_time, 0) AS completed_on_time,
            coalesce(a.completed_late, 0) AS completed_late,
            coalesce(a.open_overdue, 0) AS open_overdue,
-           coalesce(a.open_not_due, 0) AS open_not_due
+           coalesce(a.open_not_due, 0) AS open_not_due,
+           coalesce(a.due_to_date, 0) AS due_to_date,
+           coalesce(a.completed_on_time_to_date, 0) AS completed_on_time_to_date
     FROM spine AS sp
     LEFT JOIN agg AS a USING (week_start, team, category, scope)
 )
@@ -89,11 +99,15 @@ SELECT
     completed_on_time,
     completed_late,
     open_overdue,
-    completed_on_time / nullif(due, 0) AS on_time_rate,
+    completed_on_time_to_date / nullif(due_to_date, 0) AS on_time_rate,
     category,
     scope,
     open_not_due,
+    due_to_date,
+    completed_on_time_to_date,
     CAST(getvariable('action_item_target') AS DOUBLE) AS on_time_target,
-    completed_on_time / nullif(due, 0) > CAST(getvariable('action_item_target') AS DOUBLE) AS on_time_target_met
+    completed_on_time_to_date / nullif(due_to_date, 0) > CAST(getvariable('action_item_target') AS DOUBLE)
+        AS on_time_target_met,
+    (SELECT max(as_of) FROM core.action_items) AS as_of
 FROM filled
 ORDER BY week_start, scope, team, category

@@ -2,12 +2,15 @@
 -- every week of marts.dora_weekly and every scope (service / team / overall rows as there).
 --
 -- Rules (METRICS.md, "DORA"):
--- * "Tiers per metric over the trailing 12 weeks (empty weeks included), from versioned benchmark
---   data." The period of a row is the 12 ISO weeks ending with the week that starts at
---   period_end - 7 days: [period_start, period_end), period_end exclusive (a Monday). Weeks count
---   from the service's first DORA week (marts.dora_weekly's spine): weeks without deployments
---   inside it are included with zero deploy days; weeks before a service existed are not
---   (weeks = how many weeks the period holds).
+-- * "Tiers per metric over the trailing 12 weeks, from versioned benchmark data. The period starts
+--   no earlier than the week of the service's first successful production deployment; inside it,
+--   weeks without deployments count as empty weeks. `weeks_measured` says how many weeks were used;
+--   with fewer than 4 the tier is NULL (not enough history), never a tier computed from one or two
+--   weeks." The period of a row ends with the week that starts at period_end - 7 days (period_end
+--   exclusive, a Monday) and starts at period_start = the later of 11 weeks before that week and the
+--   first week with a successful production deployment of the row's scope (service, team or
+--   everything): [period_start, period_end). weeks_measured (= weeks) = the ISO weeks in it; the
+--   value is still published with fewer than 4 weeks, the tier is NULL.
 -- * Benchmarks are data: assets/benchmarks/<name>.csv, one row per metric and tier with the
 --   measure, operator and threshold; the setting dora_benchmark picks one (default dora-2023).
 --   Tiers are tried in rank order (elite, high, medium, low); the first condition that holds
@@ -35,10 +38,21 @@ WITH all_weekly AS (
     SELECT scope, service, team, week_start, deployments, deploy_days, failed_deployments
     FROM marts.dora_weekly
 ),
+first_deploy AS (
+    -- the week of the scope's first successful production deployment: no period starts earlier
+    SELECT scope, service, team, min(week_start) AS first_week
+    FROM all_weekly
+    WHERE deployments > 0
+    GROUP BY ALL
+),
 weekly AS (
-    -- the weeks a recomputed period can read: 11 weeks before since on
-    SELECT * FROM all_weekly
-    WHERE getvariable('since') IS NULL OR week_start >= CAST(getvariable('since') AS DATE) - 77
+    -- the weeks a recomputed period can read: 11 weeks before since on, none before the first
+    -- deployment's week
+    SELECT w.*
+    FROM all_weekly AS w
+    JOIN first_deploy AS f USING (scope, service, team)
+    WHERE w.week_start >= f.first_week
+      AND (getvariable('since') IS NULL OR w.week_start >= CAST(getvariable('since') AS DATE) - 77)
 ),
 periods_of AS (
     -- the periods (by last week) this build computes
@@ -49,6 +63,7 @@ windowed AS (
     -- the period's weeks: [week_start - 11 weeks, week_start]
     SELECT
         p.scope, p.service, p.team, p.week_start,
+        min(w.week_start) AS period_start,
         count(*) AS weeks,
         quantile_cont(w.deploy_days, 0.5) AS deploy_days_per_week_p50,
         sum(w.deploy_days) AS deploy_days_in_period,
@@ -116,7 +131,7 @@ periods AS (
     LEFT JOIN pooled AS p USING (scope, service, team, week_start)
 ),
 metrics AS (
-    SELECT scope, service, team, week_start, weeks, metric, value, samples,
+    SELECT scope, service, team, week_start, period_start, weeks, metric, value, samples,
            deploy_days_per_week_p50, deploy_days_per_4_weeks_p50, deploy_days_in_period,
            lead_time_p50_hours, change_failure_rate, recovery_time_p50_hours
     FROM periods,
@@ -149,6 +164,7 @@ candidates AS (
     FROM metrics AS m
     JOIN benchmark AS b ON b.metric = m.metric
     WHERE m.value IS NOT NULL   -- no data, no tier
+      AND m.weeks >= 4          -- fewer than 4 weeks measured: not enough history, no tier
 ),
 chosen AS (
     SELECT *
@@ -177,9 +193,10 @@ SELECT
     coalesce(benchmark, getvariable('dora_benchmark')) AS benchmark,
     team,
     scope,
-    week_start - 77 AS period_start,
+    period_start,
     week_start AS last_week_start,
     weeks,
+    weeks AS weeks_measured,
     samples,
     deploy_days_per_4_weeks_p50,
     deploy_days_in_period
