@@ -56,6 +56,7 @@ class PageResult:
     requests: list[str] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
     screenshot: bytes = b""
+    pdf: bytes = b""
 
 
 class ChromiumError(RuntimeError):
@@ -164,8 +165,13 @@ def load_page(
     timeout: float = 20.0,
     javascript: bool = True,
     clip: tuple[int, int, int, int] | None = None,
+    media: str | None = None,
+    pdf: bool = False,
 ) -> PageResult:
-    """Open ``path`` in a fresh headless Chromium and report what happened."""
+    """Open ``path`` in a fresh headless Chromium and report what happened.
+
+    ``media="print"`` lays the page out (and evaluates the expressions) as for printing; ``pdf``
+    also prints it to PDF (A4 landscape, the page's own ``@page`` rules winning)."""
     profile = Path(tempfile.mkdtemp(prefix="chromium-profile-"))
     pipe = _Pipe(binary, profile)
     out = PageResult()
@@ -178,6 +184,8 @@ def load_page(
                   {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=session)
         if not javascript:
             pipe.send("Emulation.setScriptExecutionDisabled", {"value": True}, session=session)
+        if media:
+            pipe.send("Emulation.setEmulatedMedia", {"media": media}, session=session)
         pipe.send("Page.navigate", {"url": path.resolve().as_uri()}, session=session, timeout=timeout)
         deadline = time.monotonic() + timeout
         loaded = False
@@ -192,6 +200,11 @@ def load_page(
             shot_params["clip"] = dict(zip(("x", "y", "width", "height"), clip), scale=1)
         shot = pipe.send("Page.captureScreenshot", shot_params, session=session, timeout=timeout)
         out.screenshot = base64.b64decode(shot["data"])
+        if pdf:
+            printed = pipe.send("Page.printToPDF", {"landscape": True, "paperWidth": 11.69, "paperHeight": 8.27,
+                                                    "preferCSSPageSize": True, "printBackground": True},
+                                session=session, timeout=timeout)
+            out.pdf = base64.b64decode(printed["data"])
         for name, expr in expressions.items():
             res = pipe.send("Runtime.evaluate", {"expression": expr, "returnByValue": True}, session=session)
             out.values[name] = res.get("result", {}).get("value")

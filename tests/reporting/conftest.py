@@ -114,3 +114,29 @@ def report_home(small_home: DataHome, tmp_path: Path) -> DataHome:
     home = DataHome.resolve(tmp_path / "home").ensure()
     shutil.copyfile(small_home.warehouse, home.warehouse)
     return home
+
+
+DEMO_END = "2026-03-08"  # a Sunday: the review week 2026-W10 is complete
+DEMO_WEEK = "2026-W10"
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> DataHome:
+    """A published warehouse of generated exports in the real formats (the demo's generator, small:
+    4 services x 8 weeks, 2 of them with two weeks of per-minute SLIs)."""
+    import shutil
+    from datetime import date
+
+    from ops_warehouse.generate import generate_exports
+    from ops_warehouse.ingest import ingest_paths
+
+    root = tmp_path_factory.mktemp("demo")
+    generate_exports(root / "gen", services=4, weeks=8, seed=11, end=date.fromisoformat(DEMO_END),
+                     slo_services=2, metric_days=14)
+    home = DataHome.resolve(root / "home").ensure()
+    shutil.copyfile(root / "gen" / "catalog.yaml", home.catalog)
+    reports = ingest_paths(home, [root / "gen" / "exports"])
+    assert not [r.line() for r in reports if r.error]
+    build_models(home)
+    publish(home)
+    return home

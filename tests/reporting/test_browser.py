@@ -11,7 +11,7 @@ from ops_warehouse.home import DataHome
 from ops_warehouse.reporting.publish import publish_report
 
 from .chromium import find_chromium, load_page
-from .conftest import WEEK
+from .conftest import DEMO_WEEK, WEEK
 
 pytestmark = pytest.mark.browser
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
@@ -75,3 +75,60 @@ def test_page_reads_without_javascript(chromium: str, page: Path) -> None:
     assert result.exceptions == [] and result.requests == []
     assert v["rows"] > 0 and v["filter_visible"] is False and v["pwned"] == "undefined"
     assert v["noscript"] is True
+
+
+# Elements wider than their box: a table that needs horizontal scrolling, or the page itself.
+OVERFLOW = {
+    "page_width": "document.documentElement.scrollWidth",
+    "viewport": "document.documentElement.clientWidth",
+    "scrolling_tables": """Array.from(document.querySelectorAll('.scroll')).filter(
+        e => e.scrollWidth > e.clientWidth + 1).map(e => e.querySelector('table').dataset.table)""",
+    "tables": "Array.from(document.querySelectorAll('.scroll table')).map(t => t.dataset.table)",
+    "cut_tables": """Array.from(document.querySelectorAll('table')).filter(
+        t => t.getBoundingClientRect().right > document.documentElement.clientWidth + 1).map(t => t.dataset.table)""",
+    "spilling_tables": """Array.from(document.querySelectorAll('table')).filter(
+        t => t.getBoundingClientRect().right > t.parentElement.getBoundingClientRect().right + 1)
+        .map(t => t.dataset.table)""",
+}
+
+
+@pytest.fixture(scope="module")
+def demo_page(demo_home: DataHome) -> Path:
+    return publish_report(demo_home, DEMO_WEEK)
+
+
+def test_tables_fit_a_1400_px_screen(chromium: str, demo_page: Path) -> None:
+    """The SLO and DORA tables (the widest) need no horizontal scrolling at 1400 px."""
+    result = load_page(demo_page, OVERFLOW, binary=chromium, width=1400, height=1600)
+    OUTPUT.mkdir(exist_ok=True)
+    (OUTPUT / f"weekly-{DEMO_WEEK}-1400.png").write_bytes(result.screenshot)
+    v = result.values
+    assert {"slo", "dora-services"} <= set(v["tables"])
+    assert v["scrolling_tables"] == [] and v["cut_tables"] == [] and v["spilling_tables"] == []
+    assert v["page_width"] <= v["viewport"]
+
+
+def test_print_layout(chromium: str, demo_page: Path) -> None:
+    """Printed (A4 landscape): no navigation or filter, nothing cut at the right edge, tables shown
+    whole (no scroll boxes), every chart drawn, and a multi-page PDF."""
+    probes = {
+        **OVERFLOW,
+        "nav": "getComputedStyle(document.querySelector('nav.toc')).display",
+        "scroll_boxes": """Array.from(document.querySelectorAll('.scroll')).filter(
+            e => getComputedStyle(e).overflowY !== 'visible' || e.scrollHeight > e.clientHeight + 1).length""",
+        "drawn": PROBES["drawn"],
+        "figures": PROBES["figures"],
+    }
+    # 1040 px is the printable width of A4 landscape with the page's 12 mm margins at 96 dpi
+    result = load_page(demo_page, probes, binary=chromium, width=1040, height=1400, media="print", pdf=True)
+    OUTPUT.mkdir(exist_ok=True)
+    (OUTPUT / f"weekly-{DEMO_WEEK}-print.png").write_bytes(result.screenshot)
+    v = result.values
+    assert result.exceptions == [] and result.console_errors == [] and result.requests == []
+    assert v["nav"] == "none" and v["scroll_boxes"] == 0
+    assert v["scrolling_tables"] == [] and v["cut_tables"] == [] and v["spilling_tables"] == []
+    assert v["page_width"] <= v["viewport"]
+    assert int(v["figures"]) == v["drawn"] > 0
+    assert result.pdf.startswith(b"%PDF") and result.pdf.count(b"/Type /Page\n") + result.pdf.count(b"/Type /Page/") \
+        + result.pdf.count(b"/Type /Page ") >= 2
+    (OUTPUT / f"weekly-{DEMO_WEEK}.pdf").write_bytes(result.pdf)
