@@ -46,6 +46,13 @@ SAMPLES_BY_KIND: dict[str, list[str]] = {
     "prometheus-range": ["prometheus_query_range_matrix.json"],
     "prometheus-text": ["prometheus_text_exposition_0.0.4.prom", "openmetrics_alltypes_5mfs.om.txt"],
     "sloth": ["sloth_prometheus_v1_getting_started.yml"],
+    "github-dependabot-alerts": ["github_rest_dependabot_alerts.json"],
+    "github-code-scanning-alerts": ["github_rest_code_scanning_alerts_TRIMMED.json"],
+    "trivy": ["trivy_image_report.json"],
+    "grype": ["grype_report.json"],
+    "alertmanager-webhook": ["alertmanager_webhook_payload.json"],
+    "alertmanager-alerts": ["alertmanager_api_v2_alerts.json"],
+    "pagerduty-alerts": ["pagerduty_incident_alerts.json"],
 }
 
 CANONICAL_CSV = (
