@@ -103,6 +103,7 @@ class Metric:
     prev: float | None
     kind: str  # pct | pct3 | count | minutes | hours | number
     better: str | None = None
+    target: float | None = None  # the target the verdict compared with, when a section has it
     target_met: bool | None = None
     target_text: str | None = None
     note: str | None = None
