@@ -261,3 +261,23 @@ def test_cli_report_prints_the_path(report_home: DataHome, capsys: pytest.Captur
 def test_files_are_readable_by_others(report_home: DataHome) -> None:
     page = publish_report(report_home, WEEK)
     assert os.stat(page).st_mode & 0o044 == 0o044
+
+
+def test_dora_chart_shades_the_bands_it_is_given() -> None:
+    """The chart draws marts.dora_benchmark's bands (here dora-2024's change failure rate, whose
+    medium tier no value reaches), not bands of its own."""
+    from ops_warehouse.reporting import figures
+
+    bands = [
+        {"tier": "elite", "rank": 1, "band_low": 0.0, "band_high": 0.05},
+        {"tier": "high", "rank": 2, "band_low": 0.05, "band_high": 0.20},
+        {"tier": "medium", "rank": 3, "band_low": 0.20, "band_high": 0.10},
+        {"tier": "low", "rank": 4, "band_low": 0.20, "band_high": None},
+    ]
+    trend = {"week_start": [date(2026, 2, 23), W10], "change_failure_rate": [0.1, 0.3]}
+    fig = figures.dora_trend(trend, "change_failure_rate", "Change failure rate", bands, pct=True)
+    shaded = [(s.y0, s.y1) for s in fig.layout.shapes]
+    top = fig.layout.yaxis.range[1]
+    assert shaded == [(0.0, 0.05), (0.05, 0.20), (0.20, top)] and top == pytest.approx(0.375)
+    assert [a.text for a in fig.layout.annotations] == ["elite", "high", "low"]
+    assert figures.dora_trend(trend, "change_failure_rate", "x", None).layout.shapes == ()
