@@ -228,7 +228,9 @@ def render_weekly(data: WeeklyData, folder: Path | None = None) -> str:
     )
 
 
-def render_index(entries: list[dict[str, Any]], folder: Path | None = None, generated_at: datetime | None = None) -> str:
+def render_index(
+    entries: list[dict[str, Any]], folder: Path | None = None, generated_at: datetime | None = None
+) -> str:
     folder = folder or templates_dir()
     env = _env(folder)
     return env.get_template("index.html.j2").render(

@@ -44,9 +44,6 @@ from typing import Any
 
 from ops_warehouse.sources.base import (
     BadRecord,
-    one_of,
-    text,
-    timestamp_field,
     FileError,
     ReadContext,
     Record,
@@ -59,8 +56,9 @@ from ops_warehouse.sources.base import (
     pointer,
     raw_json,
     records_of,
+    text,
+    timestamp_field,
 )
-from ops_warehouse.timeutil import TimestampError, parse_timestamp
 
 SOURCE = "pagerduty"
 STATUSES = ("triggered", "acknowledged", "resolved")

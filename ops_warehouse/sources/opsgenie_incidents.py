@@ -28,15 +28,11 @@ An incident whose impact ends before it was opened is quarantined (it would make
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 from ops_warehouse.sources.base import (
-    BadRecord,
-    one_of,
-    text,
-    timestamp_field,
     Adapter,
+    BadRecord,
     ReadContext,
     Record,
     Reject,
@@ -44,11 +40,13 @@ from ops_warehouse.sources.base import (
     Sniff,
     load_json,
     normalize_severity,
+    one_of,
     pointer,
     raw_json,
     records_of,
+    text,
+    timestamp_field,
 )
-from ops_warehouse.timeutil import TimestampError, parse_timestamp
 
 SOURCE = "opsgenie"
 WRAPPER = "data"

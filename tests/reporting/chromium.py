@@ -214,7 +214,8 @@ def load_page(
                 d = params.get("exceptionDetails", {})
                 out.exceptions.append(d.get("exception", {}).get("description") or d.get("text", "exception"))
             elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-                out.console_errors.append(" ".join(str(a.get("value", a.get("description"))) for a in params.get("args", [])))
+                args = params.get("args", [])
+                out.console_errors.append(" ".join(str(a.get("value", a.get("description"))) for a in args))
             elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
                 out.console_errors.append(params["entry"].get("text", ""))
             elif method == "Network.requestWillBeSent":
