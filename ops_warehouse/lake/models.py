@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,13 +197,29 @@ def _latest_per_key(table: RawTable, scan: str) -> str:
     )
 
 
-def run_model(home: DataHome, model: Model, catalog: Catalog | None = None, *, incremental: bool = True) -> int:
+class StagedTableRejected(Exception):
+    """A model's new result failed validation and was discarded; the lake's table is as it was."""
+
+
+def run_model(
+    home: DataHome,
+    model: Model,
+    catalog: Catalog | None = None,
+    *,
+    incremental: bool = True,
+    validate: Callable[[Path], bool] | None = None,
+) -> int:
     """Compute a model from the lake and write it to ``lake/<layer>/<name>.parquet``; returns rows.
 
     With ``incremental`` (the default), a model that declares ``-- incremental: key=...`` is
     recomputed only from the earliest key new data can change, when the previous build allows it
     (see :mod:`ops_warehouse.lake.incremental`); the result is the same as a full rebuild.
     ``incremental=False`` always recomputes the whole table (and still records the build state).
+
+    ``validate`` (the table's data contract) sees the new result in a staging file before it
+    replaces the table; when it returns False the result is discarded, the table stays as it was,
+    the next build recomputes the model in full, and :class:`StagedTableRejected` is raised. An
+    unchanged table is validated where it is.
     """
     catalog = catalog or Catalog.load(home.catalog)
     con = open_lake(home, catalog, raw={d for d in model.deps if not d.startswith(("core.", "marts."))})
@@ -222,7 +239,12 @@ def run_model(home: DataHome, model: Model, catalog: Catalog | None = None, *, i
                     f"UNION ALL BY NAME "
                     f"SELECT * FROM ({select}) WHERE {key} >= getvariable('since') OR {key} IS NULL"
                 )
-            atomic_copy(con, select, target, home.tmp)
+            if validate is None:
+                atomic_copy(con, select, target, home.tmp)
+            else:
+                _stage_validate_promote(con, select, target, home.tmp, validate, model.key)
+        elif validate is not None and not validate(target):
+            raise StagedTableRejected(f"{model.key} failed validation")
         since = "unchanged" if decision.unchanged else incremental_.since_text(decision.since) or incremental_.FULL
         incremental_.record(
             home, model.key, decision.target, decision.files, decision.fingerprint, decision.plan, since,
@@ -232,6 +254,20 @@ def run_model(home: DataHome, model: Model, catalog: Catalog | None = None, *, i
         return con.execute(f"SELECT count(*) FROM read_parquet({quote_literal(str(target))})").fetchone()[0]
     finally:
         con.close()
+
+
+def _stage_validate_promote(
+    con: duckdb.DuckDBPyConnection, select: str, target: Path, tmp: Path, validate: Callable[[Path], bool], key: str
+) -> None:
+    staged = tmp / f"{target.stem}.{uuid.uuid4().hex}.staged.parquet"
+    try:
+        atomic_copy(con, select, staged, tmp)
+        if not validate(staged):
+            raise StagedTableRejected(f"{key} failed validation; the table was left as it was")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, target)
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 # how each model ran in this process's latest build: "full: ...", "unchanged", "incremental from ..."
