@@ -1,8 +1,9 @@
 """``ops-warehouse build``: run the Dagster build job in process.
 
 The same job the daily schedule runs: every core and mart asset, their blocking contract checks,
-then the published snapshot. With ``DAGSTER_HOME`` set, the run is recorded in that instance and
-shows in the Dagster UI; otherwise an ephemeral instance is used.
+then the published snapshot. The run is recorded in the data home's Dagster instance
+(``<data home>/dagster``, or ``DAGSTER_HOME`` when set; see :mod:`ops_warehouse.defs.instance`),
+so it shows in ``dagster dev`` with its materializations, check results and metadata.
 """
 
 from __future__ import annotations
@@ -26,21 +27,23 @@ def run_build(home: DataHome, *, job_name: str = "build_warehouse") -> BuildResu
     import dagster as dg
 
     from ops_warehouse.defs.definitions import build_definitions
+    from ops_warehouse.defs.instance import open_instance
     from ops_warehouse.defs.resources import WarehouseResource
 
     home.ensure()
     defs = build_definitions(WarehouseResource(home=str(home.root)))
     job = defs.resolve_job_def(job_name)
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    run_config = {"loggers": {"console": {"config": {"log_level": os.environ.get("OPS_WAREHOUSE_LOG_LEVEL", "WARNING")}}}}
-    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
+    log_level = os.environ.get("OPS_WAREHOUSE_LOG_LEVEL", "WARNING")
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    with open_instance(home) as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
     out = BuildResult(success=result.success)
     for event in result.all_events:
-        if event.event_type_value == "ASSET_MATERIALIZATION":
+        if event.event_type_value == "ASSET_MATERIALIZATION" and event.asset_key is not None:
             out.materialized.append(event.asset_key.to_user_string())
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
-            if not evaluation.passed:
+            if isinstance(evaluation, dg.AssetCheckEvaluation) and not evaluation.passed:
                 out.failed_checks.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
         elif event.event_type_value == "STEP_FAILURE":
             out.failed_steps.append(event.step_key or "?")

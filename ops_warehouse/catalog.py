@@ -85,7 +85,7 @@ class Catalog:
     settings: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SETTINGS))
 
     @classmethod
-    def load(cls, path: Path) -> "Catalog":
+    def load(cls, path: Path) -> Catalog:
         if not path.exists():
             return cls()
         try:
@@ -95,7 +95,7 @@ class Catalog:
         return cls.from_dict(doc, where=str(path))
 
     @classmethod
-    def from_dict(cls, doc: dict[str, Any], *, where: str = "catalog") -> "Catalog":
+    def from_dict(cls, doc: dict[str, Any], *, where: str = "catalog") -> Catalog:
         if not isinstance(doc, dict):
             raise CatalogError(f"{where}: expected a mapping with 'services' and 'settings'")
         services: dict[str, ServiceEntry] = {}

@@ -61,6 +61,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     reports = ingest_paths(home, args.paths, kind=args.source, default_tz=args.tz)
     if not reports:
         raise CliError("no files found in " + ", ".join(args.paths))
+    _record_in_dagster(home, reports)
     for r in reports:
         print(r.line(), file=sys.stderr if r.error else sys.stdout)
     totals = [sum(getattr(r, k) for r in reports) for k in ("read", "loaded", "duplicates", "quarantined")]
@@ -70,6 +71,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         f"duplicates {totals[2]}, quarantined {totals[3]}"
     )
     return EXIT_FAIL if failed else EXIT_OK
+
+
+def _record_in_dagster(home: DataHome, reports: list[Any]) -> None:
+    """The raw tables' new partitions, as runless events in the data home's Dagster instance."""
+    from ops_warehouse.defs.instance import record_ingest
+
+    record_ingest(home, reports)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -125,6 +133,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         shutil.copyfile(gen_dir / "catalog.yaml", home.catalog)
     print(f"generated {len(org.services)} services x {args.weeks} weeks of exports in {gen_dir / 'exports'}")
     reports = ingest_paths(home, [gen_dir / "exports"])
+    _record_in_dagster(home, reports)
     failed = [r for r in reports if r.error]
     for r in failed:
         print(r.line(), file=sys.stderr)

@@ -9,6 +9,7 @@
     warehouse.duckdb    the published snapshot analysts query
     reports/            published HTML (reports/weekly/2026-W48.html, reports/index.html)
     catalog.yaml        the service catalog
+    dagster/            the Dagster instance (runs, materializations, checks) unless DAGSTER_HOME is set
 """
 
 from __future__ import annotations

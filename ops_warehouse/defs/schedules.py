@@ -3,27 +3,28 @@ review on Monday (``OPS_WAREHOUSE_REPORT_HOUR``, default 06:00 UTC), for the wee
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
 from ops_warehouse.defs.jobs import BUILD_JOB, REPORT_JOB
+from ops_warehouse.defs.settings import LocationSettings
 
-daily_build_schedule = dg.ScheduleDefinition(
-    name="daily_build",
-    job=BUILD_JOB,
-    cron_schedule=os.environ.get("OPS_WAREHOUSE_BUILD_CRON", "0 2 * * *"),
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Rebuild core tables and marts and publish the snapshot every day.",
-)
 
-weekly_report_schedule = dg.build_schedule_from_partitioned_job(
-    REPORT_JOB,
-    name="weekly_report",
-    day_of_week=1,
-    hour_of_day=int(os.environ.get("OPS_WAREHOUSE_REPORT_HOUR", "6")),
-    minute_of_hour=0,
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Publish last week's metrics review every Monday.",
-)
+def schedules(settings: LocationSettings) -> list[dg.ScheduleDefinition]:
+    daily_build = dg.ScheduleDefinition(
+        name="daily_build",
+        job=BUILD_JOB,
+        cron_schedule=settings.build_cron,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Rebuild core tables and marts and publish the snapshot every day.",
+    )
+    weekly_report = dg.build_schedule_from_partitioned_job(
+        REPORT_JOB,
+        name="weekly_report",
+        day_of_week=1,
+        hour_of_day=settings.report_hour,
+        minute_of_hour=0,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Publish last week's metrics review every Monday.",
+    )
+    return [daily_build, weekly_report]
