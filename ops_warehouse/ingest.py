@@ -252,6 +252,7 @@ class _Stager:
         self.buffers: dict[str, dict[str, list[Any]]] = {}
         self.chunks: dict[str, list[Path]] = {}
         self.ord = 0
+        self.bulk_index = 0  # staged bulk chunks so far: their files are numbered across tables
 
     def add(self, table: RawTable, row: dict[str, Any]) -> None:
         self.ord += 1
@@ -382,7 +383,9 @@ def ingest_file(
         bulk = adapter.bulk(ctx) if hasattr(adapter, "bulk") else None
         try:
             if bulk is not None:
-                _stage_bulk(bulk, stager, report, kind=kind, default_tz=default_tz)
+                # an adapter may hand over several tables' rows (a scan report: scans and findings)
+                for one in bulk if isinstance(bulk, list) else [bulk]:
+                    _stage_bulk(one, stager, report, kind=kind, default_tz=default_tz)
             for rec in adapter.read(ctx) if bulk is None else ():
                 report.read += 1
                 last_locator = rec.locator
@@ -449,11 +452,12 @@ def _catalog_note(home: DataHome, path: Path) -> str | None:
 def _stage_bulk(bulk: BulkInput, stager: _Stager, report: FileReport, *, kind: str, default_tz: str | None) -> None:
     """Check a tabular file in vectorized chunks; the staged files join the row-by-row ones."""
     table = RAW_TABLES[bulk.table]
-    for i, chunk in enumerate(bulk.chunks):
+    for chunk in bulk.chunks:
         result = stage_bulk(
             chunk, table, kind=kind, default_tz=default_tz, folder=stager.folder,
-            source_file=stager.source_file, ingested_at=stager.ingested_at, index=i,
+            source_file=stager.source_file, ingested_at=stager.ingested_at, index=stager.bulk_index,
         )
+        stager.bulk_index += 1
         report.read += result.read
         if result.good is not None:
             stager.chunks.setdefault(table.name, []).append(result.good)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
@@ -25,7 +26,6 @@ from ops_warehouse.sources.base import (
     FileError,
     Record,
     Reject,
-    Row,
     Sniff,
     iter_ndjson,
     load_json,
@@ -196,3 +196,16 @@ def required_text(value: Any, name: str) -> str:
     if got is None:
         raise BadRecord(f"{name}: required but missing")
     return got
+
+
+_BLANK_LINE = re.compile(rb"(?:^|\n)[ \t\r]*(?:\n|$)")
+
+
+def has_blank_lines(path: Path) -> bool:
+    """Whether an NDJSON file has blank lines (the columnar readers number records, not lines, so
+    such a file goes record by record to keep its locators right)."""
+    if path.stat().st_size == 0:
+        return False
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        body = mm[:-1] if mm[-1:] == b"\n" else mm
+        return _BLANK_LINE.search(body) is not None

@@ -28,8 +28,6 @@ that each bad line is quarantined with its reason.
 
 from __future__ import annotations
 
-import mmap
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -45,7 +43,6 @@ from ops_warehouse.sources.base import Adapter, BadRecord, ReadContext, Record, 
 SOURCE = "alertmanager"
 # NDJSON files at least this big take the columnar path
 BULK_MIN_BYTES = 8 * 1024 * 1024
-_BLANK_LINE = re.compile(rb"(?:^|\n)[ \t\r]*(?:\n|$)")
 
 
 def looks_like_notification(rec: Any) -> bool:
@@ -182,15 +179,6 @@ COPY (
 """
 
 
-def _has_blank_lines(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        if path.stat().st_size == 0:
-            return False
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            body = mm[:-1] if mm[-1:] == b"\n" else mm
-            return _BLANK_LINE.search(body) is not None
-
-
 def _bulk_chunks(flat: Path, folder: Path) -> Iterator[BulkChunk]:
     try:
         con = duckdb.connect()
@@ -222,7 +210,7 @@ class AlertmanagerWebhookAdapter(Adapter):
         """The columnar path for a large NDJSON file without blank lines (its locators are line
         numbers); None (record by record) for anything else or a file DuckDB cannot read whole."""
         path = ctx.path
-        if path.stat().st_size < BULK_MIN_BYTES or not Sniff(path).is_ndjson or _has_blank_lines(path):
+        if path.stat().st_size < BULK_MIN_BYTES or not Sniff(path).is_ndjson or sec.has_blank_lines(path):
             return None
         folder = Path(tempfile.mkdtemp(prefix="ow-alertmanager-"))
         flat = folder / "alerts.parquet"

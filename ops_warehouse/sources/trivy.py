@@ -16,17 +16,31 @@ does not, so the scan itself is kept even when it lists nothing:
 
 Rejected: a report without ``ArtifactName`` (nothing to track the finding on), a vulnerability
 without ``VulnerabilityID`` or ``PkgName``, a bad timestamp.
+
+Large NDJSON files (a day's or a month's reports of many images) take a columnar path: DuckDB's
+JSON reader flattens every report in one pass and the contract is checked in SQL
+(``ops_warehouse.bulk``), with the same rows and rejects as the record-by-record path; a file it
+cannot parse whole goes record by record.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+import duckdb
+
+from ops_warehouse.bulk import BulkChunk, BulkInput
 
 from ops_warehouse.sources import _security as sec
 from ops_warehouse.sources.base import Adapter, BadRecord, ReadContext, Record, Reject, Row, Sniff, raw_json, text
 
 SOURCE = "trivy"
+# NDJSON files at least this big take the columnar path
+BULK_MIN_BYTES = 8 * 1024 * 1024
 
 
 def looks_like_report(rec: Any) -> bool:
@@ -91,6 +105,109 @@ class TrivyAdapter(Adapter):
     def read(self, ctx: ReadContext) -> Iterator[Record]:
         for locator, rec, raw in sec.iter_records(ctx.path):
             yield from sec.mapped(lambda r, loc: report_rows(r, loc, ctx), rec, locator, raw)
+
+
+    def bulk(self, ctx: ReadContext) -> list[BulkInput] | None:
+        """The columnar path for a large NDJSON file without blank lines (its locators are line
+        numbers); None (record by record) for anything else or a file DuckDB cannot read whole."""
+        path = ctx.path
+        if path.stat().st_size < BULK_MIN_BYTES or not Sniff(path).is_ndjson or sec.has_blank_lines(path):
+            return None
+        folder = Path(tempfile.mkdtemp(prefix="ow-trivy-"))
+        con = duckdb.connect(config={"memory_limit": "2GB", "temp_directory": str(folder / "spill")})
+        try:
+            for statement in _flatten_sql(path, folder, sec.file_time(path).isoformat()):
+                con.execute(statement)
+        except duckdb.Error:
+            shutil.rmtree(folder, ignore_errors=True)
+            return None
+        finally:
+            con.close()
+        return [
+            BulkInput("vulnerability_scans", _chunks(folder, "scans", done=False)),
+            BulkInput("vulnerability_observations", _chunks(folder, "observations", done=True)),
+        ]
+
+
+_VULNS = (
+    "STRUCT(Vulnerabilities STRUCT(\"VulnerabilityID\" VARCHAR, \"PkgName\" VARCHAR, \"InstalledVersion\" VARCHAR, "
+    "\"FixedVersion\" VARCHAR, \"Severity\" VARCHAR, \"Title\" VARCHAR)[])[]"
+)
+_SEVERITY = (
+    "CASE lower(trim({0})) WHEN 'critical' THEN 'critical' WHEN 'high' THEN 'high' WHEN 'medium' THEN 'medium' "
+    "WHEN 'moderate' THEN 'medium' WHEN 'low' THEN 'low' WHEN 'negligible' THEN 'low' ELSE 'unknown' END"
+)
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _flatten_sql(path: Path, folder: Path, file_time: str) -> list[str]:
+    """Statements that write the file's scans and observations (with their rejects) as Parquet."""
+    reports = f"""
+        CREATE TABLE reports AS
+        SELECT row_number() OVER () AS line, nullif(trim("ArtifactName"), '') AS target,
+               coalesce(nullif(trim("CreatedAt"), ''), {_lit(file_time)}) AS scanned_at,
+               nullif(trim("ArtifactType"), '') AS artifact_type, "Results" AS results
+        FROM read_json({_lit(str(path))}, format = 'newline_delimited', records = true,
+                       columns = {{"ArtifactName": 'VARCHAR', "CreatedAt": 'VARCHAR', "ArtifactType": 'VARCHAR',
+                                   "Results": '{_VULNS}'}})"""
+    vulns = """
+        CREATE TABLE vulns AS
+        WITH res AS (
+            SELECT line, target, scanned_at, unnest(results) AS res, generate_subscripts(results, 1) - 1 AS ri
+            FROM reports WHERE target IS NOT NULL
+        ),
+        v AS (
+            SELECT line, target, scanned_at, ri, unnest(res.Vulnerabilities) AS v,
+                   generate_subscripts(res.Vulnerabilities, 1) - 1 AS vi
+            FROM res
+        )
+        SELECT line, ri, vi, target, scanned_at,
+               nullif(trim(v."VulnerabilityID"), '') AS advisory_id, nullif(trim(v."PkgName"), '') AS package,
+               nullif(trim(v."InstalledVersion"), '') AS installed_version,
+               nullif(trim(v."FixedVersion"), '') AS fixed_version,
+               nullif(trim(v."Title"), '') AS title, v."Severity" AS severity_text
+        FROM v"""
+    scans = f"""
+        COPY (
+            SELECT 'trivy' AS source, r.target, r.scanned_at, r.artifact_type,
+                   (SELECT count(*) FROM vulns AS v
+                     WHERE v.line = r.line AND v.advisory_id IS NOT NULL AND v.package IS NOT NULL) AS findings,
+                   'line ' || r.line AS _locator, NULL::VARCHAR AS _raw, r.line * 1000000 AS _ord,
+                   CASE WHEN r.target IS NULL THEN 'ArtifactName: required but missing' END AS _bad
+            FROM reports AS r
+        ) TO {_lit(str(folder / 'scans.parquet'))} (FORMAT parquet)"""
+    observations = f"""
+        COPY (
+            SELECT 'trivy' AS source, target, package, advisory_id, scanned_at,
+                   {_SEVERITY.format('severity_text')} AS severity, installed_version, fixed_version, title,
+                   'line ' || line || ' /Results/' || ri || '/Vulnerabilities/' || vi AS _locator,
+                   NULL::VARCHAR AS _raw, line * 1000000 + ri * 10000 + vi + 1 AS _ord,
+                   CASE WHEN advisory_id IS NULL THEN 'VulnerabilityID: required but missing'
+                        WHEN package IS NULL THEN 'PkgName: required but missing' END AS _bad
+            FROM vulns
+        ) TO {_lit(str(folder / 'observations.parquet'))} (FORMAT parquet)"""
+    return [reports, vulns, scans, observations]
+
+
+def _chunks(folder: Path, name: str, *, done: bool) -> Iterator[BulkChunk]:
+    """The rows of one flattened table, its rejects apart; the folder goes with the last table."""
+    flat = _lit(str(folder / f"{name}.parquet"))
+    try:
+        con = duckdb.connect()
+        try:
+            bad = con.execute(f"SELECT _locator, _bad FROM read_parquet({flat}) WHERE _bad IS NOT NULL").fetchall()
+            cols = [d[0] for d in con.execute(f"SELECT * FROM read_parquet({flat}) LIMIT 0").description]
+        finally:
+            con.close()
+        keep = ", ".join(f'"{c}"' for c in cols if c != "_bad")
+        rejects = [Reject(loc, why) for loc, why in bad]
+        yield BulkChunk(f"SELECT {keep} FROM read_parquet({flat}) WHERE _bad IS NULL", rejects)
+    finally:
+        if done:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 ADAPTER = TrivyAdapter()
