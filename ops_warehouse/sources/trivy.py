@@ -116,7 +116,7 @@ class TrivyAdapter(Adapter):
         folder = Path(tempfile.mkdtemp(prefix="ow-trivy-"))
         con = duckdb.connect(config={"memory_limit": "2GB", "temp_directory": str(folder / "spill")})
         try:
-            for statement in _flatten_sql(path, folder, sec.file_time(path).isoformat()):
+            for statement in _flatten_sql(path, folder, sec.file_time(path).isoformat(), ctx.default_tz):
                 con.execute(statement)
         except duckdb.Error:
             shutil.rmtree(folder, ignore_errors=True)
@@ -143,21 +143,31 @@ def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _flatten_sql(path: Path, folder: Path, file_time: str) -> list[str]:
-    """Statements that write the file's scans and observations (with their rejects) as Parquet."""
+_OFFSET = r"([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$"
+
+
+def _flatten_sql(path: Path, folder: Path, file_time: str, default_tz: str | None) -> list[str]:
+    """Statements that write the file's scans and observations (with their rejects) as Parquet.
+    A report's time is parsed once, for the report (a naive one only with a default time zone)."""
+    naive = f"timezone({_lit(default_tz)}, TRY_CAST(created AS TIMESTAMP))" if default_tz else "NULL::TIMESTAMPTZ"
     reports = f"""
         CREATE TABLE reports AS
-        SELECT row_number() OVER () AS line, nullif(trim("ArtifactName"), '') AS target,
-               coalesce(nullif(trim("CreatedAt"), ''), {_lit(file_time)}) AS scanned_at,
-               nullif(trim("ArtifactType"), '') AS artifact_type, "Results" AS results
-        FROM read_json({_lit(str(path))}, format = 'newline_delimited', records = true,
-                       columns = {{"ArtifactName": 'VARCHAR', "CreatedAt": 'VARCHAR', "ArtifactType": 'VARCHAR',
-                                   "Results": '{_VULNS}'}})"""
+        WITH r AS (
+            SELECT row_number() OVER () AS line, nullif(trim("ArtifactName"), '') AS target,
+                   coalesce(nullif(trim("CreatedAt"), ''), {_lit(file_time)}) AS created,
+                   nullif(trim("ArtifactType"), '') AS artifact_type, "Results" AS results
+            FROM read_json({_lit(str(path))}, format = 'newline_delimited', records = true,
+                           columns = {{"ArtifactName": 'VARCHAR', "CreatedAt": 'VARCHAR', "ArtifactType": 'VARCHAR',
+                                       "Results": '{_VULNS}'}})
+        )
+        SELECT *, CASE WHEN regexp_matches(created, {_lit(_OFFSET)}) THEN TRY_CAST(created AS TIMESTAMPTZ)
+                       ELSE {naive} END AS scanned_at
+        FROM r"""
     vulns = """
         CREATE TABLE vulns AS
         WITH res AS (
             SELECT line, target, scanned_at, unnest(results) AS res, generate_subscripts(results, 1) - 1 AS ri
-            FROM reports WHERE target IS NOT NULL
+            FROM reports WHERE target IS NOT NULL AND scanned_at IS NOT NULL
         ),
         v AS (
             SELECT line, target, scanned_at, ri, unnest(res.Vulnerabilities) AS v,
@@ -176,7 +186,9 @@ def _flatten_sql(path: Path, folder: Path, file_time: str) -> list[str]:
                    (SELECT count(*) FROM vulns AS v
                      WHERE v.line = r.line AND v.advisory_id IS NOT NULL AND v.package IS NOT NULL) AS findings,
                    'line ' || r.line AS _locator, NULL::VARCHAR AS _raw, r.line * 1000000 AS _ord,
-                   CASE WHEN r.target IS NULL THEN 'ArtifactName: required but missing' END AS _bad
+                   CASE WHEN r.target IS NULL THEN 'ArtifactName: required but missing'
+                        WHEN r.scanned_at IS NULL THEN 'CreatedAt: not an ISO 8601 timestamp with a UTC offset: '
+                             || r.created END AS _bad
             FROM reports AS r
         ) TO {_lit(str(folder / 'scans.parquet'))} (FORMAT parquet)"""
     observations = f"""
