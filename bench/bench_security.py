@@ -32,8 +32,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
-NEW_MODELS = ("core.vulnerabilities", "marts.vulnerability_weekly", "core.alert_episodes", "marts.alert_weekly",
-              "marts.alert_names_weekly", "marts.security_incident_weekly")
+NEW_MODELS = (
+    "core.vulnerabilities",
+    "marts.vulnerability_weekly",
+    "core.alert_episodes",
+    "marts.alert_weekly",
+    "marts.alert_names_weekly",
+    "marts.security_incident_weekly",
+)
 
 
 # ---------------------------------------------------------------- files
@@ -54,20 +60,45 @@ def write_alertmanager(path: Path, megabytes: int, seed: int = 7) -> None:
                 svc = f"svc-{rng.randrange(200)}"
                 name = rng.choice(["HighErrorRate", "HighLatency", "DiskSpaceLow", "PodCrashLooping", "QueueBacklog"])
                 fp = f"{rng.getrandbits(64):016x}"
-                alerts.append({"labels": {"alertname": name, "service": svc, "severity": rng.choice(["critical", "warning"]),
-                                          "namespace": "production", "pod": f"{svc}-{k}"},
-                               "annotations": {"summary": f"{name} on {svc}", "runbook_url": f"https://runbooks/{name}"},
-                               "startsAt": t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{rng.randrange(10**9):09d}Z",
-                               "generatorURL": f"https://prometheus/graph?g0.expr={name}", "fingerprint": fp})
+                alerts.append(
+                    {
+                        "labels": {
+                            "alertname": name,
+                            "service": svc,
+                            "severity": rng.choice(["critical", "warning"]),
+                            "namespace": "production",
+                            "pod": f"{svc}-{k}",
+                        },
+                        "annotations": {"summary": f"{name} on {svc}", "runbook_url": f"https://runbooks/{name}"},
+                        "startsAt": t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{rng.randrange(10**9):09d}Z",
+                        "generatorURL": f"https://prometheus/graph?g0.expr={name}",
+                        "fingerprint": fp,
+                    }
+                )
             end = (t + timedelta(minutes=rng.randint(1, 90))).strftime("%Y-%m-%dT%H:%M:%SZ")
             for status in ["firing"] * rng.randint(1, 3) + ["resolved"]:
-                body = [dict(a, status=status, endsAt=end if status == "resolved" else "0001-01-01T00:00:00Z")
-                        for a in alerts]
-                fh.write(json.dumps({"receiver": "pager", "status": status, "alerts": body,
-                                     "groupLabels": {"alertname": alerts[0]["labels"]["alertname"]},
-                                     "commonLabels": {}, "commonAnnotations": {}, "externalURL": "https://am",
-                                     "version": "4", "groupKey": f"{{}}:{{n=\"{n}\"}}", "truncatedAlerts": 0},
-                                    separators=(",", ":")) + "\n")
+                body = [
+                    dict(a, status=status, endsAt=end if status == "resolved" else "0001-01-01T00:00:00Z")
+                    for a in alerts
+                ]
+                fh.write(
+                    json.dumps(
+                        {
+                            "receiver": "pager",
+                            "status": status,
+                            "alerts": body,
+                            "groupLabels": {"alertname": alerts[0]["labels"]["alertname"]},
+                            "commonLabels": {},
+                            "commonAnnotations": {},
+                            "externalURL": "https://am",
+                            "version": "4",
+                            "groupKey": f'{{}}:{{n="{n}"}}',
+                            "truncatedAlerts": 0,
+                        },
+                        separators=(",", ":"),
+                    )
+                    + "\n"
+                )
 
 
 def write_trivy(folder: Path, services: int, days: int, layout: str, seed: int = 7) -> int:
@@ -89,8 +120,12 @@ def write_trivy(folder: Path, services: int, days: int, layout: str, seed: int =
                 sev = rng.choice(["critical", "high", "high", "medium", "medium", "medium", "low"])
                 vulns.append(_Vuln(f"CVE-2026-{rng.randrange(10000, 99999)}", rng.choice(OS_PACKAGES), sev, at, None))
             live[s] = vulns
-            out.append(json.dumps(trivy_report(f"registry.acme.example/acme/svc-{s}:1.{day % 30}", at, vulns, rng),
-                                  separators=(",", ":")))
+            out.append(
+                json.dumps(
+                    trivy_report(f"registry.acme.example/acme/svc-{s}:1.{day % 30}", at, vulns, rng),
+                    separators=(",", ":"),
+                )
+            )
             reports += 1
         if layout == "day" or day == days - 1 or (at + timedelta(days=1)).strftime("%Y-%m") != key:
             (folder / f"trivy-{key}.ndjson").write_text("\n".join(out) + "\n")
@@ -107,8 +142,16 @@ def _child_ingest(path: str, home: str) -> None:
 
     reports = ingest_paths(DataHome.resolve(home), [path])
     errors = [r.line() for r in reports if not r.ok]
-    print(json.dumps({"rows": sum(r.read for r in reports), "loaded": sum(r.loaded for r in reports),
-                      "files": len(reports), "error": errors[0] if errors else None}))
+    print(
+        json.dumps(
+            {
+                "rows": sum(r.read for r in reports),
+                "loaded": sum(r.loaded for r in reports),
+                "files": len(reports),
+                "error": errors[0] if errors else None,
+            }
+        )
+    )
 
 
 def _child_duckdb(path: str, fmt: str) -> None:
@@ -117,12 +160,16 @@ def _child_duckdb(path: str, fmt: str) -> None:
     con = duckdb.connect(":memory:")
     con.execute("SET memory_limit = '4GB'")
     if fmt == "alertmanager":
-        sql = (f"SELECT count(*) FROM (SELECT unnest(alerts) FROM read_json('{path}', format='newline_delimited', "
-               "maximum_object_size=100000000))")
+        sql = (
+            f"SELECT count(*) FROM (SELECT unnest(alerts) FROM read_json('{path}', format='newline_delimited', "
+            "maximum_object_size=100000000))"
+        )
     else:
-        sql = ("SELECT count(*) + (SELECT count(*) FROM read_json('{p}/*.ndjson', format='newline_delimited')) FROM "
-               "(SELECT unnest(r.\"Vulnerabilities\") FROM (SELECT unnest(\"Results\") AS r FROM "
-               "read_json('{p}/*.ndjson', format='newline_delimited', maximum_object_size=100000000)))").format(p=path)
+        sql = (
+            "SELECT count(*) + (SELECT count(*) FROM read_json('{p}/*.ndjson', format='newline_delimited')) FROM "
+            '(SELECT unnest(r."Vulnerabilities") FROM (SELECT unnest("Results") AS r FROM '
+            "read_json('{p}/*.ndjson', format='newline_delimited', maximum_object_size=100000000)))"
+        ).format(p=path)
     try:
         print(json.dumps({"rows": con.execute(sql).fetchone()[0], "error": None}))
     except duckdb.Error as exc:
@@ -152,8 +199,10 @@ def _report(label: str, answer: dict[str, object], seconds: float, peak_mb: floa
     rows = int(answer.get("rows") or 0)
     rate = rows / seconds if seconds else 0.0
     note = f"  error: {answer['error']}" if answer.get("error") else ""
-    print(f"  {label:<22} rows {rows:>12,}  {seconds:8.1f} s  {rate:>12,.0f} rows/s  peak RSS {peak_mb:8.0f} MB{note}",
-          flush=True)
+    print(
+        f"  {label:<22} rows {rows:>12,}  {seconds:8.1f} s  {rate:>12,.0f} rows/s  peak RSS {peak_mb:8.0f} MB{note}",
+        flush=True,
+    )
 
 
 def _compare(path: Path, fmt: str, workdir: Path) -> None:
@@ -196,7 +245,9 @@ def bench_marts_share(services: int, weeks: int, workdir: Path) -> None:
     home.catalog.write_text(yaml.safe_dump(with_time_zones(catalog_for(org))), encoding="utf-8")
     reports = ingest_paths(home, files)
     rows = sum(r.loaded for r in reports)
-    print(f"  generated and ingested in {time.perf_counter() - t0:.0f} s ({rows:,} security and alert rows)", flush=True)
+    print(
+        f"  generated and ingested in {time.perf_counter() - t0:.0f} s ({rows:,} security and alert rows)", flush=True
+    )
     times: dict[str, float] = {}
     for m in models.topological(models.discover_models()):
         t = time.perf_counter()
@@ -205,8 +256,11 @@ def bench_marts_share(services: int, weeks: int, workdir: Path) -> None:
         print(f"    {m.key:<36} {times[m.key]:7.2f} s  {n:>9} rows", flush=True)
     mine = sum(v for k, v in times.items() if k in NEW_MODELS)
     others = sum(v for k, v in times.items() if k not in NEW_MODELS)
-    print(f"  full build: {others + mine:.1f} s; the six vulnerability and alert models {mine:.1f} s = "
-          f"{mine / others:.1%} on top of the other models' {others:.1f} s (target <= 10%)", flush=True)
+    print(
+        f"  full build: {others + mine:.1f} s; the six vulnerability and alert models {mine:.1f} s = "
+        f"{mine / others:.1%} on top of the other models' {others:.1f} s (target <= 10%)",
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -235,16 +289,21 @@ def main(argv: list[str] | None = None) -> None:
             path = work / "notifications.ndjson"
             t = time.perf_counter()
             write_alertmanager(path, opts.mb)
-            print(f"alertmanager: {path.stat().st_size / 1e6:,.0f} MB written in {time.perf_counter() - t:.0f} s",
-                  flush=True)
+            print(
+                f"alertmanager: {path.stat().st_size / 1e6:,.0f} MB written in {time.perf_counter() - t:.0f} s",
+                flush=True,
+            )
             _compare(path, "alertmanager", work)
         elif opts.what == "trivy":
             folder = work / "trivy"
             t = time.perf_counter()
             n = write_trivy(folder, opts.services, opts.days, opts.layout)
             size = sum(f.stat().st_size for f in folder.iterdir())
-            print(f"trivy: {n:,} reports in {len(list(folder.iterdir()))} files, {size / 1e6:,.0f} MB, written in "
-                  f"{time.perf_counter() - t:.0f} s", flush=True)
+            print(
+                f"trivy: {n:,} reports in {len(list(folder.iterdir()))} files, {size / 1e6:,.0f} MB, written in "
+                f"{time.perf_counter() - t:.0f} s",
+                flush=True,
+            )
             _compare(folder, "trivy", work)
         else:
             print(f"marts: {opts.services} services x {opts.weeks} weeks", flush=True)
