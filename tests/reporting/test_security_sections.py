@@ -110,7 +110,7 @@ def test_alerting_section_reads_the_marts(home: DataHome) -> None:
         (3, "QueueBacklog", 1),
     ]
     (card,) = al["cards"]
-    assert (card.key, card.value, card.target, card.target_met) == ("alert_noise", 0.5, 0.05, False)
+    assert (card.key, card.value, card.target_met, card.target_text) == ("alert_noise", 0.5, False, "target < 5%")
 
 
 def test_export_strings_stay_escaped(home: DataHome) -> None:

@@ -11,7 +11,8 @@
 --   zone from the catalog, default UTC), episodes per incident (all episodes / incidents of the
 --   service created that week; NULL when none)".
 -- * "noise_rate = noisy episodes / episodes (NULL when none). Seed target: < 5%" (the setting
---   alert_noise_target, carried as noise_target so the report reads it from here).
+--   alert_noise_target, carried as noise_target so the report reads it from here; noise_target_met
+--   says whether the week met it).
 -- * Weeks without episodes between a service's first week with an episode and the last week of
 --   alert data appear with zero counts and NULL rates, so week-over-week changes line up.
 -- * The five noisiest alert names of a week are in marts.alert_names_weekly.
@@ -45,42 +46,75 @@ facts AS (
            is_after_hours_page
     FROM e
     UNION ALL
-    SELECT 'incident', i.service, CAST(date_trunc('week', i.created_at) AS DATE), NULL, NULL, NULL, NULL, NULL
-    FROM core.incidents AS i
-    WHERE i.service IN (SELECT service FROM spine)
-      AND CAST(date_trunc('week', i.created_at) AS DATE) <= (SELECT last_week FROM bounds)
-    UNION ALL
     SELECT 'spine', service, week_start, NULL, NULL, NULL, NULL, NULL FROM spine
 ),
-agg AS (
+incident_weeks AS (
+    SELECT i.service, CAST(date_trunc('week', i.created_at) AS DATE) AS week_start, count(*) AS incidents
+    FROM core.incidents AS i
+    GROUP BY 1, 2
+),
+per_service AS (
     SELECT
-        CASE WHEN grouping(service) = 1 THEN '(all)' ELSE service END AS service,
-        CASE WHEN grouping(service) = 1 THEN 'overall' ELSE 'service' END AS scope,
+        f.service,
+        'service' AS scope,
+        f.week_start,
+        count(*) FILTER (WHERE f.kind = 'episode') AS episodes,
+        count(*) FILTER (WHERE f.kind = 'episode' AND f.is_paging) AS paging_episodes,
+        count(*) FILTER (WHERE f.kind = 'episode' AND f.is_actionable) AS actionable,
+        count(*) FILTER (WHERE f.kind = 'episode' AND f.is_noisy) AS noisy,
+        count(*) FILTER (WHERE f.kind = 'episode' AND f.is_flapping) AS flapping,
+        count(*) FILTER (WHERE f.kind = 'episode' AND f.is_after_hours_page) AS after_hours_pages
+    FROM facts AS f
+    WHERE f.service IS NOT NULL
+    GROUP BY f.service, f.week_start
+),
+overall AS (
+    SELECT
+        '(all)' AS service,
+        'overall' AS scope,
         week_start,
-        count(*) FILTER (WHERE kind = 'episode') AS episodes,
-        count(*) FILTER (WHERE kind = 'episode' AND is_paging) AS paging_episodes,
-        count(*) FILTER (WHERE kind = 'episode' AND is_actionable) AS actionable,
-        count(*) FILTER (WHERE kind = 'episode' AND is_noisy) AS noisy,
-        count(*) FILTER (WHERE kind = 'episode' AND is_flapping) AS flapping,
-        count(*) FILTER (WHERE kind = 'episode' AND is_after_hours_page) AS after_hours_pages,
-        count(*) FILTER (WHERE kind = 'incident') AS incidents
-    FROM facts
-    WHERE service IS NOT NULL OR kind = 'episode'
-    GROUP BY GROUPING SETS ((service, week_start), (week_start))
+        sum(episodes) AS episodes,
+        sum(paging_episodes) AS paging_episodes,
+        sum(actionable) AS actionable,
+        sum(noisy) AS noisy,
+        sum(flapping) AS flapping,
+        sum(after_hours_pages) AS after_hours_pages
+    FROM (
+        SELECT week_start, episodes, paging_episodes, actionable, noisy, flapping, after_hours_pages FROM per_service
+        UNION ALL
+        -- episodes without a service count overall only
+        SELECT week_start, count(*), count(*) FILTER (WHERE is_paging), count(*) FILTER (WHERE is_actionable),
+               count(*) FILTER (WHERE is_noisy), count(*) FILTER (WHERE is_flapping),
+               count(*) FILTER (WHERE is_after_hours_page)
+        FROM e WHERE service IS NULL GROUP BY week_start
+    ) AS x
+    GROUP BY week_start
+),
+agg AS (
+    -- incidents are counted for the weeks a row has: a service's weeks (its spine), and overall
+    -- every incident of the weeks with an overall row
+    SELECT p.*, coalesce(i.incidents, 0) AS incidents
+    FROM per_service AS p
+    LEFT JOIN incident_weeks AS i ON i.service = p.service AND i.week_start = p.week_start
+    UNION ALL
+    SELECT o.*, coalesce((SELECT sum(i.incidents) FROM incident_weeks AS i WHERE i.week_start = o.week_start), 0)
+    FROM overall AS o
 )
 SELECT
     week_start,
     service,
-    episodes,
-    paging_episodes,
-    actionable,
-    noisy,
+    CAST(episodes AS BIGINT) AS episodes,
+    CAST(paging_episodes AS BIGINT) AS paging_episodes,
+    CAST(actionable AS BIGINT) AS actionable,
+    CAST(noisy AS BIGINT) AS noisy,
     noisy / nullif(episodes, 0) AS noise_rate,
-    flapping,
-    after_hours_pages,
+    CAST(flapping AS BIGINT) AS flapping,
+    CAST(after_hours_pages AS BIGINT) AS after_hours_pages,
     episodes / nullif(incidents, 0) AS episodes_per_incident,
-    incidents,
+    CAST(incidents AS BIGINT) AS incidents,
     scope,
-    CAST(getvariable('alert_noise_target') AS DOUBLE) AS noise_target
+    CAST(getvariable('alert_noise_target') AS DOUBLE) AS noise_target,
+    -- "< 5%": strictly under the target, compared with a tolerance (floating point); NULL without episodes
+    noisy / nullif(episodes, 0) < CAST(getvariable('alert_noise_target') AS DOUBLE) - 1e-9 AS noise_target_met
 FROM agg
 ORDER BY scope DESC, service, week_start

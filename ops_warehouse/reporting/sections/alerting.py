@@ -20,7 +20,6 @@ from ops_warehouse.reporting.figures import BAD, MUTED, NEUTRAL, _layout, _week_
 TITLE = "Alerting"
 ORDER = 20
 TREND_WEEKS = 12
-TOLERANCE = 1e-9
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -34,7 +33,7 @@ def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, 
     first = week_start - timedelta(weeks=TREND_WEEKS - 1)
     trend = _rows(con, """
         SELECT week_start, episodes, paging_episodes, actionable, noisy, noise_rate, flapping, after_hours_pages,
-               episodes_per_incident, incidents, noise_target
+               episodes_per_incident, incidents, noise_target, noise_target_met
         FROM marts.alert_weekly
         WHERE scope = 'overall' AND week_start BETWEEN ? AND ?
         ORDER BY week_start
@@ -46,7 +45,7 @@ def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, 
     target = this["noise_target"]
     services = _rows(con, """
         SELECT t.service, t.episodes, t.paging_episodes, t.noisy, t.noise_rate, t.flapping, t.after_hours_pages,
-               t.episodes_per_incident, p.noise_rate AS prev_noise_rate
+               t.episodes_per_incident, t.noise_target_met, p.noise_rate AS prev_noise_rate
         FROM marts.alert_weekly AS t
         LEFT JOIN marts.alert_weekly AS p ON p.scope = 'service' AND p.service = t.service AND p.week_start = ?
         WHERE t.scope = 'service' AND t.week_start = ? AND t.episodes > 0
@@ -64,8 +63,7 @@ def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, 
     rate = this["noise_rate"]
     card = Metric(
         "alert_noise", "Alert noise rate", rate, prev.get("noise_rate"), "pct", better="down",
-        target=target, target_met=None if rate is None or target is None else rate < target - TOLERANCE,
-        target_text=f"target < {target:.0%}" if target is not None else None,
+        target_met=this["noise_target_met"], target_text=f"target < {target:.0%}" if target is not None else None,
         note=f"{this['episodes']} episodes, {this['paging_episodes']} pages",
     )
     return {
@@ -78,6 +76,10 @@ def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, 
         "names": names,
         "cards": [card],
         "figures": {"trend": _trend_figure(trend, target)},
+        # the noise rule and the working day as configured (the catalog's settings), for the note
+        "rule": {k: settings.get(k) for k in ("alert_short_episode_minutes", "alert_flap_window_minutes",
+                                              "alert_incident_lead_minutes", "business_hours_start",
+                                              "business_hours_end")},
     }
 
 
