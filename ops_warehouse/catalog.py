@@ -60,6 +60,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "business_hours_start": 9,
     "business_hours_end": 18,
     "default_time_zone": "UTC",
+    # METRICS.md, Postmortems: a draft within 5 days, published within 14 days of the resolution
+    "postmortem_draft_days": 5,
+    "postmortem_publish_days": 14,
 }
 
 

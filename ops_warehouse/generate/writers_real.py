@@ -280,7 +280,7 @@ def _write_pagerduty(org: Organisation, services: dict[str, Service], folder: Pa
 def _jira_issue(item: ActionItem, n: int) -> dict[str, Any]:
     status = {"new": ("To Do", "new"), "indeterminate": ("In Progress", "indeterminate"), "done": ("Done", "done")}
     name, key = status[item.status_category]
-    labels = ["postmortem", item.category, f"incident:{item.incident_id}", f"team:{item.team}"]
+    labels = ["action-item", item.category, f"incident:{item.incident_id}", f"team:{item.team}"]
     return {
         "expand": "operations,editmeta,changelog,renderedFields",
         "id": str(20_000 + n),

@@ -265,6 +265,30 @@ SLO_DEFINITIONS = _register(
     )
 )
 
+POSTMORTEMS = _register(
+    RawTable(
+        "postmortems",
+        (
+            Column("postmortem_id", pa.string(), True, doc="github-issue:<owner/name>#<n>, jira:<key>, canonical"),
+            Column("source", pa.string(), True, doc="github, jira or canonical"),
+            Column(
+                "incident_id", pa.string(),
+                doc="the incident as the postmortem names it: a warehouse incident_id or the tool's own id "
+                "(PagerDuty PXXXXXX, an Opsgenie id, owner/repo#12); core.postmortems resolves it",
+            ),
+            Column("title", pa.string()),
+            Column("owner", pa.string()),
+            Column("created_at", TS, True, doc="when the draft was started"),
+            Column("published_at", TS, doc="when it was published (GitHub closed_at, Jira resolutiondate)"),
+            Column("status", pa.string(), allowed=("draft", "published", "cancelled")),
+        )
+        + _system(),
+        key=("postmortem_id",),
+        partition_by="created_at",
+        doc="Postmortems (incident reviews) from GitHub issues, Jira or canonical files.",
+    )
+)
+
 REJECTED_ROWS = RawTable(
     "rejected_rows",
     (

@@ -13,8 +13,9 @@ pull request           pull_requests           (repo, pr_number)
 push commit            changes                 commit sha, source ``github-push``
 pull request commit    changes                 commit sha, source ``github-pull-commits``
 issue ``incident``     incidents               ``github-issue:<owner/name>#<number>``
-issue ``postmortem``,  action_items            ``github-issue:<owner/name>#<number>``
-``action-item``, ...
+issue ``postmortem``   postmortems             ``github-issue:<owner/name>#<number>``
+issue ``action-item``, action_items            ``github-issue:<owner/name>#<number>``
+``follow-up``
 =====================  ======================  ==========================================================
 
 Changes keep their origin in ``source`` (``github-push`` / ``github-pull-commits``) so that the
@@ -62,9 +63,14 @@ _REPO_IN_URL = re.compile(r"/repos/([^/\s]+)/([^/\s?#]+)")
 _DEPLOYMENT_IN_URL = re.compile(r"/deployments/(\d+)(?:[/?#]|$)")
 _ROOT_CAUSE = re.compile(r"root[ _-]?cause\s*:\s*`?([0-9a-f]{7,40})(?![0-9a-z])", re.IGNORECASE)
 _INCIDENT_REF = re.compile(r"\bincident\s*:\s*(?:([\w.-]+/[\w.-]+))?#(\d+)", re.IGNORECASE)
+# `incident: <ref>` in a postmortem's body: #12, owner/repo#12, PXXXXXX, an Opsgenie id, a warehouse
+# incident id (pagerduty:PT4KHLK), or an incident tool's URL ending in the id
+_ANY_INCIDENT_REF = re.compile(r"(?im)^[\W_]*incident(?:\s*(?:id|ref))?[\s*_]*:[\s*_]*`?([^\s`*]+)")
+_ISSUE_REF = re.compile(r"^(?:([\w.-]+/[\w.-]+))?#(\d+)$")
 
 INCIDENT_LABELS = frozenset({"incident"})
-ACTION_ITEM_LABELS = frozenset({"postmortem", "post-mortem", "action-item", "follow-up", "followup"})
+POSTMORTEM_LABELS = frozenset({"postmortem", "post-mortem"})
+ACTION_ITEM_LABELS = frozenset({"action-item", "follow-up", "followup"})
 CATEGORY_LABELS = {
     "immediate": "immediate",
     "short-term": "short_term",
@@ -432,9 +438,10 @@ def _norm(label: str) -> str:
 
 
 def issue_row(rec: Any, locator: str, repo: str | None = None) -> Row:
-    """An issue labelled ``incident`` as an incident, one labelled ``postmortem``, ``action-item``,
-    ``action item`` or ``follow-up`` as an action item (incident wins when both). Pull requests
-    and issues with neither label are rejected, with the reason."""
+    """An issue labelled ``incident`` as an incident, one labelled ``postmortem`` as a postmortem,
+    one labelled ``action-item``, ``action item`` or ``follow-up`` as an action item (in that order
+    when several apply). Pull requests and issues with none of these labels are rejected, with the
+    reason."""
     issue = as_object(rec, "issue")
     number = object_id(issue, "issue", "number")
     if "pull_request" in issue:
@@ -447,10 +454,12 @@ def issue_row(rec: Any, locator: str, repo: str | None = None) -> Row:
     key = f"github-issue:{repo}#{number}"
     if normalized & INCIDENT_LABELS:
         return Row("incidents", incident_values(issue, key, repo, labels), locator)
+    if normalized & POSTMORTEM_LABELS:
+        return Row("postmortems", postmortem_values(issue, key, repo), locator)
     if normalized & ACTION_ITEM_LABELS:
         return Row("action_items", action_item_values(issue, key, repo, normalized), locator)
     raise MappingError(
-        f"issue {repo}#{number} is neither an incident nor an action item "
+        f"issue {repo}#{number} is neither an incident, a postmortem nor an action item "
         f"(labels: {', '.join(labels) or 'none'}; expected incident, postmortem, action-item or follow-up)"
     )
 
@@ -520,5 +529,41 @@ def action_item_values(issue: dict[str, Any], key: str, repo: str, labels: Itera
         "completed_at": moment(issue.get("closed_at")) if status == "done" else None,
         "status": status,
         "resolution": text(issue.get("state_reason")),
+        "updated_at": moment(issue.get("updated_at")),
+    }
+
+
+def postmortem_incident_ref(body: Any, repo: str) -> str | None:
+    """The incident a postmortem names with ``incident: <ref>`` on a line of its body. GitHub
+    references (``#12``, ``owner/repo#12``) become the warehouse's id for that issue; an incident
+    tool's URL gives its last path segment (the tool's id); anything else is kept as written and
+    resolved by ``core.postmortems`` (PagerDuty ``PXXXXXX``, an Opsgenie id, a warehouse id)."""
+    m = _ANY_INCIDENT_REF.search(body) if isinstance(body, str) else None
+    if not m:
+        return None
+    ref = m.group(1).strip().rstrip(".,;)")
+    issue = _ISSUE_REF.match(ref)
+    if issue:
+        return f"github-issue:{issue.group(1) or repo}#{issue.group(2)}"
+    if ref.lower().startswith(("http://", "https://")):
+        last = ref.rstrip("/").rsplit("/", 1)[-1]
+        return last or None
+    return ref or None
+
+
+def postmortem_values(issue: dict[str, Any], key: str, repo: str) -> Values:
+    """A postmortem issue: drafted when opened, published when closed as completed; closed as
+    ``not_planned`` means cancelled (never published)."""
+    state = _item_status(issue)
+    status = {"open": "draft", "done": "published", "not_doing": "cancelled"}[state]
+    return {
+        "postmortem_id": key,
+        "source": SOURCE,
+        "incident_id": postmortem_incident_ref(issue.get("body"), repo),
+        "title": text(issue.get("title")),
+        "owner": _owner(issue),
+        "created_at": moment(issue.get("created_at")),
+        "published_at": moment(issue.get("closed_at")) if status == "published" else None,
+        "status": status,
         "updated_at": moment(issue.get("updated_at")),
     }

@@ -5,8 +5,8 @@ canonical columns). Columns not listed are ignored. Timestamps must carry a UTC 
 default time zone is given (``ingest --tz Europe/Berlin``). Booleans are ``true``/``false``.
 
 >>> sorted(TABLES)  # doctest: +NORMALIZE_WHITESPACE
-['action_items', 'alerts', 'changes', 'deployments', 'incidents', 'metric_samples', 'slo_definitions',
- 'vulnerabilities']
+['action_items', 'alerts', 'changes', 'deployments', 'incidents', 'metric_samples', 'postmortems',
+ 'slo_definitions', 'vulnerabilities']
 """
 
 from __future__ import annotations
@@ -57,6 +57,10 @@ TABLES: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
         frozenset({"item_id", "created_at", "status"}),
         ("item_id", "incident_id", "title", "owner", "team", "category", "created_at", "due_date",
          "completed_at", "status", "resolution", "updated_at"),
+    ),
+    "postmortems": (
+        frozenset({"postmortem_id", "incident_id", "created_at"}),
+        ("postmortem_id", "incident_id", "title", "owner", "created_at", "published_at", "status", "updated_at"),
     ),
     "metric_samples": (
         frozenset({"metric", "ts", "value"}),

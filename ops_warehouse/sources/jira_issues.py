@@ -1,4 +1,5 @@
-"""``jira-issues``: postmortem action items from a Jira search response into ``raw.action_items``.
+"""``jira-issues``: postmortems and their action items from a Jira search response into
+``raw.postmortems`` and ``raw.action_items``.
 
 Accepts a search response (``GET /rest/api/2/search``, ``/rest/agile/1.0/sprint/{id}/issue``:
 ``{"issues": [...], "startAt", "maxResults", "total"}``) or a bare array of issues; records are
@@ -28,6 +29,17 @@ Mapping (METRICS.md, Postmortem action items), all from ``fields``:
   (``incident:pagerduty:PT4KHLK`` -> ``pagerduty:PT4KHLK``); else an issue link to an issue of type
   Incident, Postmortem or Post-incident review -> ``jira:<its key>``; else NULL
 - team: a label ``team:<name>``, else the project key (``AR``); the service catalog may map it
+
+An issue of type Postmortem (or Post-mortem, Post-incident review) or labelled ``postmortem`` is a
+postmortem, not an action item (METRICS.md, Postmortems), into ``raw.postmortems``:
+
+- postmortem_id: ``jira:`` + the key; title, owner, created_at, updated_at as above
+- incident_id: the ``incident:<ref>`` label as written (``incident:PT4KHLK``,
+  ``incident:pagerduty:PT4KHLK``, ``incident:acme/web#12``), resolved by ``core.postmortems``; else
+  an issue link to an issue of type Incident (``jira:<its key>``); else NULL
+- status: ``published`` when ``statusCategory.key`` is ``done`` (``cancelled`` for the not-doing
+  resolutions above), else ``draft``; published_at: ``resolutiondate`` (else
+  ``statuscategorychangedate``) when published
 """
 
 from __future__ import annotations
@@ -60,6 +72,8 @@ NOT_DOING = frozenset(
 )
 CATEGORIES = ("immediate", "short_term", "long_term", "process")
 INCIDENT_ISSUE_TYPES = frozenset({"incident", "postmortem", "post-incident review"})
+POSTMORTEM_ISSUE_TYPES = frozenset({"postmortem", "post-mortem", "post-incident review"})
+POSTMORTEM_LABELS = frozenset({"postmortem", "post-mortem"})
 
 
 def obj(parent: Any, key: str) -> dict[str, Any]:
@@ -89,16 +103,23 @@ def category_of(labels: list[str]) -> str | None:
     return None
 
 
-def linked_incident(links: Any) -> str | None:
-    """``jira:<key>`` of the first linked issue whose type is an incident or postmortem."""
+def linked_incident(links: Any, types: frozenset[str] = INCIDENT_ISSUE_TYPES) -> str | None:
+    """``jira:<key>`` of the first linked issue whose type is one of ``types`` (by default an
+    incident or postmortem)."""
     for link in links if isinstance(links, list) else []:
         for side in ("inwardIssue", "outwardIssue"):
             issue = obj(link, side)
             kind = (text(obj(obj(issue, "fields"), "issuetype").get("name")) or "").lower()
             key = text(issue.get("key"))
-            if key and kind in INCIDENT_ISSUE_TYPES:
+            if key and kind in types:
                 return f"{SOURCE}:{key}"
     return None
+
+
+def is_postmortem(fields: dict[str, Any]) -> bool:
+    """Of type Postmortem (or Post-mortem, Post-incident review), or labelled ``postmortem``."""
+    kind = (text(obj(fields, "issuetype").get("name")) or "").lower()
+    return kind in POSTMORTEM_ISSUE_TYPES or any(lab.lower() in POSTMORTEM_LABELS for lab in labels_of(fields))
 
 
 def is_not_doing(*names: str | None) -> bool:
@@ -151,11 +172,35 @@ def item_values(issue: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def postmortem_values(key: str, fields: dict[str, Any]) -> dict[str, Any]:
+    resolution = text(obj(fields, "resolution").get("name"))
+    state = status_of(fields, resolution)
+    status = {"open": "draft", "done": "published", "not_doing": "cancelled"}[state]
+    published = fields.get("resolutiondate") or fields.get("statuscategorychangedate")
+    labels = labels_of(fields)
+    return {
+        "postmortem_id": f"{SOURCE}:{key}",
+        "source": SOURCE,
+        "incident_id": label_value(labels, "incident")
+        or linked_incident(fields.get("issuelinks"), frozenset({"incident"})),
+        "title": text(fields.get("summary")),
+        "owner": owner_of(fields),
+        "created_at": fields.get("created"),
+        "published_at": published if status == "published" else None,
+        "status": status,
+        "updated_at": fields.get("updated"),
+    }
+
+
 def to_record(issue: Any, locator: str) -> Record:
     raw = raw_json(issue)
     if not isinstance(issue, dict):
         return Reject(locator, f"expected a JSON object, got {type(issue).__name__}", raw)
     try:
+        fields = issue.get("fields")
+        key = text(issue.get("key"))
+        if key is not None and isinstance(fields, dict) and is_postmortem(fields):
+            return Row("postmortems", postmortem_values(key, fields), locator, raw)
         return Row("action_items", item_values(issue), locator, raw)
     except BadRecord as exc:
         return Reject(locator, str(exc), raw)
@@ -167,7 +212,7 @@ def looks_like_issue(rec: Any) -> bool:
 
 class JiraIssuesAdapter(Adapter):
     kind = "jira-issues"
-    description = "Jira search responses (postmortem action items)"
+    description = "Jira search responses (postmortems and their action items)"
 
     def detect(self, sniff: Sniff) -> bool:
         rec = sniff.first_record

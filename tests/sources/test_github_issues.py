@@ -28,7 +28,7 @@ def test_issue_sample_without_incident_label_is_quarantined(home: DataHome, samp
     assert (report.read, report.loaded, report.quarantined) == (1, 0, 1)
     [(locator, reason)] = rejects(home)
     assert locator == "/"
-    assert "PyGithub/PyGithub#28 is neither an incident nor an action item" in reason
+    assert "PyGithub/PyGithub#28 is neither an incident, a postmortem nor an action item" in reason
     assert "bug, question" in reason
 
 
@@ -37,7 +37,7 @@ def test_incidents_action_items_and_pull_requests(home: DataHome, samples: Path,
     issues = [
         issue(base, 40, ["Incident", "sev2"], state="open", closed_at=None,
               body="Checkout down.\n\nRoot cause: ABCDEF1234567 (bad config)", updated_at="2026-11-24T10:00:00Z"),
-        issue(base, 41, ["postmortem", "short-term"], state="closed", state_reason="not_planned",
+        issue(base, 41, ["action-item", "short-term"], state="closed", state_reason="not_planned",
               body="incident: #40"),
         issue(base, 42, ["action item", "Long_Term"], state="closed", state_reason="completed"),
         issue(base, 43, ["follow-up"], state="open", closed_at=None, milestone=None, assignees=[], assignee=None),
@@ -72,7 +72,7 @@ def test_incidents_action_items_and_pull_requests(home: DataHome, samples: Path,
 
     reasons = dict(rejects(home))
     assert "#44 is a pull request" in reasons["/4"]
-    assert "neither an incident nor an action item" in reasons["/5"]
+    assert "neither an incident, a postmortem nor an action item" in reasons["/5"]
     assert reasons["/6"] == "expected an issue object, got str"
     assert ingest(home, path).loaded == 0
 
@@ -88,3 +88,33 @@ def test_search_answer_wrapper(home: DataHome, samples: Path, tmp_path: Path) ->
     assert inc["resolved_at"] == datetime(2012, 5, 26, 14, 59, 33, tzinfo=UTC)
     assert inc["caused_by_sha"] is None  # "Body edited by PyGithub" names no root cause
     assert rejects(home) == []
+
+
+def test_postmortem_issues_are_postmortems_not_action_items(home: DataHome, samples: Path, tmp_path: Path) -> None:
+    """METRICS.md: an issue labelled postmortem is a postmortem (``incident: <ref>`` in its body),
+    even when it also carries an action-item label."""
+    base = sample(samples, "github_rest_issue.json")
+    issues = [
+        issue(base, 50, ["postmortem"], state="open", closed_at=None, body="Draft.\n\nincident: #40\n"),
+        issue(base, 51, ["Post-Mortem", "action-item"], state="closed", state_reason="completed",
+              body="**Incident:** acme/ops#12"),
+        issue(base, 52, ["postmortem"], state="closed", state_reason="completed",
+              body="incident: https://acme.pagerduty.com/incidents/PT4KHLK"),
+        issue(base, 53, ["postmortem"], state="closed", state_reason="not_planned", body="Incident ID: `PXYZ123`"),
+        issue(base, 54, ["postmortem"], state="open", closed_at=None, body="no reference to anything"),
+    ]
+    report = ingest(home, write(tmp_path, "pm.json", issues))
+    assert (report.read, report.loaded, report.quarantined) == (5, 5, 0)
+    assert table(home, "action_items") == {}
+    pms = table(home, "postmortems")
+    draft = pms[f"github-issue:{REPO}#50"]
+    assert (draft["incident_id"], draft["status"], draft["published_at"], draft["source"]) == (
+        f"github-issue:{REPO}#40", "draft", None, "github")
+    assert draft["created_at"] == datetime(2012, 5, 19, 10, 38, 23, tzinfo=UTC)
+    published = pms[f"github-issue:{REPO}#51"]
+    assert (published["incident_id"], published["status"]) == ("github-issue:acme/ops#12", "published")
+    assert published["published_at"] == datetime(2012, 5, 26, 14, 59, 33, tzinfo=UTC)  # closed_at
+    assert pms[f"github-issue:{REPO}#52"]["incident_id"] == "PT4KHLK"
+    cancelled = pms[f"github-issue:{REPO}#53"]
+    assert (cancelled["incident_id"], cancelled["status"], cancelled["published_at"]) == ("PXYZ123", "cancelled", None)
+    assert pms[f"github-issue:{REPO}#54"]["incident_id"] is None

@@ -64,7 +64,7 @@ def test_issues_delivery(home: DataHome, samples: Path, tmp_path: Path) -> None:
     assert detect_kind(path) == "github-webhooks"
     report = ingest(home, path)
     assert (report.read, report.quarantined) == (1, 1)
-    assert "Codertocat/Hello-World#1 is neither an incident nor an action item" in rejects(home)[0][1]
+    assert "Codertocat/Hello-World#1 is neither an incident, a postmortem nor an action item" in rejects(home)[0][1]
 
     delivery = sample(samples, "github_webhook_issues_labeled.json")
     delivery["issue"]["labels"].append({"name": "INCIDENT"})

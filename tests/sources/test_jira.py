@@ -80,7 +80,7 @@ def test_sample(home: DataHome, samples: Path) -> None:
 
 
 def test_mapping_dates_and_labels(home: DataHome, tmp_path: Path) -> None:
-    labelled = issue("PM-2", labels=["postmortem", "Short-Term", "incident:pagerduty:PT4KHLK", "team:payments"])
+    labelled = issue("PM-2", labels=["action-item", "Short-Term", "incident:pagerduty:PT4KHLK", "team:payments"])
     ingest(home, write(tmp_path, "a.json", [issue(), labelled]))
     rows = items(home)
     plain = rows["jira:PM-1"]
@@ -178,3 +178,32 @@ def test_unreadable_files(home: DataHome, tmp_path: Path, content: bytes, messag
     report = ingest_file(home, path, kind="jira-issues")
     assert report.error is not None and message in report.error
     assert items(home) == {}
+
+
+def test_postmortems_are_not_action_items(home: DataHome, tmp_path: Path) -> None:
+    """METRICS.md: a Jira issue of type Postmortem, or labelled postmortem, is a postmortem; its
+    incident is the ``incident:<ref>`` label as written (resolved by core.postmortems)."""
+    incident = {"key": "INC-7", "fields": {"issuetype": {"name": "Incident"}}}
+    links = [{"type": {"name": "Relates"}, "inwardIssue": incident}]
+    issues = [
+        issue("PM-20", "done", issuetype={"name": "Postmortem"}, labels=["incident:PT4KHLK"],
+              resolution={"name": "Done"}, resolutiondate="2026-11-30T10:00:00.000+0100"),
+        issue("PM-21", "indeterminate", labels=["Postmortem", "incident:pagerduty:PT4KHLK"]),
+        issue("PM-22", "done", issuetype={"name": "Post-incident review"}, issuelinks=links,
+              resolution={"name": "Won't Do"}, resolutiondate="2026-11-30T10:00:00.000Z"),
+        issue("PM-23", labels=["action-item", "incident:PT4KHLK"]),
+    ]
+    report = ingest(home, write(tmp_path, "pm.json", issues))
+    assert (report.read, report.loaded, report.quarantined) == (4, 4, 0)
+    assert set(items(home)) == {"jira:PM-23"}
+    pms = {r["postmortem_id"]: r for r in scan(home, RAW_TABLES["postmortems"])}
+    published = pms["jira:PM-20"]
+    assert (published["incident_id"], published["status"], published["source"]) == ("PT4KHLK", "published", "jira")
+    assert published["published_at"] == utc(2026, 11, 30, 9)
+    assert published["created_at"] == utc(2026, 11, 20, 17)
+    assert (published["title"], published["owner"]) == ("Add a canary stage", "Jane Doe")
+    draft = pms["jira:PM-21"]
+    assert (draft["incident_id"], draft["status"], draft["published_at"]) == ("pagerduty:PT4KHLK", "draft", None)
+    cancelled = pms["jira:PM-22"]
+    assert (cancelled["incident_id"], cancelled["status"]) == ("jira:INC-7", "cancelled")
+    assert cancelled["published_at"] is None
