@@ -63,6 +63,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # METRICS.md, Postmortems: a draft within 5 days, published within 14 days of the resolution
     "postmortem_draft_days": 5,
     "postmortem_publish_days": 14,
+    # METRICS.md, Deploy impact on SLOs: suspect when the hour after burns >= 6x and >= 2x the hour before
+    "deploy_suspect_burn_rate": 6,
+    "deploy_suspect_ratio": 2,
 }
 
 

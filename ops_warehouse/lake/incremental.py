@@ -501,6 +501,56 @@ def rule_dora_tier(ev: Evidence) -> Any:
     ))
 
 
+def _slos_changed(ev: Evidence) -> bool:
+    """Whether any SLO definition (its service, target, queries ...) differs before and after."""
+    return bool(ev.value(f"SELECT count(*) FROM ({ev.diff('core.slos', 'slo_name', ['*'])})"))
+
+
+def _sli_changes(ev: Evidence) -> str:
+    """SLI minutes (slo_name, minute) that differ before and after. When core.sli_minutes is
+    recomputed whole (no since of its own) and no SLO definition changed, its rows can only differ
+    from the minute of the earliest new or replaced metric sample on (a counter's increase belongs to
+    the later sample's minute), so only that tail is compared."""
+    cols = ["slo_name", "minute", "good", "total"]
+    if ev.upstream_since("core.sli_minutes") != FULL:
+        return ev.diff("core.sli_minutes", "minute", cols)
+    lo = ev.value(f"SELECT min(ts) FROM ({ev.touched('metric_samples')}) WHERE ts IS NOT NULL")
+    if lo is None:
+        return "SELECT NULL::VARCHAR AS slo_name, NULL::TIMESTAMPTZ AS minute WHERE false"
+    cond = f"minute >= date_trunc('minute', {_lit(lo.isoformat())})"
+    sel = ", ".join(cols)
+    b = f"SELECT {sel} FROM ({ev.before('core.sli_minutes')}) WHERE {cond}"
+    a = f"SELECT {sel} FROM ({ev.after('core.sli_minutes')}) WHERE {cond}"
+    return ev.materialize(f"({b} EXCEPT ALL {a}) UNION ALL ({a} EXCEPT ALL {b})")
+
+
+def rule_deploy_slo_impact(ev: Evidence) -> Any:
+    """marts.deploy_slo_impact, key finished_at. A row reads its deployment and the SLI minutes in
+    (started_at - 60 min, started_at] and (finished_at, finished_at + 60 min]: a changed production
+    success changes its own row; a changed minute m the deployments finishing at or after
+    m - 60 min (a before window holding m starts at or after m, and finished_at >= started_at); a
+    changed SLO definition (service, target) any row, so the table is rebuilt."""
+    if _slos_changed(ev):
+        return FULL
+    return ev.value(_min(
+        f"SELECT finished_at AS t FROM ({_prod_changes(ev)})",
+        f"SELECT minute - INTERVAL 60 MINUTE AS t FROM ({_sli_changes(ev)})",
+    ))
+
+
+def rule_deploy_impact_weekly(ev: Evidence) -> Any:
+    """marts.deploy_impact_weekly, key week_start: the week of a changed deploy_slo_impact row (its
+    finished_at; its post-deployment hour starts then) and of a changed SLI minute; a changed SLO
+    definition (the service a minute counts for) rebuilds the table."""
+    if _slos_changed(ev):
+        return FULL
+    impact = ev.diff("marts.deploy_slo_impact", "finished_at", ["*"])
+    return ev.value(_min(
+        f"SELECT finished_at AS t FROM ({impact})",
+        f"SELECT minute AS t FROM ({_sli_changes(ev)})",
+    ))
+
+
 RULES = {
     "deployments": rule_deployments,
     "changes": rule_changes,
@@ -508,6 +558,8 @@ RULES = {
     "dora_events": rule_dora_events,
     "dora_weekly": rule_dora_weekly,
     "dora_tier": rule_dora_tier,
+    "deploy_slo_impact": rule_deploy_slo_impact,
+    "deploy_impact_weekly": rule_deploy_impact_weekly,
 }
 
 
