@@ -167,6 +167,10 @@ SELECT
     -- the targets met, as the report shows them (the means against "MTTA < 5 min, MTTR < 30 min");
     -- NULL without anything timed
     mtta_minutes_mean < CAST(getvariable('mtta_target_minutes') AS DOUBLE) AS mtta_target_met,
-    mttr_minutes_mean < CAST(getvariable('mttr_target_minutes') AS DOUBLE) AS mttr_target_met
+    mttr_minutes_mean < CAST(getvariable('mttr_target_minutes') AS DOUBLE) AS mttr_target_met,
+    -- met when MTBF exceeds the target, or when there was no serious incident to measure
+    CASE WHEN serious_incidents_30d IS NOT NULL
+         THEN coalesce(720.0 / nullif(serious_incidents_30d, 0) > CAST(getvariable('mtbf_target_hours') AS DOUBLE), true)
+    END AS mtbf_target_met
 FROM filled
 ORDER BY week_start, scope, service, severity
