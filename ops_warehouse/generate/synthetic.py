@@ -13,6 +13,9 @@ import math
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from ops_warehouse.generate import postmortems
 
 UTC = timezone.utc
 
@@ -112,6 +115,8 @@ class Organisation:
     action_items: list[ActionItem] = field(default_factory=list)
     series: list[Series] = field(default_factory=list)
     slo_target: float = 0.999
+    spells: list[tuple[str, datetime, datetime, float]] = field(default_factory=list)  # extra bad spells
+    postmortems: list[Any] = field(default_factory=list)  # see ops_warehouse.generate.postmortems
 
 
 def _sha(rng: random.Random) -> str:
@@ -162,6 +167,8 @@ def generate(
     org.incidents.sort(key=lambda i: i.created_at)
     for inc in org.incidents:
         _action_items_for(org, inc, rng, ids)
+    postmortems.add_postmortems(org, seed)
+    postmortems.add_deploy_burns(org, seed)
     m_start = start if metric_days is None else max(start, end_dt - timedelta(days=metric_days))
     for svc in svcs:
         if svc.has_slo:
@@ -351,7 +358,7 @@ def _series_for(org: Organisation, svc: Service, rng: random.Random, start: date
         (i.created_at - timedelta(minutes=5), (i.resolved_at or i.created_at + timedelta(hours=1)), rng.uniform(0.01, 0.15))
         for i in org.incidents
         if i.service == svc.name and i.priority in ("P1", "P2")
-    ]
+    ] + [(s0, s1, bad) for name, s0, s1, bad in org.spells if name == svc.name]
     base_rate = rng.uniform(300, 1200)
     ok_total, err_total = 0.0, 0.0
     ok_points: list[tuple[datetime, float]] = []

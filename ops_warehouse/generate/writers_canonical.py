@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ops_warehouse.generate import postmortems
 from ops_warehouse.generate.synthetic import Organisation
 
 
@@ -66,6 +67,7 @@ def write_canonical(org: Organisation, out: Path) -> list[Path]:
         for rec in incidents:
             fh.write(json.dumps(rec) + "\n")
     paths.append(inc_path)
+    paths += postmortems.write_canonical(org, out)
     if org.series:
         rows = {"metric": [], "labels": [], "ts": [], "value": [], "kind": []}
         for s in org.series:

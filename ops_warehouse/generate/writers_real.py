@@ -6,6 +6,7 @@
 - ``pagerduty/incidents-<week>.json``: GET /incidents pages
 - ``pagerduty/log-entries.json``: GET /log_entries (acknowledge, unacknowledge, resolve)
 - ``jira/postmortem-actions.json``: a Jira search response of postmortem action items
+- ``github/postmortem-issues.json``, ``jira/postmortems.json``: the postmortems themselves
 - ``prometheus/http-requests-<week>.json``: query_range exports, one per week, overlapping by an hour
 - ``slos/<service>.yaml``: OpenSLO v1 SLOs over those counters
 """
@@ -20,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from ops_warehouse.generate import postmortems
 from ops_warehouse.generate.synthetic import ActionItem, Deployment, Incident, Organisation, Service
 
 UTC = timezone.utc
@@ -66,6 +68,7 @@ def write_real(org: Organisation, out: Path) -> list[Path]:
         _write_jira(org, out / "jira" / "postmortem-actions.json"),
         *_write_prometheus(org, out / "prometheus"),
         *_write_slos(org, out / "slos"),
+        *postmortems.write_real(org, out),
     ]
     return written
 

@@ -17,7 +17,11 @@
 --   date, counted once the due date has passed (as of the build), like open action items.
 -- * late = required postmortems whose due date has passed without a publication on time (what the
 --   report counts as late).
--- * "on_time_rate = published_on_time / required (NULL when none required)."
+-- * "on_time_rate = published_on_time / required (NULL when none required)." Choice, as for action
+--   items: only postmortems already due when the warehouse is built count in the rate
+--   (required_due), so a due week still in progress shows the rate over what is due so far (NULL when
+--   nothing is) instead of counting postmortems that still have time as late. For past weeks
+--   required_due = required.
 WITH required AS (
     SELECT
         incident_id,
@@ -56,6 +60,8 @@ agg AS (
         count(*) AS required,
         count(*) FILTER (WHERE drafted_on_time) AS drafted_on_time,
         count(*) FILTER (WHERE published_on_time) AS published_on_time,
+        count(*) FILTER (WHERE due_passed) AS required_due,
+        count(*) FILTER (WHERE due_passed AND published_on_time) AS published_on_time_due,
         count(*) FILTER (WHERE due_passed AND NOT drafted_by_due) AS missing,
         count(*) FILTER (WHERE due_passed AND NOT published_on_time) AS late
     FROM facts
@@ -79,9 +85,10 @@ SELECT
     coalesce(a.drafted_on_time, 0) AS drafted_on_time,
     coalesce(a.published_on_time, 0) AS published_on_time,
     coalesce(a.missing, 0) AS missing,
-    a.published_on_time / nullif(a.required, 0) AS on_time_rate,
+    a.published_on_time_due / nullif(a.required_due, 0) AS on_time_rate,
     sp.scope,
-    coalesce(a.late, 0) AS late
+    coalesce(a.late, 0) AS late,
+    coalesce(a.required_due, 0) AS required_due
 FROM spine AS sp
 LEFT JOIN agg AS a USING (week_start, team, scope)
 ORDER BY sp.week_start, sp.scope, sp.team
