@@ -36,7 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 SLO_MODELS = ("core.slos", "core.sli_minutes", "marts.slo_weekly", "marts.slo_alerts", "marts.slo_budget_daily")
 
 
-def generate(root: Path, slos: int, days: int) -> int:
+def generate(root: Path, slos: int, days: int, start_day: int = 0) -> int:
+    """Write the SLO definitions and ``days`` days of samples from ``start_day`` (0: the first day,
+    Mon 2025-01-06, as bench_marts); returns the samples of those days. SLO i belongs to service
+    ``svc{i % 200:03d}``, bench_marts' service names, so deployments meet their SLOs."""
     import duckdb
 
     from ops_warehouse.home import DataHome
@@ -51,13 +54,13 @@ def generate(root: Path, slos: int, days: int) -> int:
         for i in range(slos):
             method = "Occurrences" if i % 10 < 8 else ("Timeslices" if i % 10 == 8 else "RatioTimeslices")
             rolling = method != "Timeslices"
-            w.writerow([f"slo-{i:04d}", f"svc-{i % 20}", method, "0.999", "28d" if rolling else "1M",
+            w.writerow([f"slo-{i:04d}", f"svc{i % 200:03d}", method, "0.999", "28d" if rolling else "1M",
                         "true" if rolling else "false", "UTC" if rolling else "Europe/Berlin",
                         f'bench_good{{slo="{i}"}}', f'sum(rate(bench_total{{slo="{i}"}}[{{{{.window}}}}]))'
                         if i % 2 else f'bench_total{{slo="{i}"}}',
                         "0.99" if method == "Timeslices" else "", "5m" if method != "Occurrences" else ""])
     report = ingest_file(home, defs)
-    assert report.ok and report.loaded == slos, report.line()
+    assert report.ok and report.loaded + report.duplicates == slos, report.line()
     out = home.lake / "raw" / "metric_samples"
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
@@ -71,7 +74,7 @@ def generate(root: Path, slos: int, days: int) -> int:
         COPY (
             WITH m AS (
                 SELECT TIMESTAMPTZ '2025-01-06 00:00:00+00' + to_minutes(i) AS ts, i
-                FROM range(0, {days * 1440}) t(i)
+                FROM range({start_day * 1440}, {(start_day + days) * 1440}) t(i)
             ),
             s AS (SELECT range AS slo FROM range(0, {slos}))
             SELECT metric, labels, ts, value, kind, 'bench' AS source, NULL::TIMESTAMPTZ AS updated_at,
@@ -91,7 +94,8 @@ def generate(root: Path, slos: int, days: int) -> int:
                       OVERWRITE_OR_IGNORE true)
         """
     )
-    n = con.execute(f"SELECT count(*) FROM read_parquet('{out}/*/*.parquet')").fetchone()[0]
+    first = f"TIMESTAMPTZ '2025-01-06 00:00:00+00' + INTERVAL {start_day} DAY"
+    n = con.execute(f"SELECT count(*) FROM read_parquet('{out}/*/*.parquet') WHERE ts >= {first}").fetchone()[0]
     con.close()
     return n
 

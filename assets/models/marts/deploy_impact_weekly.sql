@@ -13,6 +13,7 @@
 --   (finished_at, finished_at + 60 min] of any successful production deployment of the service
 --   (the after windows of marts.deploy_slo_impact); each (SLO, minute) counts once however many such
 --   hours hold it. An SLI minute belongs to its own week.
+-- * The week's bad events are read from core.sli_hours (the hourly sums of the same SLI minutes).
 -- * Every week with SLI minutes or deployments of the service has a row; counts are 0 and the share
 --   NULL when there is nothing to measure.
 --
@@ -56,6 +57,7 @@ after_windows AS (
     FROM impact
 ),
 minutes AS (
+    -- the SLI minutes of the hours post-deployment windows touch
     SELECT
         s.service,
         m.slo_name,
@@ -66,6 +68,7 @@ minutes AS (
     JOIN core.slos AS s ON s.slo_name = m.slo_name
     CROSS JOIN bounds AS b
     WHERE s.service IS NOT NULL AND (b.since_ts IS NULL OR m.minute >= b.since_ts)
+      AND m.minute > (SELECT min(lo) FROM after_windows)
 ),
 post_minutes AS (
     -- each (SLO, minute) inside any post-deployment hour, once
@@ -80,9 +83,14 @@ post AS (
     GROUP BY service, CAST(date_trunc('week', timezone('UTC', minute)) AS DATE)
 ),
 week_bad AS (
-    SELECT service, CAST(date_trunc('week', timezone('UTC', minute)) AS DATE) AS week_start, sum(bad) AS bad_events
-    FROM minutes
-    GROUP BY service, CAST(date_trunc('week', timezone('UTC', minute)) AS DATE)
+    -- the week's bad events from the hourly sums of the same minutes (an ISO week is whole hours)
+    SELECT s.service, CAST(date_trunc('week', timezone('UTC', h.hour)) AS DATE) AS week_start,
+           sum(h.total - h.good) AS bad_events
+    FROM core.sli_hours AS h
+    JOIN core.slos AS s ON s.slo_name = h.slo_name
+    CROSS JOIN bounds AS b
+    WHERE s.service IS NOT NULL AND (b.since_ts IS NULL OR h.hour >= b.since_ts)
+    GROUP BY s.service, CAST(date_trunc('week', timezone('UTC', h.hour)) AS DATE)
 ),
 spine AS (
     SELECT service, week_start FROM week_bad
