@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 DEPLOY_IMPACT = ("marts.deploy_slo_impact", "marts.deploy_impact_weekly")
 
 
-def build(home, label: str, *, incremental: bool) -> dict[str, float]:  # noqa: ANN001 (DataHome)
+def build(home, label: str, *, incremental: bool) -> dict[str, float]:
     from ops_warehouse.lake import models
 
     print(f"{label}:", flush=True)

@@ -7,7 +7,8 @@
   request counters read.
 - :func:`add_postmortems`: most resolved P1/P2 incidents get a postmortem: on time (a draft within
   5 days, published within 14), drafted late, published late, a draft never published, or none at
-  all; those due in the last complete week take these fates in turn, so its review shows late ones. Incidents kept as GitHub issues get a postmortem issue in the same repository naming
+  all; those due in the last complete week take these fates in turn, so its review shows late
+  ones. Incidents kept as GitHub issues get a postmortem issue in the same repository naming
   ``incident: #<n>``; PagerDuty incidents get either a GitHub issue in ``acme/postmortems`` naming
   the PagerDuty id or a Jira issue of type Postmortem with an ``incident:<id>`` label. One names an
   incident nobody exported (a typo), as happens.
@@ -24,14 +25,13 @@ import csv
 import json
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # synthetic calls this module while it builds the organisation
     from ops_warehouse.generate.synthetic import Incident, Organisation
 
-UTC = timezone.utc
 CENTRAL_REPO = "acme/postmortems"
 AUTHORS = ["amara", "bo", "chen", "dana", "eitan", "fatima", "gus", "hana"]
 FATES = {"on_time": 0.55, "late_draft": 0.12, "late_publish": 0.15, "draft_only": 0.08, "missing": 0.10}
@@ -191,7 +191,8 @@ def _write_json(path: Path, doc: Any) -> Path:
 def write_real(org: Organisation, out: Path) -> list[Path]:
     """GitHub postmortem issues (newest first, as the API lists them) and a Jira search response."""
     paths = []
-    issues = [_issue(p) for p in sorted(org.postmortems, key=lambda p: p.created_at, reverse=True) if p.tool == "github"]
+    newest_first = sorted(org.postmortems, key=lambda p: p.created_at, reverse=True)
+    issues = [_issue(p) for p in newest_first if p.tool == "github"]
     if issues:
         paths.append(_write_json(out / "github" / "postmortem-issues.json", issues))
     jira = [_jira(p) for p in org.postmortems if p.tool == "jira"]

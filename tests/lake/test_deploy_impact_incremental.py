@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ops_warehouse.home import DataHome
@@ -19,7 +19,6 @@ from ops_warehouse.ingest import ingest_file
 from ops_warehouse.lake import models
 from ops_warehouse.lake.store import connect, quote_literal
 
-UTC = timezone.utc
 START = datetime(2024, 1, 1, tzinfo=UTC)
 SERVICES = ("api", "web")
 DAYS = 3

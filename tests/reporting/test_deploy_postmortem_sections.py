@@ -11,7 +11,7 @@ expected.yaml for the arithmetic; MTBF at the end of week 2024-01-01 (trailing 3
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from ops_warehouse.reporting.render import render_weekly
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "metrics" / "scenarios"
 W1, W3 = date(2024, 1, 1), date(2024, 1, 15)
-NOW = datetime(2024, 3, 1, tzinfo=timezone.utc)
+NOW = datetime(2024, 3, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

@@ -170,7 +170,8 @@ SELECT
     mttr_minutes_mean < CAST(getvariable('mttr_target_minutes') AS DOUBLE) AS mttr_target_met,
     -- met when MTBF exceeds the target, or when there was no serious incident to measure
     CASE WHEN serious_incidents_30d IS NOT NULL
-         THEN coalesce(720.0 / nullif(serious_incidents_30d, 0) > CAST(getvariable('mtbf_target_hours') AS DOUBLE), true)
+         THEN coalesce(720.0 / nullif(serious_incidents_30d, 0) > CAST(getvariable('mtbf_target_hours') AS DOUBLE),
+                       true)
     END AS mtbf_target_met
 FROM filled
 ORDER BY week_start, scope, service, severity

@@ -9,7 +9,7 @@ executive summary gains the count of suspect deploys.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import duckdb
@@ -32,7 +32,7 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[d
 
 
 def _utc(d: date) -> datetime:
-    return datetime.combine(d, time(), timezone.utc)
+    return datetime.combine(d, time(), UTC)
 
 
 def _weekly(con: duckdb.DuckDBPyConnection, week_start: date) -> dict[str, Any] | None:
