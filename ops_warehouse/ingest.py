@@ -25,12 +25,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ops_warehouse.bulk import BulkError, BulkInput, stage_bulk
 from ops_warehouse.catalog import CatalogError, catalog_file_note
+from ops_warehouse.contract_sql import BulkError, stage_bulk
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.store import Lake
 from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, TS, RawTable
-from ops_warehouse.sources.base import Adapter, FileError, ReadContext, Reject, Row, Sniff, all_adapters, raw_json
+from ops_warehouse.sources.base import (
+    Adapter, BulkInput, FileError, ReadContext, Reject, Row, Sniff, all_adapters, raw_json,
+)
 from ops_warehouse.timeutil import TimestampError, parse_date, parse_timestamp
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from ops_warehouse.timeutil import TimestampError, parse_timestamp
 
@@ -47,6 +50,24 @@ class Reject:
 
 
 Record = Row | Reject
+
+
+@dataclass
+class BulkChunk:
+    """Rows for one raw table: an Arrow table (or a SQL SELECT) with the table's columns (text or
+    typed) plus ``_locator``, ``_raw`` and ``_ord`` (the row's position in the file: on a repeated
+    key, the later row wins); and the rows the adapter already rejected."""
+
+    rows: pa.Table | str
+    rejects: list[Reject] = field(default_factory=list)
+
+
+@dataclass
+class BulkInput:
+    """A file's rows for one raw table, in chunks (read lazily, so memory stays bounded)."""
+
+    table: str
+    chunks: Iterator[BulkChunk]
 
 
 @dataclass

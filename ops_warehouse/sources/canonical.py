@@ -21,9 +21,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ops_warehouse.bulk import BulkChunk, BulkInput
 from ops_warehouse.sources.base import (
     Adapter,
+    BulkChunk,
+    BulkInput,
     FileError,
     ReadContext,
     Record,
@@ -127,7 +128,7 @@ class CanonicalAdapter(Adapter):
 
     def bulk(self, ctx: ReadContext) -> BulkInput | None:
         """CSV and Parquet files of the event tables are checked in one vectorized pass
-        (``ops_warehouse.bulk``); other shapes go row by row through :meth:`read`."""
+        (``ops_warehouse.contract_sql``); other shapes go row by row through :meth:`read`."""
         path = ctx.path
         with open(path, "rb") as fh:
             magic = fh.read(4)

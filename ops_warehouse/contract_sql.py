@@ -1,16 +1,15 @@
-"""The vectorized contract check: a whole file's rows checked in one DuckDB pass.
+"""The raw tables' contract as set-based SQL: a batch of rows checked in one DuckDB pass.
 
-Adapters whose input is already tabular (canonical CSV and Parquet) hand the engine a relation of
-text or typed columns instead of one row at a time. The same contract as
-``ops_warehouse.ingest.ContractChecker`` is written as SQL: every column is coerced with
+Adapters that read their input in batches (``Adapter.bulk``) hand the engine relations of text or
+typed columns (:class:`ops_warehouse.sources.base.BulkChunk`) instead of one row at a time. The
+same contract as ``ops_warehouse.ingest.ContractChecker`` is written as SQL: every column is coerced with
 ``TRY_CAST`` and the first broken rule of a row, in column order, becomes its quarantine reason,
 worded as the row-by-row check words it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -20,30 +19,12 @@ import pyarrow as pa
 from ops_warehouse.lake.duck_types import duckdb_type
 from ops_warehouse.lake.store import connect, quote_ident, quote_literal
 from ops_warehouse.lake.tables import TS, Column, RawTable
-from ops_warehouse.sources.base import Reject
+from ops_warehouse.sources.base import BulkChunk
 from ops_warehouse.timeutil import zone
 
 _OFFSET = r"([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$"
 _TRUE = "('true', 't', '1', 'yes', 'y')"
 _FALSE = "('false', 'f', '0', 'no', 'n')"
-
-
-@dataclass
-class BulkChunk:
-    """Rows for one raw table: an Arrow table (or a SQL SELECT) with the table's columns (text or
-    typed) plus ``_locator``, ``_raw`` and ``_ord`` (the row's position in the file: on a repeated
-    key, the later row wins); and the rows the adapter already rejected."""
-
-    rows: pa.Table | str
-    rejects: list[Reject] = field(default_factory=list)
-
-
-@dataclass
-class BulkInput:
-    """A file's rows for one raw table, in chunks (read lazily, so memory stays bounded)."""
-
-    table: str
-    chunks: Iterator[BulkChunk]
 
 
 @dataclass
