@@ -32,6 +32,12 @@ class BulkResult:
     read: int
     good: Path | None
     bad: Path | None
+    # exact batches: the good rows as final-shaped Parquet per day partition ("" unpartitioned)
+    by_day: dict[str, list[Path]] | None = None
+
+
+class NotExact(Exception):
+    """An exact batch held a row the columnar reader cannot classify exactly: read record by record."""
 
 
 def _text(col: str) -> str:
@@ -140,6 +146,9 @@ def stage_bulk(
     if default_tz:
         zone(default_tz)  # an unknown zone is a clear error, not a SQL one
     folder.mkdir(parents=True, exist_ok=True)
+    if bulk.exact:
+        return _stage_exact(bulk, table, default_tz=default_tz, folder=folder / f"exact-{index:05d}",
+                            source_file=source_file, ingested_at=ingested_at)
     con = connect(memory_limit="1GB", temp_dir=folder / "duckdb")
     try:
         if isinstance(bulk.rows, pa.Table):
@@ -155,18 +164,21 @@ def stage_bulk(
             value, reason = _checks(c, _normalize_type(source_types.get(c.name)), default_tz)
             values.append(f"{value} AS {quote_ident(c.name)}")
             reasons.append(reason)
+        # a view, not a table: each COPY streams the batch once, in bounded memory
         con.execute(
-            f"CREATE TEMP TABLE checked AS SELECT {', '.join(values)}, "
+            f"CREATE TEMP VIEW checked AS SELECT {', '.join(values)}, "
             f"coalesce({', '.join(reasons)}) AS _reason, _locator, _raw, _ord FROM src"
         )
-        read = con.execute("SELECT count(*) FROM checked").fetchone()[0]
-        stamp = f"{quote_literal(source_file)} AS source_file, {quote_literal(ingested_at.isoformat())}::TIMESTAMPTZ AS ingested_at"
+        stamp = (
+            f"{quote_literal(source_file)} AS source_file, "
+            f"{quote_literal(ingested_at.isoformat())}::TIMESTAMPTZ AS ingested_at"
+        )
         data_cols = ", ".join(quote_ident(c.name) for c in table.columns if c.name not in table.system_columns)
         good = folder / f"{table.name}-bulk-{index:05d}.parquet"
-        con.execute(
+        n_good = con.execute(
             f"COPY (SELECT {data_cols}, {stamp}, _ord FROM checked WHERE _reason IS NULL) "
             f"TO {quote_literal(str(good))} (FORMAT parquet)"
-        )
+        ).fetchone()[0]
         bad = folder / f"rejected_rows-bulk-{index:05d}.parquet"
         rejects = pa.table(
             {
@@ -177,20 +189,79 @@ def stage_bulk(
             schema=pa.schema([("_locator", pa.string()), ("_reason", pa.string()), ("_raw", pa.string())]),
         )
         con.register("adapter_rejects", rejects)
-        con.execute(
+        n_bad = con.execute(
             f"COPY (SELECT source_file, {quote_literal(kind)} AS source_kind, _locator AS locator, _reason AS reason, "
             f"_raw AS raw, ingested_at, _ord FROM ("
             f"SELECT _locator, _reason, _raw, {stamp}, _ord FROM checked WHERE _reason IS NOT NULL "
             f"UNION ALL SELECT _locator, _reason, _raw, {stamp}, -row_number() OVER () AS _ord FROM adapter_rejects)) "
             f"TO {quote_literal(str(bad))} (FORMAT parquet)"
-        )
-        n_good = con.execute(f"SELECT count(*) FROM read_parquet({quote_literal(str(good))})").fetchone()[0]
-        n_bad = con.execute(f"SELECT count(*) FROM read_parquet({quote_literal(str(bad))})").fetchone()[0]
-        return BulkResult(read=read + len(bulk.rejects), good=good if n_good else None, bad=bad if n_bad else None)
+        ).fetchone()[0]
+        return BulkResult(read=n_good + n_bad, good=good if n_good else None, bad=bad if n_bad else None)
     except duckdb.Error as exc:
         raise BulkError(str(exc).splitlines()[0]) from exc
     finally:
         con.close()
+
+
+def _stage_exact(
+    bulk: BulkChunk, table: RawTable, *, default_tz: str | None, folder: Path, source_file: str, ingested_at: datetime
+) -> BulkResult:
+    """One pass: check every row and write the batch straight into day partitions with the lake's
+    columns, ready to be moved into the lake. Raises NotExact when a row is unclean, breaks the
+    contract or repeats a key (nothing of the batch is kept then)."""
+    con = connect(memory_limit=EXACT_MEMORY, temp_dir=folder.parent / "duckdb")
+    con.execute("SET preserve_insertion_order = false")  # keys are unique: order within a day is free
+    try:
+        con.execute(f"CREATE TEMP VIEW src AS {bulk.rows}")
+        source_types = {r[0]: r[1] for r in con.execute("DESCRIBE src").fetchall()}
+        values, reasons = [], []
+        for c in table.columns:
+            if c.name in table.system_columns:
+                continue
+            value, reason = _checks(c, _normalize_type(source_types.get(c.name)), default_tz)
+            values.append(f"{value} AS {quote_ident(c.name)}")
+            reasons.append(reason)
+        stamp = {
+            "source_file": quote_literal(source_file),
+            "ingested_at": f"{quote_literal(ingested_at.isoformat())}::TIMESTAMPTZ",
+        }
+        columns = ", ".join(
+            stamp[c.name] + f" AS {quote_ident(c.name)}" if c.name in stamp else quote_ident(c.name)
+            for c in table.columns
+        )
+        day = (
+            "''" if table.partition_by is None
+            else f"strftime(CAST(timezone('UTC', {quote_ident(table.partition_by)}) AS DATE), '%Y-%m-%d')"
+        )
+        con.execute(
+            f"COPY (SELECT {columns}, CASE WHEN _ok THEN {day} ELSE 'unclean' END AS _part FROM ("
+            f"SELECT {', '.join(values)}, NOT coalesce(_unclean, true) AND coalesce({', '.join(reasons)}) IS NULL AS _ok "
+            f"FROM src)) TO {quote_literal(str(folder))} "
+            "(FORMAT parquet, PARTITION_BY (_part), COMPRESSION zstd, WRITE_PARTITION_COLUMNS false)"
+        )
+        if (folder / "_part=unclean").exists():
+            raise NotExact("a record the columnar reader cannot classify exactly")
+        by_day = {
+            d.name.split("=", 1)[1]: sorted(d.glob("*.parquet")) for d in sorted(folder.glob("_part=*")) if d.is_dir()
+        }
+        files = [f for fs in by_day.values() for f in fs]
+        if not files:
+            return BulkResult(read=0, good=None, bad=None, by_day={})
+        key = ", ".join(quote_ident(k) for k in table.key)
+        listing = ", ".join(quote_literal(str(f)) for f in files)
+        rows, distinct = con.execute(
+            f"SELECT count(*), count(DISTINCT hash({key})) FROM read_parquet([{listing}])"
+        ).fetchone()
+        if rows != distinct:  # a repeated key (or a hash collision): the general merge ranks versions
+            raise NotExact("a key repeats within the file")
+        return BulkResult(read=rows, good=None, bad=None, by_day=by_day)
+    except duckdb.Error as exc:
+        raise NotExact(str(exc).splitlines()[0]) from exc
+    finally:
+        con.close()
+
+
+EXACT_MEMORY = "1GB"
 
 
 class BulkError(ValueError):

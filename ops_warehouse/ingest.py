@@ -26,10 +26,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ops_warehouse.catalog import CatalogError, catalog_file_note
-from ops_warehouse.contract_sql import BulkError, stage_bulk
+from ops_warehouse.contract_sql import BulkError, NotExact, stage_bulk
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.store import Lake
 from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, TS, RawTable
+from ops_warehouse.progress import Progress
 from ops_warehouse.sources.base import (
     Adapter, BulkInput, FileError, ReadContext, Reject, Row, Sniff, all_adapters, raw_json,
 )
@@ -253,6 +254,8 @@ class _Stager:
         self.ingested_at = ingested_at
         self.buffers: dict[str, dict[str, list[Any]]] = {}
         self.chunks: dict[str, list[Path]] = {}
+        # exact columnar batches: table -> day -> final-shaped Parquet files (keys known unique)
+        self.exact: dict[str, dict[str, list[Path]]] = {}
         self.ord = 0
         self.bulk_index = 0  # staged bulk chunks so far: their files are numbered across tables
 
@@ -363,6 +366,7 @@ def ingest_file(
     path = Path(path)
     name = str(path)
     report = FileReport(file=name, kind=kind)
+    progress = Progress(f"ingest {path.name}")
     adapters = all_adapters()
     ingested_at = datetime.now(timezone.utc)
     staging = home.tmp / f"ingest-{uuid.uuid4().hex}"
@@ -380,16 +384,23 @@ def ingest_file(
             raise FileError(f"unknown source kind {kind!r}; one of: {', '.join(adapters)}")
         adapter = adapters[kind]
         stager = _Stager(staging, str(path.resolve()), ingested_at)
-        ctx = ReadContext(path=path, default_tz=default_tz)
+        progress = Progress(f"ingest {path.name}", path.stat().st_size)
+        ctx = ReadContext(path=path, default_tz=default_tz, scratch=staging / "adapter", progress=progress)
         last_locator = "the start"
-        bulk = adapter.bulk(ctx) if hasattr(adapter, "bulk") else None
         try:
-            if bulk is not None:
-                # an adapter may hand over several tables' rows (a scan report: scans and findings)
-                for one in bulk if isinstance(bulk, list) else [bulk]:
-                    _stage_bulk(one, stager, report, kind=kind, default_tz=default_tz)
+            bulk = adapter.bulk(ctx) if hasattr(adapter, "bulk") else None
+            # an adapter may hand over several tables' rows (a scan report: scans and findings)
+            bulks = [] if bulk is None else bulk if isinstance(bulk, list) else [bulk]
+            if bulks and not all(_stage_bulk(one, stager, report, kind=kind, default_tz=default_tz) for one in bulks):
+                bulk = None  # the columnar pass met something only the record-by-record reader can word
+                report.read = 0
+                stager.chunks.clear()
+                stager.exact.clear()
+                shutil.rmtree(staging, ignore_errors=True)
             for rec in adapter.read(ctx) if bulk is None else ():
                 report.read += 1
+                if not report.read % 10_000:
+                    progress.update(rows=report.read)
                 last_locator = rec.locator
                 if isinstance(rec, Reject):
                     _quarantine(stager, kind, rec.locator, rec.reason, rec.raw)
@@ -414,9 +425,16 @@ def ingest_file(
             log.debug("adapter %s failed on %s", kind, name, exc_info=True)
             raise FileError(f"could not read past {last_locator}: {type(exc).__name__}: {exc}") from exc
         stager.flush_all()
+        progress.done()
         lake = Lake(home)
         quarantined_rows = 0
         with lake.lock():
+            for table_name, by_day in stager.exact.items():
+                result = lake.merge_exact(RAW_TABLES[table_name], by_day)
+                if result.partitions_written:
+                    report.partitions[table_name] = result.partitions_written
+                report.loaded += result.loaded
+                report.duplicates += result.duplicates
             for table_name, chunks in stager.chunks.items():
                 if table_name == REJECTED_ROWS.name:
                     continue
@@ -437,6 +455,7 @@ def ingest_file(
         report.partitions = {}
         _log_error(home, report, path, ingested_at)
     finally:
+        progress.done()
         shutil.rmtree(staging, ignore_errors=True)
     return report
 
@@ -451,20 +470,29 @@ def _catalog_note(home: DataHome, path: Path) -> str | None:
         raise FileError(f"a service catalog that cannot be used: {exc}") from None
 
 
-def _stage_bulk(bulk: BulkInput, stager: _Stager, report: FileReport, *, kind: str, default_tz: str | None) -> None:
-    """Check a tabular file in vectorized chunks; the staged files join the row-by-row ones."""
+def _stage_bulk(bulk: BulkInput, stager: _Stager, report: FileReport, *, kind: str, default_tz: str | None) -> bool:
+    """Check a file in vectorized chunks; the staged files join the row-by-row ones. False when an
+    exact chunk needs the record-by-record reader (see ``BulkChunk.exact``)."""
     table = RAW_TABLES[bulk.table]
     for chunk in bulk.chunks:
-        result = stage_bulk(
-            chunk, table, kind=kind, default_tz=default_tz, folder=stager.folder,
-            source_file=stager.source_file, ingested_at=stager.ingested_at, index=stager.bulk_index,
-        )
+        try:
+            result = stage_bulk(
+                chunk, table, kind=kind, default_tz=default_tz, folder=stager.folder,
+                source_file=stager.source_file, ingested_at=stager.ingested_at, index=stager.bulk_index,
+            )
+        except NotExact as exc:
+            log.debug("columnar pass of %s gave way to the record-by-record reader: %s", stager.source_file, exc)
+            return False
         stager.bulk_index += 1
         report.read += result.read
+        if result.by_day is not None:
+            for day, files in result.by_day.items():
+                stager.exact.setdefault(table.name, {}).setdefault(day, []).extend(files)
         if result.good is not None:
             stager.chunks.setdefault(table.name, []).append(result.good)
         if result.bad is not None:
             stager.chunks.setdefault(REJECTED_ROWS.name, []).append(result.bad)
+    return True
 
 
 def _quarantine(stager: _Stager, kind: str, locator: str, reason: str, raw: str | None) -> None:

@@ -143,22 +143,57 @@ class Lake:
 
     # ------------------------------------------------------------------ merging
 
-    def merge(self, table: RawTable, staged: list[Path]) -> MergeResult:
+    def merge_exact(self, table: RawTable, by_day: dict[str, list[Path]]) -> MergeResult:
+        """Merge an exact columnar batch: final-shaped Parquet per day, keys unique among them. A day
+        the lake does not hold yet gets the staged file moved into place (no rewrite); days it holds
+        go through :meth:`merge`. The caller holds the lock."""
+        loaded = 0
+        written: list[str] = []
+        held: list[Path] = []
+        for day, files in sorted(by_day.items()):
+            target = self._partition_file(table, day if table.partition_by is not None else None)
+            if target.exists():
+                held += files
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if len(files) == 1:
+                fsync_file(files[0])
+                os.replace(files[0], target)
+                loaded += pq.read_metadata(target).num_rows
+            else:
+                con = connect(memory_limit=MERGE_MEMORY, temp_dir=self.home.tmp / "duckdb")
+                try:
+                    listing = ", ".join(quote_literal(str(f)) for f in files)
+                    loaded += con.execute(f"SELECT count(*) FROM read_parquet([{listing}])").fetchone()[0]
+                    atomic_copy(con, f"SELECT * FROM read_parquet([{listing}])", target, self.home.tmp)
+                finally:
+                    con.close()
+            written.append(day)
+        if held:
+            result = self.merge(table, held, ordered=False)
+            loaded += result.loaded
+            written += result.partitions_written
+            return MergeResult(loaded=loaded, duplicates=result.duplicates, partitions_written=sorted(written))
+        return MergeResult(loaded=loaded, duplicates=0, partitions_written=sorted(written))
+
+    def merge(self, table: RawTable, staged: list[Path], *, ordered: bool = True) -> MergeResult:
         """Merge staged Parquet chunks (with an ``_ord`` column) into the table, deduplicating on
         its natural key. The caller holds the lock.
 
         A staged row is *loaded* when it adds a key or changes the stored row, otherwise it is a
         *duplicate*. Per key the row with the greatest ``updated_at`` wins; on a tie the one
         ingested last. Large inputs are merged a few days at a time (at most ``MERGE_BATCH_ROWS``
-        new rows each), so memory stays bounded however big the export.
+        new rows each), so memory stays bounded however big the export. ``ordered=False``: the
+        chunks have no ``_ord`` (their keys are unique, so no order among them is needed).
         """
         if not staged:
             return MergeResult(0, 0, [])
         con = connect(memory_limit=MERGE_MEMORY, temp_dir=self.home.tmp / "duckdb")
         try:
             listing = ", ".join(quote_literal(str(p)) for p in staged)
+            order = "" if ordered else "0::BIGINT AS _ord, "
             con.execute(
-                f"CREATE TEMP VIEW staged AS SELECT *, {_day_expr(table)} AS _day "
+                f"CREATE TEMP VIEW staged AS SELECT *, {order}{_day_expr(table)} AS _day "
                 f"FROM read_parquet([{listing}], union_by_name = true)"
             )
             per_day = con.execute("SELECT _day, count(*) FROM staged GROUP BY 1 ORDER BY 1 NULLS FIRST").fetchall()
@@ -185,10 +220,14 @@ class Lake:
             in_batch = "true"
         else:
             in_batch = "_day IN (" + ", ".join(f"DATE {quote_literal(str(d))}" for d in days) + ")"
+        existing = [p for p in (self._partition_file(table, d) for d in days) if p.exists()]
+        if not existing:
+            fresh = self._merge_fresh(con, table, in_batch, key, col_list)
+            if fresh is not None:
+                return fresh
         for t in ("n", "e", "m"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
         con.execute(f"CREATE TEMP TABLE n AS SELECT *, 1 AS _src, {content} AS _h FROM staged WHERE {in_batch}")
-        existing = [p for p in (self._partition_file(table, d) for d in days) if p.exists()]
         if existing:
             con.execute(
                 f"CREATE TEMP TABLE e AS SELECT {col_list}, 0::BIGINT AS _ord, 0 AS _src, {day} AS _day, "
@@ -223,18 +262,38 @@ class Lake:
             atomic_copy(con, f"SELECT {col_list} FROM m WHERE _rn = 1 ORDER BY {key}", self._partition_file(table, None), tmp)
             written.append("")
         elif loaded:
-            written = self._write_partitions(con, table, f"SELECT {col_list}, _day FROM m WHERE _rn = 1 ORDER BY {key}")
+            _, written = self._write_partitions(con, table, f"SELECT {col_list}, _day FROM m WHERE _rn = 1 ORDER BY {key}")
         return MergeResult(loaded=loaded, duplicates=total_new - loaded, partitions_written=written)
 
-    def _write_partitions(self, con: duckdb.DuckDBPyConnection, table: RawTable, query: str) -> list[str]:
+    def _merge_fresh(
+        self, con: duckdb.DuckDBPyConnection, table: RawTable, in_batch: str, key: str, col_list: str
+    ) -> MergeResult | None:
+        """Days the lake does not hold yet, when no key repeats among the new rows: every row is
+        new, so the rows are written as they come (file order), without ranking versions. None
+        when a key repeats (the general merge ranks them)."""
+        rows, distinct = con.execute(
+            f"SELECT count(*), count(DISTINCT hash({key})) FROM staged WHERE {in_batch}"
+        ).fetchone()
+        if rows != distinct:  # a repeated key (or a hash collision)
+            return None
+        if table.partition_by is None:
+            if rows:
+                atomic_copy(con, f"SELECT {col_list} FROM staged ORDER BY {key}", self._partition_file(table, None),
+                            self.home.tmp)
+            return MergeResult(loaded=rows, duplicates=0, partitions_written=[""] if rows else [])
+        rows, written = self._write_partitions(con, table, f"SELECT {col_list}, _day FROM staged WHERE {in_batch}")
+        return MergeResult(loaded=rows, duplicates=0, partitions_written=written)
+
+    def _write_partitions(self, con: duckdb.DuckDBPyConnection, table: RawTable, query: str) -> tuple[int, list[str]]:
         """Write every day partition of ``query`` (which has a ``_day`` column) in one pass into a
-        scratch folder, then move each file over its partition's file: each rename is atomic."""
+        scratch folder, then move each file over its partition's file: each rename is atomic.
+        Returns the rows written and the days."""
         scratch = self.home.tmp / f"partitions-{uuid.uuid4().hex}"
         try:
-            con.execute(
+            rows = con.execute(
                 f"COPY ({query}) TO {quote_literal(str(scratch))} "
                 "(FORMAT parquet, PARTITION_BY (_day), COMPRESSION zstd, WRITE_PARTITION_COLUMNS false)"
-            )
+            ).fetchone()[0]
             written = []
             for part_dir in sorted(scratch.glob("_day=*")):
                 day = part_dir.name.split("=", 1)[1]
@@ -248,7 +307,7 @@ class Lake:
                     listing = ", ".join(quote_literal(str(f)) for f in files)
                     atomic_copy(con, f"SELECT * FROM read_parquet([{listing}])", target, self.home.tmp)
                 written.append(day)
-            return written
+            return rows, written
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 

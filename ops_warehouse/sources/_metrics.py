@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -240,3 +241,80 @@ def build_value(event: str, value: Any, events: Iterator[tuple[str, str, Any]]) 
 
 def file_mtime(path: Path) -> float:
     return os.stat(path).st_mtime
+
+
+# ---------------------------------------------------------------- the columnar path
+
+# A number as Python's float() and DuckDB's CAST(... AS DOUBLE) both read it, to the same double.
+NUMBER_SQL: Final = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+# epoch seconds whose microseconds Python's datetime can hold and a double carries exactly
+_EPOCH_MIN: Final = -62_135_596_800
+_EPOCH_MAX: Final = 253_402_300_799
+SCAN_BLOCK: Final = 16 << 20
+
+
+def sql_value(text: str) -> str:
+    """SQL for :func:`parse_value` of a text column: the double, or NULL where Python would reject
+    the text (or might read it differently)."""
+    low = f"lower({text})"
+    return (
+        f"CASE WHEN regexp_full_match({text}, '{NUMBER_SQL}') THEN CAST({text} AS DOUBLE) "
+        f"WHEN {low} IN ('nan', '+nan', '-nan') THEN 'NaN'::DOUBLE "
+        f"WHEN {low} IN ('inf', '+inf', 'infinity', '+infinity') THEN 'inf'::DOUBLE "
+        f"WHEN {low} IN ('-inf', '-infinity') THEN '-inf'::DOUBLE END"
+    )
+
+
+def sql_epoch_seconds(text: str) -> str:
+    """SQL for :func:`ops_warehouse.timeutil.from_epoch` of a text column (the same double product
+    rounded half to even), NULL where Python would reject it or the column is not a plain number."""
+    seconds = f"CAST({text} AS DOUBLE)"
+    return (
+        f"CASE WHEN regexp_full_match({text}, '{NUMBER_SQL}') AND {seconds} BETWEEN {_EPOCH_MIN} AND {_EPOCH_MAX} "
+        f"THEN make_timestamp(CAST(round_even({seconds} * 1000000.0, 0) AS BIGINT))::TIMESTAMPTZ END"
+    )
+
+
+def sql_epoch_nanos(text: str) -> str:
+    """SQL for :func:`ops_warehouse.timeutil.from_epoch_ns` of a text column of decimal digits
+    (non-negative, so truncating to microseconds is Python's floor division), NULL otherwise."""
+    return (
+        f"CASE WHEN regexp_full_match({text}, '[0-9]{{1,18}}') "
+        f"THEN make_timestamp(CAST({text} AS BIGINT) // 1000)::TIMESTAMPTZ END"
+    )
+
+
+def bytes_match(path: Path, pattern: re.Pattern[bytes], start: int = 0, end: int | None = None) -> bool:
+    """Whether ``pattern`` (which must match within 4 KiB) occurs in the file's bytes, read in
+    blocks so memory stays small whatever the file's size."""
+    end = path.stat().st_size if end is None else end
+    overlap = 4096
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        pos = start
+        tail = b""
+        while pos < end:
+            block = fh.read(min(SCAN_BLOCK, end - pos))
+            if not block:
+                break
+            pos += len(block)
+            if pattern.search(tail + block):
+                return True
+            tail = block[-overlap:]
+    return False
+
+
+def copy_range(source: Path, target: Path, start: int, end: int) -> None:
+    """Copy bytes ``[start, end)`` of a file to a new file, in the kernel where it can."""
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        offset, left = start, end - start
+        while left > 0:
+            try:
+                n = os.copy_file_range(src.fileno(), dst.fileno(), left, offset)
+            except OSError:
+                src.seek(offset)
+                n = dst.write(src.read(min(left, SCAN_BLOCK)))
+            if n <= 0:
+                break
+            offset += n
+            left -= n

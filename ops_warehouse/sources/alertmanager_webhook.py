@@ -21,7 +21,7 @@ notification maps to one row (locator ``line 7 /alerts/2``). METRICS.md ("Alert 
 Rejected: an alert without labels or ``startsAt``, a bad timestamp, a resolution before the start.
 
 Large NDJSON files take a columnar path: DuckDB's JSON reader flattens the notifications in one
-pass and the contract is checked in SQL (``ops_warehouse.bulk``); it gives the same rows as the
+pass and the contract is checked in SQL (``ops_warehouse.contract_sql``); it gives the same rows as the
 record-by-record path, and a file it cannot parse whole (a broken line) goes record by record so
 that each bad line is quarantined with its reason.
 """
@@ -36,7 +36,7 @@ from typing import Any
 
 import duckdb
 
-from ops_warehouse.bulk import BulkChunk, BulkInput
+from ops_warehouse.sources.base import BulkChunk, BulkInput
 from ops_warehouse.sources import _security as sec
 from ops_warehouse.sources.base import Adapter, BadRecord, ReadContext, Record, Reject, Row, Sniff, raw_json, text
 

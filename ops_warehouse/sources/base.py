@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from ops_warehouse.progress import Progress
+
 from ops_warehouse.timeutil import TimestampError, parse_timestamp
 
 HEAD_BYTES = 256 * 1024
@@ -56,10 +58,17 @@ Record = Row | Reject
 class BulkChunk:
     """Rows for one raw table: an Arrow table (or a SQL SELECT) with the table's columns (text or
     typed) plus ``_locator``, ``_raw`` and ``_ord`` (the row's position in the file: on a repeated
-    key, the later row wins); and the rows the adapter already rejected."""
+    key, the later row wins); and the rows the adapter already rejected.
+
+    ``exact`` batches are all or nothing: their rows carry ``_unclean`` (true where the columnar
+    reader cannot tell exactly what the record-by-record reader would make of the record) instead of
+    ``_locator``, ``_raw`` and ``_ord``. When any row is unclean or breaks the contract, or a key
+    repeats, the engine reads the file record by record instead (:meth:`Adapter.read`), so rejects
+    keep their reasons and locators."""
 
     rows: pa.Table | str
     rejects: list[Reject] = field(default_factory=list)
+    exact: bool = False
 
 
 @dataclass
@@ -72,9 +81,14 @@ class BulkInput:
 
 @dataclass
 class ReadContext:
+    """What an adapter reads: the file, the default time zone, and for batch readers a scratch
+    folder (removed after the ingest) and the file's progress to report to."""
+
     path: Path
     default_tz: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    scratch: Path | None = None
+    progress: Progress | None = None
 
     @property
     def name(self) -> str:

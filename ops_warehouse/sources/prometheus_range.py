@@ -23,22 +23,36 @@ Mapping to ``raw.metric_samples`` (one row per point):
   query's ``rate()``/``increase()`` a counter, as PromQL reads it).
 - ``source`` is ``prometheus``.
 
-The file is streamed (ijson), point by point, so exports of any size fit in a bounded memory; a
-series' labels may come before or after its points. Overlapping exports (Prometheus caps a query at
+An export as Prometheus writes it (``{"status":"success","data":{"resultType":...,"result":[...]}}``
+and nothing else) is read in one columnar pass by DuckDB's JSON reader; each series' labels are
+normalized once in Python. Whenever that pass meets anything it cannot classify exactly as the
+point-by-point reader would (a series without ``__name__``, a label that is not text, a point that
+is not a ``[number, "number"]`` pair...), the whole file is read point by point instead, so rejects
+keep their reasons and JSON pointers. The point-by-point reader streams the file (ijson), so exports
+of any size fit in a bounded memory; a series' labels may come before or after its points. Overlapping exports (Prometheus caps a query at
 11,000 points per series, so long ranges come as several files) merge without duplicates: the lake
 key is metric + labels + timestamp. Locators are JSON pointers such as ``/data/result/3/values/17``.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from ops_warehouse.sources._metrics import (
+    TABLE,
     SampleError,
     build_value,
+    bytes_match,
+    copy_range,
     infer_kind,
     json_events,
     normalize_labels,
@@ -46,8 +60,11 @@ from ops_warehouse.sources._metrics import (
     reject,
     require_content,
     sample,
+    sql_epoch_seconds,
+    sql_value,
 )
-from ops_warehouse.sources.base import Adapter, FileError, ReadContext, Record, Sniff
+from ops_warehouse.lake.store import connect, quote_literal
+from ops_warehouse.sources.base import Adapter, BulkChunk, BulkInput, FileError, ReadContext, Record, Sniff
 from ops_warehouse.timeutil import TimestampError, from_epoch
 
 SOURCE: Final = "prometheus"
@@ -94,6 +111,27 @@ class PrometheusRangeAdapter(Adapter):
 
     def detect(self, sniff: Sniff) -> bool:
         return sniff.first_char == "{" and _RESULT_TYPE.search(sniff.head) is not None
+
+    def bulk(self, ctx: ReadContext) -> BulkInput | None:
+        """The columnar pass (see the module docs), or None to read the file point by point."""
+        if ctx.scratch is None:
+            return None
+        span = _result_span(ctx.path)
+        if span is None:
+            return None
+        ctx.scratch.mkdir(parents=True, exist_ok=True)
+        body = ctx.scratch / "prometheus-result.json"
+        copy_range(ctx.path, body, *span)
+        series = ctx.scratch / "prometheus-series.parquet"
+        con = connect(memory_limit=COLUMNAR_MEMORY, temp_dir=ctx.scratch / "duckdb")
+        try:
+            if not _series(con, body, series):
+                return None
+        except duckdb.Error:  # JSON the columnar reader refuses: the point-by-point reader names the place
+            return None
+        finally:
+            con.close()
+        return BulkInput(TABLE, iter([BulkChunk(_points_sql(body, series), exact=True)]))
 
     def read(self, ctx: ReadContext) -> Iterator[Record]:
         require_content(ctx.path)
@@ -192,6 +230,84 @@ def _record(identity: _Identity, locator: str, point: Any) -> Record:
     except SampleError as exc:
         return reject(locator, str(exc), point)
     return sample(identity.name, identity.labels, ts, value, identity.kind, SOURCE, locator)
+
+
+# ---------------------------------------------------------------- the columnar pass
+
+COLUMNAR_MEMORY: Final = "1GB"
+_HEAD: Final = re.compile(
+    rb'\A\s*\{\s*"status"\s*:\s*"success"\s*,\s*"data"\s*:\s*\{\s*"resultType"\s*:\s*"(?:matrix|vector)"'
+    rb'\s*,\s*"result"\s*:\s*(?=\[)'
+)
+_TAIL: Final = re.compile(rb"\]\s*\}\s*\}\s*\Z")
+# JSON null where the point-by-point reader rejects a point (the columnar reader would see nothing)
+_NULL_POINTS: Final = re.compile(rb'"values?"\s*:\s*null')
+_HEAD_BYTES: Final = 4096
+
+
+def _result_span(path: Path) -> tuple[int, int] | None:
+    """Byte range of the ``data.result`` array when the file is exactly the API's answer."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(_HEAD_BYTES)
+        fh.seek(max(0, size - _HEAD_BYTES))
+        tail = fh.read()
+    start = _HEAD.match(head)
+    end = _TAIL.search(tail)
+    if start is None or end is None:
+        return None
+    stop = size - len(tail) + end.start() + 1
+    if stop <= start.end() or bytes_match(path, _NULL_POINTS, start.end(), stop):
+        return None
+    return start.end(), stop
+
+
+def _series(con: duckdb.DuckDBPyConnection, body: Path, target: Path) -> bool:
+    """Each series' name, stored labels and kind, by position, written to ``target``; False when a
+    series is one the point-by-point reader would reject points of (or might label differently)."""
+    series = con.execute(
+        f"SELECT ordinality - 1, metric FROM {_read(body, _SERIES_COLUMNS)} WITH ORDINALITY"
+    ).fetchall()
+    rows: dict[str, list[Any]] = {"_idx": [], "metric": [], "labels": [], "kind": []}
+    for idx, metric in series:
+        labels = json.loads(metric) if metric is not None else None
+        identity = _Identity.of(labels)
+        if identity.error or not all(isinstance(v, str) for v in labels.values()):  # type: ignore[union-attr]
+            return False
+        for key, value in (("_idx", idx), ("metric", identity.name), ("labels", identity.labels), ("kind", identity.kind)):
+            rows[key].append(value)
+    pq.write_table(pa.table(rows, schema=_SERIES_SCHEMA), target)
+    return True
+
+
+def _read(body: Path, columns: str) -> str:
+    return f"read_json({quote_literal(str(body))}, format = 'array', columns = {columns})"
+
+
+def _points_sql(body: Path, series: Path) -> str:
+    """Every point as a metric_samples row, with ``_unclean`` where the point-by-point reader would
+    reject it (not a pair, a time or value it would not read the same)."""
+    t, x = "pt[1]", "pt[2]"
+    return f"""
+        WITH s AS (
+            -- a series with both "values" and "value" gets a point that is not a pair
+            SELECT ordinality - 1 AS idx,
+                   CASE WHEN value IS NULL THEN values WHEN values IS NULL THEN [value] ELSE [['both']] END AS v
+            FROM {_read(body, _POINT_COLUMNS)} WITH ORDINALITY
+        ),
+        p AS (SELECT idx, unnest(v) AS pt FROM s),
+        c AS (SELECT idx, len(pt) = 2 AS pair, {sql_epoch_seconds(t)} AS ts, {sql_value(x)} AS value FROM p)
+        SELECT series.metric, series.labels, c.ts, c.value, series.kind, '{SOURCE}' AS source,
+               NOT coalesce(c.pair AND c.ts IS NOT NULL AND c.value IS NOT NULL, false) AS _unclean
+        FROM c JOIN read_parquet({quote_literal(str(series))}) AS series ON series._idx = c.idx
+    """
+
+
+_SERIES_COLUMNS: Final = "{'metric': 'JSON'}"
+_POINT_COLUMNS: Final = "{'value': 'VARCHAR[]', 'values': 'VARCHAR[][]'}"
+_SERIES_SCHEMA: Final = pa.schema(
+    [("_idx", pa.int64()), ("metric", pa.string()), ("labels", pa.string()), ("kind", pa.string())]
+)
 
 
 ADAPTER = PrometheusRangeAdapter()
