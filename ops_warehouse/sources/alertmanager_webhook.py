@@ -36,9 +36,10 @@ from typing import Any
 
 import duckdb
 
-from ops_warehouse.sources.base import BulkChunk, BulkInput
 from ops_warehouse.sources import _security as sec
-from ops_warehouse.sources.base import Adapter, BadRecord, ReadContext, Record, Reject, Row, Sniff, raw_json, text
+from ops_warehouse.sources.base import (
+    Adapter, BadRecord, BulkChunk, BulkInput, ReadContext, Record, Reject, Row, Sniff, raw_json, text,
+)
 
 SOURCE = "alertmanager"
 # NDJSON files at least this big take the columnar path
