@@ -1,8 +1,10 @@
 """Read-only SQL against the published snapshot (``ops-warehouse sql``).
 
-The connection is opened read-only, external file access is switched off and the configuration
-locked, so a query can neither change the warehouse nor write or read files elsewhere (no COPY TO,
-no ATTACH, no reading files outside the snapshot).
+The connection is opened read-only, external file access is switched off except for reading the
+snapshot's own linked lake files under ``<home>/snapshots`` (the ``raw`` and ``quarantine`` views
+read them, see :mod:`ops_warehouse.lake.publish`), and the configuration locked. Statements that
+write files (``COPY``, ``EXPORT``) are refused before they run, so a query can neither change the
+warehouse or the lake nor write or read files elsewhere (no ATTACH, no reading outside the snapshot).
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from typing import Any
 import duckdb
 
 from ops_warehouse.home import DataHome
+from ops_warehouse.lake.publish import snapshots_dir
+
+_WRITES = frozenset({duckdb.StatementType.COPY, duckdb.StatementType.EXPORT})
 
 
 class QueryError(Exception):
@@ -26,6 +31,7 @@ def connect_readonly(home: DataHome) -> duckdb.DuckDBPyConnection:
     except duckdb.Error as exc:
         raise QueryError(f"cannot open {home.warehouse}: {exc}") from exc
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET allowed_directories = [?]", [str(snapshots_dir(home)) + "/"])
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
@@ -35,6 +41,8 @@ def run_query(home: DataHome, query: str) -> tuple[list[str], list[tuple[Any, ..
     con = connect_readonly(home)
     try:
         try:
+            if any(st.type in _WRITES for st in con.extract_statements(query)):
+                raise QueryError("the warehouse is read-only: COPY and EXPORT cannot write files from here")
             cur = con.execute(query)
         except duckdb.Error as exc:
             message = str(exc).splitlines()[0]
