@@ -19,6 +19,7 @@ import pyarrow as pa
 from ops_warehouse.lake.duck_types import duckdb_type
 from ops_warehouse.lake.store import connect, quote_ident, quote_literal
 from ops_warehouse.lake.tables import TS, Column, RawTable
+from ops_warehouse.progress import Progress, run_query
 from ops_warehouse.sources.base import BulkChunk
 from ops_warehouse.timeutil import zone
 
@@ -140,6 +141,7 @@ def stage_bulk(
     source_file: str,
     ingested_at: datetime,
     index: int = 0,
+    progress: Progress | None = None,
 ) -> BulkResult:
     """Check the rows in one pass; write the good ones and the quarantined ones as staging Parquet
     (the same shapes the row-by-row stager writes)."""
@@ -148,7 +150,7 @@ def stage_bulk(
     folder.mkdir(parents=True, exist_ok=True)
     if bulk.exact:
         return _stage_exact(bulk, table, default_tz=default_tz, folder=folder / f"exact-{index:05d}",
-                            source_file=source_file, ingested_at=ingested_at)
+                            source_file=source_file, ingested_at=ingested_at, progress=progress)
     con = connect(memory_limit="1GB", temp_dir=folder / "duckdb")
     try:
         if isinstance(bulk.rows, pa.Table):
@@ -204,7 +206,14 @@ def stage_bulk(
 
 
 def _stage_exact(
-    bulk: BulkChunk, table: RawTable, *, default_tz: str | None, folder: Path, source_file: str, ingested_at: datetime
+    bulk: BulkChunk,
+    table: RawTable,
+    *,
+    default_tz: str | None,
+    folder: Path,
+    source_file: str,
+    ingested_at: datetime,
+    progress: Progress | None,
 ) -> BulkResult:
     """One pass: check every row and write the batch straight into day partitions with the lake's
     columns, ready to be moved into the lake. Raises NotExact when a row is unclean, breaks the
@@ -233,11 +242,13 @@ def _stage_exact(
             "''" if table.partition_by is None
             else f"strftime(CAST(timezone('UTC', {quote_ident(table.partition_by)}) AS DATE), '%Y-%m-%d')"
         )
-        con.execute(
+        run_query(
+            con,
             f"COPY (SELECT {columns}, CASE WHEN _ok THEN {day} ELSE 'unclean' END AS _part FROM ("
             f"SELECT {', '.join(values)}, NOT coalesce(_unclean, true) AND coalesce({', '.join(reasons)}) IS NULL AS _ok "
             f"FROM src)) TO {quote_literal(str(folder))} "
-            "(FORMAT parquet, PARTITION_BY (_part), COMPRESSION zstd, WRITE_PARTITION_COLUMNS false)"
+            "(FORMAT parquet, PARTITION_BY (_part), COMPRESSION zstd, WRITE_PARTITION_COLUMNS false)",
+            progress,
         )
         if (folder / "_part=unclean").exists():
             raise NotExact("a record the columnar reader cannot classify exactly")

@@ -391,7 +391,9 @@ def ingest_file(
             bulk = adapter.bulk(ctx) if hasattr(adapter, "bulk") else None
             # an adapter may hand over several tables' rows (a scan report: scans and findings)
             bulks = [] if bulk is None else bulk if isinstance(bulk, list) else [bulk]
-            if bulks and not all(_stage_bulk(one, stager, report, kind=kind, default_tz=default_tz) for one in bulks):
+            if bulks and not all(
+                _stage_bulk(one, stager, report, kind=kind, default_tz=default_tz, progress=progress) for one in bulks
+            ):
                 bulk = None  # the columnar pass met something only the record-by-record reader can word
                 report.read = 0
                 stager.chunks.clear()
@@ -470,7 +472,9 @@ def _catalog_note(home: DataHome, path: Path) -> str | None:
         raise FileError(f"a service catalog that cannot be used: {exc}") from None
 
 
-def _stage_bulk(bulk: BulkInput, stager: _Stager, report: FileReport, *, kind: str, default_tz: str | None) -> bool:
+def _stage_bulk(
+    bulk: BulkInput, stager: _Stager, report: FileReport, *, kind: str, default_tz: str | None, progress: Progress
+) -> bool:
     """Check a file in vectorized chunks; the staged files join the row-by-row ones. False when an
     exact chunk needs the record-by-record reader (see ``BulkChunk.exact``)."""
     table = RAW_TABLES[bulk.table]
@@ -479,12 +483,14 @@ def _stage_bulk(bulk: BulkInput, stager: _Stager, report: FileReport, *, kind: s
             result = stage_bulk(
                 chunk, table, kind=kind, default_tz=default_tz, folder=stager.folder,
                 source_file=stager.source_file, ingested_at=stager.ingested_at, index=stager.bulk_index,
+                progress=progress,
             )
         except NotExact as exc:
             log.debug("columnar pass of %s gave way to the record-by-record reader: %s", stager.source_file, exc)
             return False
         stager.bulk_index += 1
         report.read += result.read
+        progress.update(rows=report.read)
         if result.by_day is not None:
             for day, files in result.by_day.items():
                 stager.exact.setdefault(table.name, {}).setdefault(day, []).extend(files)

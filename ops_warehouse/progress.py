@@ -69,7 +69,7 @@ class Progress:
 
     def _draw(self) -> None:
         parts = []
-        if self.total:
+        if self.total and self.bytes:
             pct = min(100.0, 100.0 * self.bytes / self.total)
             parts.append(f"{_mb(self.bytes)} of {_mb(self.total)} ({pct:.0f}%)")
         if self.rows:

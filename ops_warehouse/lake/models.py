@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from ops_warehouse import progress
 from ops_warehouse.catalog import Catalog
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake import incremental as incremental_
@@ -222,6 +224,8 @@ def run_model(
     unchanged table is validated where it is.
     """
     catalog = catalog or Catalog.load(home.catalog)
+    started = time.monotonic()
+    progress.note(f"model {model.key}: started")
     con = open_lake(home, catalog, raw={d for d in model.deps if not d.startswith(("core.", "marts."))})
     target = home.lake / model.layer / f"{model.name}.parquet"
     try:
@@ -251,7 +255,9 @@ def run_model(
             upstream=sorted(d for d in model.deps if d.startswith(("core.", "marts."))),
         )
         LAST_DECISIONS[model.key] = decision.reason
-        return con.execute(f"SELECT count(*) FROM read_parquet({quote_literal(str(target))})").fetchone()[0]
+        rows = con.execute(f"SELECT count(*) FROM read_parquet({quote_literal(str(target))})").fetchone()[0]
+        progress.note(f"model {model.key}: done, {rows:,} rows in {time.monotonic() - started:.1f}s")
+        return rows
     finally:
         con.close()
 

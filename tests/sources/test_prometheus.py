@@ -146,3 +146,51 @@ def test_deep_nesting_is_refused_without_exhausting_memory(home: DataHome, tmp_p
     path.write_text('{"status":"success","data":{"resultType":"matrix","result":[' + "[" * 50_000)
     report = ingest_file(home, path, kind=KIND)
     assert report.error is not None and "nested deeper than 64" in report.error
+
+
+COLUMNAR_CASES = {
+    "clean": [
+        {"metric": {"__name__": "http_requests_total", "job": "api", "code": "200"},
+         "values": [[1435781430.781, "1"], [1435781445, "1e3"], [1435781460.5, "-2.5E-3"], ["1435781475", "NaN"]]},
+        {"metric": {"__name__": "latency_bucket", "le": "1", "job": "äpi"},
+         "values": [[1435781430, "+Inf"], [1435781445, "-Inf"]]},
+        {"values": [[0.0000005, "7"], [1435781430.0000015, "8"]], "metric": {"__name__": "up", "instance": "h\"1\\"}},
+    ],
+    "vector": [{"metric": {"__name__": "up", "job": "a"}, "value": [1435781430.781, "1"]}],
+    "bad point": [{"metric": {"__name__": "up"}, "values": [[1435781430, "1"], [1435781445, " 2"], [1435781460, "1_0"]]}],
+    "no name": [{"metric": {"__name__": "up"}, "values": [[1, "1"]]}, {"metric": {"job": "x"}, "values": [[1, "1"]]}],
+    "null values": [{"metric": {"__name__": "up"}, "values": None}, {"metric": {"__name__": "x"}, "value": [1, "2"]}],
+    "both": [{"metric": {"__name__": "up"}, "values": [[1, "1"]], "value": [2, "2"]}],
+    "repeated key": [{"metric": {"__name__": "up"}, "values": [[1, "1"], [1.0000001, "2"]]}],
+    "not pairs": [{"metric": {"__name__": "up"}, "values": [[1, "1", 3], [2], [3, True]]}],
+}
+
+
+@pytest.mark.parametrize("case", sorted(COLUMNAR_CASES))
+def test_columnar_and_point_by_point_readers_agree(tmp_path: Path, case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The columnar pass gives exactly the rows, rejects and accounting of the point-by-point reader,
+    falling back to it whenever a file holds something it cannot classify exactly."""
+    from ops_warehouse.sources.prometheus_range import ADAPTER
+
+    path = export(tmp_path, COLUMNAR_CASES[case])
+    results = []
+    point_by_point = type(ADAPTER).read
+    for columnar in (True, False):
+        if columnar and case in ("clean", "vector"):  # these must not need the point-by-point reader
+            monkeypatch.setattr(type(ADAPTER), "read", lambda self, ctx: iter([1 / 0]))
+        else:
+            monkeypatch.setattr(type(ADAPTER), "read", point_by_point)
+        if not columnar:
+            monkeypatch.setattr(type(ADAPTER), "bulk", lambda self, ctx: None)
+        home = DataHome.resolve(tmp_path / f"home-{columnar}").ensure()
+        report = ingest_file(home, path)
+        assert report.error is None, report.error
+        loaded = connect().execute(
+            f"SELECT metric, labels, ts, CAST(value AS VARCHAR), kind, source "
+            f"FROM ({Lake(home).scan_sql(RAW_TABLES['metric_samples'])}) ORDER BY ALL"
+        ).fetchall()
+        accounting = (report.read, report.loaded, report.duplicates, report.quarantined)
+        results.append((accounting, loaded, rejects(home)))
+    assert results[0] == results[1]
+    if case in ("clean", "vector"):
+        assert results[0][0][1] > 0
