@@ -19,7 +19,7 @@ without ``VulnerabilityID`` or ``PkgName``, a bad timestamp.
 
 Large NDJSON files (a day's or a month's reports of many images) take a columnar path: DuckDB's
 JSON reader flattens every report in one pass and the contract is checked in SQL
-(``ops_warehouse.bulk``), with the same rows and rejects as the record-by-record path; a file it
+(``ops_warehouse.contract_sql``), with the same rows and rejects as the record-by-record path; a file it
 cannot parse whole goes record by record.
 """
 
@@ -33,10 +33,10 @@ from typing import Any
 
 import duckdb
 
-from ops_warehouse.bulk import BulkChunk, BulkInput
-
 from ops_warehouse.sources import _security as sec
-from ops_warehouse.sources.base import Adapter, BadRecord, ReadContext, Record, Reject, Row, Sniff, raw_json, text
+from ops_warehouse.sources.base import (
+    Adapter, BadRecord, BulkChunk, BulkInput, ReadContext, Record, Reject, Row, Sniff, raw_json, text,
+)
 
 SOURCE = "trivy"
 # NDJSON files at least this big take the columnar path
