@@ -11,6 +11,7 @@ deployment, a commit authored weeks ago) must be recomputed the same way.
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -153,3 +154,105 @@ def test_incremental_days_and_late_data_equal_full_rebuild(data: dict[str, pl.Da
     finally:
         con.close()
     assert failed == (True,)
+
+
+# ---------------------------------------------------------------------------------------- SLOs
+
+SLO_START = datetime(2025, 9, 29, tzinfo=timezone.utc)  # a Monday; the month ends inside the data
+SLO_DAYS, SLO_FIRST_BUILD = 30, 27
+SLO_TABLES = ("core.sli_minutes", "core.sli_hours", "core.slo_windows", "marts.slo_weekly", "marts.slo_alerts",
+              "marts.slo_budget_daily")
+SLO_DEFS = """slo_name,service,budgeting_method,target,time_window,is_rolling,time_zone,good_query,bad_query,total_query,time_slice_target,time_slice_window
+avail,api,Occurrences,0.99,28d,true,UTC,,"sum(rate(req_errors_total{job=""api""}[5m]))","sum(rate(req_total{job=""api""}[5m]))",,
+cal,api,Timeslices,0.95,1M,false,Europe/Berlin,"req_good{job=""api""}",,"sum(rate(req_total{job=""api""}[5m]))",0.9,15m
+ratio,web,RatioTimeslices,0.9,7d,true,UTC,web_good,,web_all,,1h
+"""
+LATER_DEF = """slo_name,service,budgeting_method,target,time_window,is_rolling,time_zone,good_query,total_query
+web-later,web,Occurrences,0.999,30d,true,UTC,web_good,web_all
+"""
+
+
+def _slo_samples(day: int) -> list[dict]:
+    """One day of samples every 5 minutes: a request counter with a reset each week, its error
+    counter, per-interval good counts and a second service's gauges; error bursts make alerts."""
+    out = []
+    for i in range(288):
+        t = SLO_START + timedelta(days=day, minutes=5 * i)
+        n = day * 288 + i
+        burst = (day % 6 == 2 and 100 <= i < 112) or (day % 9 == 4 and i >= 250)
+        total = 100 * (n % (7 * 288)) + 100
+        errors = (n % (7 * 288)) + (40 * i if burst else 0)
+        out += [
+            {"metric": "req_total", "labels": {"job": "api"}, "ts": t, "value": float(total), "kind": "counter"},
+            {"metric": "req_errors_total", "labels": {"job": "api"}, "ts": t, "value": float(errors), "kind": "counter"},
+            {"metric": "req_good", "labels": {"job": "api"}, "ts": t, "value": 60.0 if burst else 99.0 + (n % 2),
+             "kind": "gauge"},
+            {"metric": "web_all", "labels": {}, "ts": t, "value": 10.0 + n % 3, "kind": "gauge"},
+            {"metric": "web_good", "labels": {}, "ts": t, "value": 10.0 + n % 3 - (5 if burst else n % 2),
+             "kind": "gauge"},
+        ]
+    return out
+
+
+def _ingest_rows(home: DataHome, rows: list[dict], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pl.DataFrame([{**r, "labels": json.dumps(r["labels"], sort_keys=True)} for r in rows]).write_parquet(path)
+    rep = ingest_file(home, path, kind="canonical")
+    assert rep.ok and not rep.quarantined, rep.line()
+
+
+def _ingest_text(home: DataHome, text: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    rep = ingest_file(home, path, kind="canonical")
+    assert rep.ok and not rep.quarantined, rep.line()
+
+
+def test_slo_incremental_days_late_data_and_new_definition_equal_full_rebuild(tmp_path: Path) -> None:
+    home = DataHome.resolve(tmp_path / "home").ensure()
+    _ingest_text(home, SLO_DEFS, tmp_path / "in" / "slos.csv")
+    _ingest_rows(home, [r for d in range(SLO_FIRST_BUILD) for r in _slo_samples(d)], tmp_path / "in" / "first.parquet")
+    models.build_models(home)
+    _assert_same(home, _full_rebuild(home, tmp_path / "ref"))
+    con = connect()
+    try:
+        alerts = con.execute(f"SELECT count(*) FROM read_parquet({quote_literal(str(home.lake / 'marts' / 'slo_alerts.parquet'))})").fetchone()[0]
+    finally:
+        con.close()
+    assert alerts > 0
+
+    for day in range(SLO_FIRST_BUILD, SLO_DAYS):
+        _ingest_rows(home, _slo_samples(day), tmp_path / "in" / f"day{day}.parquet")
+        models.build_models(home)
+        decisions = dict(models.LAST_DECISIONS)
+        assert all(decisions[k].startswith("incremental") for k in SLO_TABLES), decisions
+        _assert_same(home, _full_rebuild(home, tmp_path / "ref"))
+
+    # nothing new: nothing recomputed
+    models.build_models(home)
+    assert all(models.LAST_DECISIONS[k] == "unchanged" for k in SLO_TABLES), models.LAST_DECISIONS
+
+    # late data for an old week: a sample between two of week 2 (it changes the next one's
+    # increase), and a new series the availability SLO selects
+    late_at = SLO_START + timedelta(days=9, hours=3, minutes=2)
+    late = [{"metric": "req_errors_total", "labels": {"job": "api"}, "ts": late_at, "value": 1.0e6, "kind": "counter"}]
+    late += [{"metric": "req_total", "labels": {"job": "api", "pod": "b"}, "ts": late_at + timedelta(minutes=m),
+              "value": 10.0 * m, "kind": "counter"} for m in range(30)]
+    _ingest_rows(home, late, tmp_path / "in" / "late.parquet")
+    models.build_models(home)
+    assert models.LAST_DECISIONS["core.sli_minutes"].startswith("incremental from 2025-10-08"), models.LAST_DECISIONS
+    _assert_same(home, _full_rebuild(home, tmp_path / "ref"))
+
+    # a definition added later is computed over all its history
+    _ingest_text(home, LATER_DEF, tmp_path / "in" / "later.csv")
+    models.build_models(home)
+    _assert_same(home, _full_rebuild(home, tmp_path / "ref"))
+    con = connect()
+    try:
+        first = con.execute(
+            f"SELECT min(week_start) FROM read_parquet({quote_literal(str(home.lake / 'marts' / 'slo_weekly.parquet'))}) "
+            "WHERE slo_name = 'web-later'"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert str(first) == "2025-09-29"

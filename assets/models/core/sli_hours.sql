@@ -10,15 +10,18 @@
 --   each slice counted once, in the hour of its first minute with data (slice_first).
 -- * minutes: minutes with a row; first_minute, last_minute: the hour's first and last of them.
 --
+-- Sums are taken as DECIMAL(38, 18), exact, so they do not depend on the order the engine adds
+-- rows in: a rebuild, full or incremental, gives the same bits.
+--
 -- Incremental: hours at or after `since` (the hour of the earliest changed minute) are recomputed.
 -- incremental: key=hour rule=sli_hours
 SELECT slo_name,
        date_trunc('hour', minute) AS hour,
-       sum(good) AS good,
-       sum(total) AS total,
+       CAST(sum(CAST(good AS DECIMAL(38, 18))) AS DOUBLE) AS good,
+       CAST(sum(CAST(total AS DECIMAL(38, 18))) AS DOUBLE) AS total,
        count(*) FILTER (WHERE slice_first AND slice_ratio IS NOT NULL) AS slices,
        count(*) FILTER (WHERE slice_first AND slice_is_good) AS good_slices,
-       coalesce(sum(slice_ratio) FILTER (WHERE slice_first), 0.0) AS ratio_sum,
+       coalesce(CAST(sum(CAST(slice_ratio AS DECIMAL(38, 18))) FILTER (WHERE slice_first) AS DOUBLE), 0.0) AS ratio_sum,
        count(*) AS minutes,
        min(minute) AS first_minute,
        max(minute) AS last_minute

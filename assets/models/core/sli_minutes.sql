@@ -103,17 +103,20 @@ contrib AS (
     WHERE getvariable('since') IS NULL OR p.ts >= getvariable('since')
 ),
 per_minute AS (
+    -- sums as DECIMAL(38, 18): exact, so a minute's sum does not depend on the order the engine
+    -- adds its samples in (a rebuild gives the same bits)
     SELECT c.slo_name, c.minute,
-           sum(c.v) FILTER (WHERE c.role = 'good') AS g,
-           sum(c.v) FILTER (WHERE c.role = 'bad') AS b,
-           coalesce(sum(c.v) FILTER (WHERE c.role = 'total'), 0.0) AS t,
+           CAST(sum(CAST(c.v AS DECIMAL(38, 18))) FILTER (WHERE c.role = 'good') AS DOUBLE) AS g,
+           CAST(sum(CAST(c.v AS DECIMAL(38, 18))) FILTER (WHERE c.role = 'bad') AS DOUBLE) AS b,
+           coalesce(CAST(sum(CAST(c.v AS DECIMAL(38, 18))) FILTER (WHERE c.role = 'total') AS DOUBLE), 0.0) AS t,
            count(*) FILTER (WHERE c.role = 'threshold') AS th_events,
            count(*) FILTER (WHERE c.role = 'threshold' AND CASE s.threshold_op
                 WHEN 'lt' THEN c.value < s.threshold_value
                 WHEN 'lte' THEN c.value <= s.threshold_value
                 WHEN 'gt' THEN c.value > s.threshold_value
                 WHEN 'gte' THEN c.value >= s.threshold_value END) AS th_good,
-           avg(c.value) FILTER (WHERE c.role = 'threshold') AS th_value
+           CAST(sum(CAST(c.value AS DECIMAL(38, 18))) FILTER (WHERE c.role = 'threshold') AS DOUBLE)
+           / count(*) FILTER (WHERE c.role = 'threshold') AS th_value
     FROM contrib AS c
     JOIN core.slos AS s ON s.slo_name = c.slo_name
     GROUP BY c.slo_name, c.minute
@@ -132,7 +135,8 @@ minutes AS (
     JOIN core.slos AS s ON s.slo_name = m.slo_name
 ),
 slices AS (
-    SELECT slo_name, slice_start, sum(good) AS slice_good, sum(total) AS slice_total, min(minute) AS first_minute
+    SELECT slo_name, slice_start, CAST(sum(CAST(good AS DECIMAL(38, 18))) AS DOUBLE) AS slice_good,
+           CAST(sum(CAST(total AS DECIMAL(38, 18))) AS DOUBLE) AS slice_total, min(minute) AS first_minute
     FROM minutes
     WHERE slice_start IS NOT NULL
     GROUP BY slo_name, slice_start
