@@ -145,6 +145,7 @@ def open_lake(
     catalog = catalog or Catalog.load(home.catalog)
     lake = Lake(home)
     con = connect(memory_limit=os.environ.get("OPS_WAREHOUSE_MEMORY_LIMIT", "4GB"), temp_dir=home.tmp / "duckdb")
+    con.execute("SET preserve_insertion_order = false")  # models that need an order say ORDER BY
     for schema in ("raw", "core", "marts", "catalog", "quarantine"):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
 

@@ -38,17 +38,15 @@
 WITH sel AS (
     SELECT DISTINCT slo_name, selector_index, role, metric, wrapped FROM core.slo_selectors
 ),
-samples AS (
-    SELECT metric, labels, ts, value, kind, source
-    FROM raw.metric_samples
-    WHERE metric IN (SELECT metric FROM sel)
-      AND abs(value) <= 1.7976931348623157e308  -- finite: NaN and +/-Inf are not events
-      AND (getvariable('sli_samples_from') IS NULL OR ts >= getvariable('sli_samples_from'))
-),
 series AS (
     -- the distinct series of the queried metrics, numbered: matched once, joined once
     SELECT CAST(row_number() OVER (ORDER BY metric, labels) AS INTEGER) AS sid, metric, labels
-    FROM (SELECT DISTINCT metric, labels FROM samples) AS d
+    FROM (
+        SELECT DISTINCT metric, labels
+        FROM raw.metric_samples
+        WHERE metric IN (SELECT metric FROM sel)
+          AND (getvariable('sli_samples_from') IS NULL OR ts >= getvariable('sli_samples_from'))
+    ) AS d
 ),
 labelled AS (
     -- each series with the value of every label its queries match on ('' when the series lacks it)
@@ -79,25 +77,29 @@ matched AS (
     )
 ),
 points AS (
-    -- each sample of a selected series with its counter increase (reset-aware, first sample 0)
-    SELECT sid, ts, value, kind, source, metric,
+    -- each finite sample of a selected series with its counter increase (reset-aware, first 0);
+    -- NaN and +/-Inf are not events
+    SELECT sid, ts, value, counter_kind, unstated_kind,
            CASE WHEN prev IS NULL THEN 0.0          -- first sample: no baseline
                 WHEN value < prev THEN value        -- a drop is a reset
                 ELSE value - prev END AS increase
     FROM (
-        SELECT se.sid, s.ts, s.value, s.kind, s.source, s.metric,
+        SELECT se.sid, s.ts, s.value,
+               s.kind = 'counter'
+               OR (s.kind IN ('histogram', 'summary') AND regexp_matches(s.metric, '_(bucket|count|sum)$'))
+               AS counter_kind,
+               s.kind = 'unknown' AND s.source NOT IN ('datadog', 'otlp') AS unstated_kind,
                lag(s.value) OVER (PARTITION BY se.sid ORDER BY s.ts) AS prev
-        FROM samples AS s
-        JOIN series AS se ON se.metric = s.metric AND se.labels = s.labels
-        WHERE se.sid IN (SELECT sid FROM matched)
+        FROM raw.metric_samples AS s
+        JOIN (SELECT * FROM series WHERE sid IN (SELECT sid FROM matched)) AS se
+          ON se.metric = s.metric AND se.labels = s.labels
+        WHERE abs(s.value) <= 1.7976931348623157e308
+          AND (getvariable('sli_samples_from') IS NULL OR s.ts >= getvariable('sli_samples_from'))
     ) AS p
 ),
 contrib AS (
     SELECT k.slo_name, k.role, date_trunc('minute', p.ts) AS minute, p.value,
-           CASE WHEN p.kind = 'counter'
-                  OR (p.kind IN ('histogram', 'summary') AND regexp_matches(p.metric, '_(bucket|count|sum)$'))
-                  OR (p.kind = 'unknown' AND k.wrapped AND p.source NOT IN ('datadog', 'otlp'))
-                THEN p.increase ELSE p.value END AS v
+           CASE WHEN p.counter_kind OR (p.unstated_kind AND k.wrapped) THEN p.increase ELSE p.value END AS v
     FROM points AS p
     JOIN matched AS k ON k.sid = p.sid
     WHERE getvariable('since') IS NULL OR p.ts >= getvariable('since')
