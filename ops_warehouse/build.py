@@ -21,26 +21,40 @@ class BuildResult:
     failed_checks: list[str] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    engine: str = "duckdb"
+    # models the engine did not run (on Spark: those not yet carried over), with the reason
+    not_rebuilt: dict[str, str] = field(default_factory=dict)
 
 
-def run_build(home: DataHome, *, job_name: str = "build_warehouse") -> BuildResult:
+def run_build(home: DataHome, *, job_name: str = "build_warehouse", engine: str | None = None) -> BuildResult:
+    """Run the build job; ``engine`` (duckdb or spark) overrides ``OPS_WAREHOUSE_ENGINE``."""
     import dagster as dg
 
     from ops_warehouse.defs.definitions import build_definitions
     from ops_warehouse.defs.instance import open_instance
-    from ops_warehouse.defs.resources import WarehouseResource
+    from ops_warehouse.defs.resources import EngineResource, WarehouseResource
+    from ops_warehouse.lake.engines import ENGINE_ENV, SPARK_REMOTE_ENV
 
     home.ensure()
-    defs = build_definitions(WarehouseResource(home=str(home.root)))
+    engine_resource = EngineResource(
+        engine=engine or os.environ.get(ENGINE_ENV) or "duckdb", spark_remote=os.environ.get(SPARK_REMOTE_ENV) or ""
+    )
+    engine_resource.get()  # an unknown engine name fails here, before the run starts
+    defs = build_definitions(WarehouseResource(home=str(home.root)), engine=engine_resource)
     job = defs.resolve_job_def(job_name)
     log_level = os.environ.get("OPS_WAREHOUSE_LOG_LEVEL", "WARNING")
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     with open_instance(home) as instance:
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
-    out = BuildResult(success=result.success)
+    out = BuildResult(success=result.success, engine=engine_resource.engine)
     for event in result.all_events:
         if event.event_type_value == "ASSET_MATERIALIZATION" and event.asset_key is not None:
-            out.materialized.append(event.asset_key.to_user_string())
+            key = event.asset_key.to_user_string()
+            materialization = event.event_specific_data.materialization  # type: ignore[union-attr]
+            if "skipped" in materialization.metadata:
+                out.not_rebuilt[key.replace("/", ".")] = str(materialization.metadata["skipped"].value)
+                continue
+            out.materialized.append(key)
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if isinstance(evaluation, dg.AssetCheckEvaluation) and not evaluation.passed:

@@ -85,7 +85,10 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     home = _home(args)
     t0 = time.perf_counter()
-    result = run_build(home)
+    try:
+        result = run_build(home, engine=getattr(args, "engine", None))
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     took = time.perf_counter() - t0
     if not result.success:
         problems = result.failed_checks + [f"step {s}" for s in result.failed_steps]
@@ -93,7 +96,13 @@ def cmd_build(args: argparse.Namespace) -> int:
             "build failed: " + (", ".join(problems) or "see the Dagster run log")
             + "; the published warehouse was left as it was"
         )
-    print(f"built {len(result.materialized)} assets in {took:.1f}s; published {home.warehouse}")
+    on = f" on {result.engine}" if result.engine != "duckdb" else ""
+    print(f"built {len(result.materialized)} assets{on} in {took:.1f}s; published {home.warehouse}")
+    if result.not_rebuilt:
+        print(
+            f"not rebuilt on {result.engine} (left as they were): "
+            + "; ".join(f"{k} ({why})" for k, why in sorted(result.not_rebuilt.items()))
+        )
     return EXIT_OK
 
 
@@ -234,6 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="materialize every derived asset through Dagster and publish the snapshot")
     home_opt(b)
+    b.add_argument(
+        "--engine", choices=["duckdb", "spark"],
+        help="the engine that runs the models (default: $OPS_WAREHOUSE_ENGINE or duckdb); spark uses "
+        "Spark Connect at $OPS_WAREHOUSE_SPARK_REMOTE, or local[*] when it is unset",
+    )
     b.set_defaults(func=cmd_build)
 
     r = sub.add_parser("report", help="publish a week's metrics review")
@@ -252,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
+    # with the spark extra installed, importing Great Expectations imports pyspark, which warns about pandas 3
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

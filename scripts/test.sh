@@ -1,25 +1,30 @@
 #!/usr/bin/env bash
 # Set up a fresh environment and run the whole test suite.
 # Needs Python 3.11+ and the package registries; installs Debian's chromium for the browser
-# tests when it is missing (as root, or with sudo).
+# tests and openjdk-17-jre-headless for the Spark parity test when they are missing (as root, or
+# with sudo), and the package with its optional `spark` extra (pyspark).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
-if ! command -v chromium >/dev/null 2>&1; then
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+APT_UPDATED=""
+apt_install() {  # apt_install PACKAGE WHY
   if command -v apt-get >/dev/null 2>&1; then
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    echo "installing chromium for the browser tests"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+    echo "installing $1 for $2"
+    if [ -z "$APT_UPDATED" ]; then $SUDO apt-get update -qq; APT_UPDATED=1; fi
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$1" >/dev/null
   else
-    echo "chromium is missing and apt-get is not available: browser tests will be skipped" >&2
+    echo "$1 is missing and apt-get is not available: $2 will be skipped" >&2
   fi
-fi
+}
+
+command -v chromium >/dev/null 2>&1 || apt_install chromium "the browser tests"
+command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless "the Spark parity test"
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,spark]'
 exec .venv/bin/python -m pytest "$@"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from ops_warehouse.defs.checks import ContractValidation, contract_check_spec
-from ops_warehouse.defs.resources import WarehouseResource
-from ops_warehouse.lake.models import Model, StagedTableRejected, assets_dir, discover_models, run_model
+from ops_warehouse.defs.checks import ContractValidation, check_name, contract_check_spec
+from ops_warehouse.defs.resources import EngineResource, WarehouseResource
+from ops_warehouse.lake.models import Model, StagedTableRejected, assets_dir, discover_models
 from ops_warehouse.lake.publish import publish
 from ops_warehouse.lake.store import connect, quote_literal
 from ops_warehouse.lake.tables import RAW_TABLES
@@ -101,12 +101,12 @@ def model_asset(model: Model, known: set[str], contract: Contract | None = None)
         check_specs=[contract_check_spec(contract)] if contract is not None else None,
     )
     def _asset(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource, engine: EngineResource
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         home = warehouse.data_home
         validation = ContractValidation(contract) if contract is not None else None
         try:
-            rows = run_model(home, model, warehouse.catalog(), validate=validation)
+            run = engine.get().run_model(home, model, warehouse.catalog(), validate=validation)
         except StagedTableRejected:
             assert validation is not None
             yield validation.check_result()
@@ -117,11 +117,32 @@ def model_asset(model: Model, known: set[str], contract: Contract | None = None)
                 )
             ) from None
         path = home.lake / model.layer / f"{model.name}.parquet"
+        if run.skipped is not None:
+            context.log.warning(f"{model.key} not rebuilt on {run.engine}: {run.skipped}; the table is left as it was")
+            checks: list[dg.AssetCheckResult] = []
+            if validation is not None and contract is not None:
+                if path.exists():
+                    validation(path)
+                    checks.append(validation.check_result())
+                else:
+                    checks.append(
+                        dg.AssetCheckResult(
+                            check_name=check_name(contract), passed=False, severity=dg.AssetCheckSeverity.ERROR,
+                            metadata={"reason": dg.MetadataValue.text(f"not built on {run.engine} and never built")},
+                        )
+                    )
+            yield dg.MaterializeResult(
+                metadata={"engine": dg.MetadataValue.text(run.engine), "skipped": dg.MetadataValue.text(run.skipped)},
+                check_results=checks or None,
+            )
+            return
         yield dg.MaterializeResult(
             metadata={
-                "rows": dg.MetadataValue.int(rows),
-                "dagster/row_count": dg.MetadataValue.int(rows),
+                "rows": dg.MetadataValue.int(run.rows or 0),
+                "dagster/row_count": dg.MetadataValue.int(run.rows or 0),
                 "path": dg.MetadataValue.path(str(path)),
+                "engine": dg.MetadataValue.text(run.engine),
+                "build": dg.MetadataValue.text(run.decision),
                 "preview": dg.MetadataValue.md(_preview(path)),
             },
             check_results=[validation.check_result()] if validation is not None else None,

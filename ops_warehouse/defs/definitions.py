@@ -9,14 +9,16 @@ from ops_warehouse.defs.checks import contracts_by_table
 from ops_warehouse.defs.ingest import ingest_landing_job
 from ops_warehouse.defs.jobs import BUILD_JOB, REPORT_JOB
 from ops_warehouse.defs.partitions import daily_partitions, weekly_partitions
-from ops_warehouse.defs.resources import WarehouseResource, default_warehouse
+from ops_warehouse.defs.resources import EngineResource, WarehouseResource, default_engine, default_warehouse
 from ops_warehouse.defs.schedules import schedules
 from ops_warehouse.defs.sensors import landing_sensor
 from ops_warehouse.defs.settings import LocationSettings
 
 
 def build_definitions(
-    warehouse: WarehouseResource | None = None, settings: LocationSettings | None = None
+    warehouse: WarehouseResource | None = None,
+    settings: LocationSettings | None = None,
+    engine: EngineResource | None = None,
 ) -> dg.Definitions:
     settings = settings or LocationSettings.from_env()
     models = model_assets(contracts_by_table())
@@ -31,7 +33,7 @@ def build_definitions(
         jobs=[BUILD_JOB, REPORT_JOB, ingest_landing_job],
         schedules=schedules(settings),
         sensors=[landing_sensor(settings)],
-        resources={"warehouse": warehouse or default_warehouse()},
+        resources={"warehouse": warehouse or default_warehouse(), "engine": engine or default_engine()},
     )
 
 

@@ -59,12 +59,38 @@ by_sha AS (
     )
     QUALIFY row_number() OVER (PARTITION BY change_id ORDER BY finished_at, deploy_id) = 1
 ),
+timeline AS (
+    -- commits (by merge) and successful production deployments (by finish) on one timeline per
+    -- service; at the same instant a commit sorts before a deployment, so one finishing at the
+    -- merge ships it, and of deployments finishing together the smallest deploy_id comes first
+    SELECT service_name AS service, merged_at AS event_at, 0 AS side, change_id,
+           CAST(NULL AS VARCHAR) AS deploy_id, CAST(NULL AS TIMESTAMPTZ) AS finished_at
+    FROM with_pr
+    WHERE merged_at IS NOT NULL AND service_name IS NOT NULL
+    UNION ALL
+    SELECT service, finished_at, 1, NULL, deploy_id, finished_at
+    FROM prod
+    WHERE service IS NOT NULL AND finished_at IS NOT NULL
+),
 by_time AS (
-    -- ASOF join: the first production success of the service finishing at or after the merge
-    SELECT w.change_id, p.deploy_id, p.finished_at
-    FROM (SELECT * FROM with_pr WHERE merged_at IS NOT NULL) AS w
-    ASOF JOIN prod AS p
-      ON p.service = w.service_name AND p.finished_at >= w.merged_at
+    -- the first production success of the service finishing at or after the merge: the next
+    -- deployment on the timeline (a window, not an ASOF join, so every engine runs it)
+    SELECT change_id, deploy_id, finished_at
+    FROM (
+        SELECT
+            side,
+            change_id,
+            first_value(deploy_id IGNORE NULLS) OVER (
+                PARTITION BY service ORDER BY event_at, side, deploy_id
+                ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING
+            ) AS deploy_id,
+            first_value(finished_at IGNORE NULLS) OVER (
+                PARTITION BY service ORDER BY event_at, side, deploy_id
+                ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING
+            ) AS finished_at
+        FROM timeline
+    ) AS next_deploy
+    WHERE side = 0 AND deploy_id IS NOT NULL
 ),
 explicit AS (
     -- an explicit link counts only when it names a successful production deployment

@@ -29,9 +29,6 @@ WITH service_team AS (
 ),
 deploys AS (
     SELECT * FROM marts.deployment_failures
-),
-since AS (
-    SELECT coalesce(getvariable('since'), TIMESTAMPTZ '-infinity') AS t
 )
 SELECT
     'deploy' AS kind,
@@ -52,7 +49,7 @@ SELECT
     NULL::DOUBLE AS recovery_hours
 FROM deploys AS d
 JOIN service_team AS st USING (service)
-WHERE d.finished_at >= (SELECT t FROM since)
+WHERE (getvariable('since') IS NULL OR d.finished_at >= getvariable('since'))
 UNION ALL
 SELECT
     'change' AS kind,
@@ -71,7 +68,7 @@ FROM core.changes AS c
 JOIN deploys AS d ON d.deploy_id = c.deploy_id
 JOIN service_team AS st ON st.service = d.service
 WHERE c.deployed_at IS NOT NULL
-  AND c.deployed_at >= (SELECT t FROM since)
+  AND (getvariable('since') IS NULL OR c.deployed_at >= getvariable('since'))
 UNION ALL
 SELECT
     'recovery' AS kind,
@@ -86,4 +83,4 @@ SELECT
 FROM deploys AS d
 JOIN service_team AS st USING (service)
 WHERE d.recovered
-  AND d.recovered_at >= (SELECT t FROM since)
+  AND (getvariable('since') IS NULL OR d.recovered_at >= getvariable('since'))

@@ -66,7 +66,7 @@ windowed AS (
         min(w.week_start) AS period_start,
         count(*) AS weeks,
         quantile_cont(w.deploy_days, 0.5) AS deploy_days_per_week_p50,
-        sum(w.deploy_days) AS deploy_days_in_period,
+        CAST(sum(w.deploy_days) AS BIGINT) AS deploy_days_in_period,
         sum(w.deployments) AS deployments,
         sum(w.failed_deployments) AS failed_deployments
     FROM periods_of AS p
@@ -82,7 +82,7 @@ blocks AS (
     FROM periods_of AS p
     JOIN (
         SELECT p2.scope, p2.service, p2.team, p2.week_start AS period_week,
-               (p2.week_start - w.week_start) // 28 AS block, sum(w.deploy_days) AS block_days
+               date_diff('day', w.week_start, p2.week_start) // 28 AS block, sum(w.deploy_days) AS block_days
         FROM periods_of AS p2
         JOIN weekly AS w
           ON w.scope = p2.scope AND w.service = p2.service AND w.team = p2.team
@@ -114,7 +114,7 @@ pooled AS (
         count(s.lead_time_hours) FILTER (WHERE s.kind = 'change') AS lead_time_samples,
         quantile_cont(s.recovery_hours, 0.5) FILTER (WHERE s.kind = 'recovery') AS recovery_time_p50_hours,
         count(*) FILTER (WHERE s.kind = 'recovery') AS recoveries
-    FROM scoped AS s, range(12) AS k(k)
+    FROM scoped AS s CROSS JOIN (SELECT unnest(generate_series(0, 11)) AS k) AS k
     GROUP BY ALL
 ),
 periods AS (
@@ -131,16 +131,30 @@ periods AS (
     LEFT JOIN pooled AS p USING (scope, service, team, week_start)
 ),
 metrics AS (
-    SELECT scope, service, team, week_start, period_start, weeks, metric, value, samples,
+    -- one row per period and metric (four selects: a LATERAL VALUES list does not carry to Spark)
+    SELECT scope, service, team, week_start, period_start, weeks,
+           'deployment_frequency' AS metric, deploy_days_per_week_p50 AS value, CAST(weeks AS BIGINT) AS samples,
            deploy_days_per_week_p50, deploy_days_per_4_weeks_p50, deploy_days_in_period,
            lead_time_p50_hours, change_failure_rate, recovery_time_p50_hours
-    FROM periods,
-    LATERAL (VALUES
-        ('deployment_frequency', deploy_days_per_week_p50, CAST(weeks AS BIGINT)),
-        ('lead_time', lead_time_p50_hours, CAST(lead_time_samples AS BIGINT)),
-        ('change_failure_rate', change_failure_rate, CAST(deployments AS BIGINT)),
-        ('recovery_time', recovery_time_p50_hours, CAST(recoveries AS BIGINT))
-    ) AS m(metric, value, samples)
+    FROM periods
+    UNION ALL
+    SELECT scope, service, team, week_start, period_start, weeks,
+           'lead_time', lead_time_p50_hours, CAST(lead_time_samples AS BIGINT),
+           deploy_days_per_week_p50, deploy_days_per_4_weeks_p50, deploy_days_in_period,
+           lead_time_p50_hours, change_failure_rate, recovery_time_p50_hours
+    FROM periods
+    UNION ALL
+    SELECT scope, service, team, week_start, period_start, weeks,
+           'change_failure_rate', change_failure_rate, CAST(deployments AS BIGINT),
+           deploy_days_per_week_p50, deploy_days_per_4_weeks_p50, deploy_days_in_period,
+           lead_time_p50_hours, change_failure_rate, recovery_time_p50_hours
+    FROM periods
+    UNION ALL
+    SELECT scope, service, team, week_start, period_start, weeks,
+           'recovery_time', recovery_time_p50_hours, CAST(recoveries AS BIGINT),
+           deploy_days_per_week_p50, deploy_days_per_4_weeks_p50, deploy_days_in_period,
+           lead_time_p50_hours, change_failure_rate, recovery_time_p50_hours
+    FROM periods
 ),
 benchmark AS (
     SELECT benchmark, metric, tier, CAST(rank AS INTEGER) AS rank, measure, operator,

@@ -1,0 +1,250 @@
+"""Running the models on Apache Spark, over the same Parquet lake.
+
+A :class:`SparkRunner` holds one Spark session: Spark Connect when ``remote`` names a server
+(``sc://host:15002``), else a ``local[*]`` session in this process. For each model it
+
+1. registers temp views for what the model reads: ``raw__<table>`` over the raw table's
+   Hive-partitioned Parquet folder (one row per natural key, the newest version, as DuckDB's
+   ``open_lake`` does), ``core__<name>``/``marts__<name>`` over the derived tables'
+   ``lake/<layer>/<name>.parquet``, ``catalog__<relation>`` from the service catalog;
+2. carries the model's DuckDB SQL to Spark SQL (:mod:`ops_warehouse.lake.spark_sql`);
+3. writes the result as one Parquet file in a scratch folder and renames it over
+   ``lake/<layer>/<name>.parquet``, so readers (the next model, ``publish``) see the old file or
+   the new one, never half of one, and DuckDB's publish step reads it as it reads its own.
+
+Spark builds are full builds: the incremental planner works from DuckDB queries over the lake, so
+on Spark every model is recomputed whole (``since`` is NULL). The build state is recorded as after
+a full DuckDB build, so a later DuckDB build plans from it.
+
+The Spark session must see the data home at the same path (the same machine, or a shared mount
+for a Spark Connect server). pyspark is the optional extra ``spark``: nothing here imports it
+until a session is opened.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from ops_warehouse.catalog import Catalog
+from ops_warehouse.home import DataHome
+from ops_warehouse.lake.spark_sql import CsvRead, to_spark, view_name
+from ops_warehouse.lake.store import Lake, fsync_file
+from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+# Settings every session gets: UTC like DuckDB's connection; Parquet timestamps as the lake's
+# (INT64 microseconds, UTC-adjusted), never INT96; ANSI off so a division by zero or a bad cast
+# is NULL as in DuckDB... and DuckDB's default NULL ordering is made explicit by sqlglot.
+SESSION_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.parquet.compression.codec": "zstd",
+    "spark.sql.ansi.enabled": "false",
+}
+LOCAL_CONF = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": os.environ.get("OPS_WAREHOUSE_SPARK_SHUFFLE_PARTITIONS", "4"),
+    "spark.driver.memory": os.environ.get("OPS_WAREHOUSE_SPARK_DRIVER_MEMORY", "2g"),
+    "spark.sql.catalogImplementation": "in-memory",
+    "spark.sql.adaptive.enabled": "true",
+    # a raw table has a folder per day: list them in the driver, not with a Spark job per read
+    "spark.sql.sources.parallelPartitionDiscovery.threshold": "100000",
+}
+
+
+def slo_constants() -> dict[str, pa.Table]:
+    """``catalog.slo_<name>`` relations from ``assets/slo/<name>.csv``, read as ``open_lake`` reads them."""
+    from ops_warehouse.lake.models import assets_dir
+    from ops_warehouse.lake.store import connect, quote_literal
+
+    con = connect()
+    try:
+        return {
+            f"slo_{f.stem}": con.sql(
+                f"SELECT * FROM read_csv({quote_literal(str(f))}, header = true, comment = '#')"
+            ).to_arrow_table()
+            for f in sorted((assets_dir() / "slo").glob("*.csv"))
+        }
+    finally:
+        con.close()
+
+
+class SparkUnavailable(RuntimeError):
+    """pyspark (the ``spark`` extra) or Java is missing."""
+
+
+def spark_type(t: pa.DataType) -> str:
+    """An Arrow type of the lake's schema spelled as a Spark SQL type."""
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMP" if t.tz else "TIMESTAMP_NTZ"
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "STRING"
+    if pa.types.is_int64(t):
+        return "BIGINT"
+    if pa.types.is_int32(t):
+        return "INT"
+    if pa.types.is_float64(t):
+        return "DOUBLE"
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    if pa.types.is_date32(t):
+        return "DATE"
+    raise TypeError(f"no Spark type for {t}")
+
+
+def open_session(remote: str | None = None, master: str | None = None) -> SparkSession:
+    """A Spark session: Spark Connect at ``remote``, else ``master`` (default ``local[*]``)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise SparkUnavailable(
+            "the Spark engine needs pyspark: pip install 'ops-warehouse[spark]'"
+        ) from exc
+    if remote:
+        builder = SparkSession.builder.remote(remote)
+        conf: dict[str, str] = {}
+    else:
+        if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+            raise SparkUnavailable("the Spark engine needs Java 17 (Debian: openjdk-17-jre-headless)")
+        builder = SparkSession.builder.master(master or "local[*]").appName("ops-warehouse")
+        conf = dict(LOCAL_CONF)
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    if not remote:
+        session.sparkContext.setLogLevel(os.environ.get("OPS_WAREHOUSE_SPARK_LOG_LEVEL", "ERROR"))
+    for key, value in SESSION_CONF.items():
+        session.conf.set(key, value)
+    return session
+
+
+_SESSIONS: dict[tuple[str | None, str | None], SparkSession] = {}
+
+
+def shared_session(remote: str | None = None, master: str | None = None) -> SparkSession:
+    """One session per process and configuration (a local one takes seconds to start)."""
+    key = (remote, None if remote else master or "local[*]")
+    session = _SESSIONS.get(key)
+    if session is None:
+        session = _SESSIONS[key] = open_session(remote, master)
+    return session
+
+
+class SparkRunner:
+    """Runs model SQL on one Spark session over a data home's lake."""
+
+    def __init__(self, session: SparkSession) -> None:
+        self.spark = session
+
+    # ------------------------------------------------------------------ inputs
+
+    def _raw_frame(self, lake: Lake, table: RawTable) -> DataFrame:
+        """The raw table's columns in order and type; columns a file lacks read as NULL."""
+        cols = ", ".join(f"CAST(NULL AS {spark_type(c.type)}) AS `{c.name}`" for c in table.columns)
+        empty = self.spark.sql(f"SELECT {cols} WHERE false")
+        if not lake.files(table):
+            return empty
+        folder = lake.table_dir(table)
+        # Hive-partitioned folders (day=YYYY-MM-DD/part-0.parquet): Spark lists and reads them
+        # itself. The table's own schema is given, so no file footer is read to infer one, and a
+        # column a file lacks (written before the column existed) reads as NULL.
+        ddl = ", ".join(f"`{c.name}` {spark_type(c.type)}" for c in table.columns)
+        frame = self.spark.read.schema(ddl).parquet(str(folder))
+        return frame.select(*table.column_names)
+
+    def _register_raw(self, home: DataHome, relation: str) -> None:
+        from ops_warehouse.lake.models import _latest_per_key
+
+        lake = Lake(home)
+        schema, name = relation.split(".", 1)
+        if relation == "quarantine.rejected_rows":
+            table = REJECTED_ROWS
+        elif relation == "raw.ingest_log":
+            table = INGEST_LOG
+        elif schema == "raw" and name in RAW_TABLES:
+            table = RAW_TABLES[name]
+        else:
+            raise KeyError(f"no raw relation {relation}")
+        scan_view = f"_scan__{name}"
+        self._raw_frame(lake, table).createOrReplaceTempView(scan_view)
+        select = _latest_per_key(table, f"SELECT * FROM {scan_view}")
+        if select.startswith("SELECT * FROM (SELECT * FROM"):
+            cols = ", ".join(f'"{c}"' for c in table.column_names)
+            select = f"SELECT {cols} FROM ({select})"
+        sql = to_spark(select, variables={})
+        self.spark.sql(sql).createOrReplaceTempView(view_name(schema, name))
+
+    def _register_derived(self, home: DataHome, relation: str) -> None:
+        layer, name = relation.split(".", 1)
+        path = home.lake / layer / f"{name}.parquet"
+        if not path.exists():
+            raise FileNotFoundError(f"{relation} has not been built yet ({path})")
+        self.spark.read.parquet(str(path)).createOrReplaceTempView(view_name(layer, name))
+
+    def _register_catalog(self, catalog: Catalog) -> None:
+        from pyspark.sql.types import StringType, StructField, StructType
+
+        for name, (columns, rows) in catalog.tables().items():
+            schema = StructType([StructField(c, StringType(), True) for c in columns])
+            data = [tuple(None if v is None else str(v) for v in r) for r in rows]
+            self.spark.createDataFrame(data, schema).createOrReplaceTempView(view_name("catalog", name))
+        # the SLO engine's constants as data (assets/slo/<name>.csv), typed as DuckDB reads them
+        for name, table in slo_constants().items():
+            self.spark.createDataFrame(table).createOrReplaceTempView(view_name("catalog", name))
+
+    def _register_csv(self, read: CsvRead) -> None:
+        reader = self.spark.read.option("header", str(bool(read.options.get("header", True))).lower())
+        if read.options.get("comment"):
+            reader = reader.option("comment", str(read.options["comment"]))
+        # all_varchar: Spark's CSV reader reads every column as a string unless asked to infer
+        reader.csv(read.path).createOrReplaceTempView(read.view)
+
+    # ------------------------------------------------------------------ running
+
+    def run(
+        self, home: DataHome, sql: str, deps: set[str], target: Path, catalog: Catalog, variables: dict[str, Any]
+    ) -> int:
+        """Run one model's DuckDB SQL on Spark and write it to ``target`` atomically; returns rows."""
+        reads: list[CsvRead] = []
+        spark_sql = to_spark(sql, variables=variables, csv_reads=reads)
+        for dep in sorted(deps):
+            if dep.startswith(("core.", "marts.")):
+                self._register_derived(home, dep)
+            else:
+                self._register_raw(home, dep)
+        self._register_catalog(catalog)
+        for read in reads:
+            self._register_csv(read)
+        frame = self.spark.sql(spark_sql)
+        return self._write(home, frame, target)
+
+    def _write(self, home: DataHome, frame: DataFrame, target: Path) -> int:
+        """One Parquet file renamed over ``target`` (Spark writes a folder of part files: one
+        partition gives one part file, which is moved into place)."""
+        home.tmp.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        scratch = home.tmp / f"spark-{target.stem}-{uuid.uuid4().hex}"
+        try:
+            frame.coalesce(1).write.mode("overwrite").parquet(str(scratch))
+            parts = sorted(scratch.glob("part-*.parquet"))
+            if len(parts) != 1:
+                raise RuntimeError(f"Spark wrote {len(parts)} part files for {target.name}, expected one")
+            fsync_file(parts[0])
+            os.replace(parts[0], target)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(target).metadata.num_rows)
+
+    def stop(self) -> None:
+        self.spark.stop()
