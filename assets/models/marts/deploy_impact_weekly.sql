@@ -115,7 +115,8 @@ with_overall AS (
            bad_events_after_deploys
     FROM per_service
     UNION ALL
-    SELECT week_start, '(all)' AS service, 'overall' AS scope, sum(deployments_measured), sum(suspect_deployments),
+    SELECT week_start, '(all)' AS service, 'overall' AS scope, CAST(sum(deployments_measured) AS BIGINT),
+           CAST(sum(suspect_deployments) AS BIGINT),
            sum(bad_events), sum(bad_events_after_deploys)
     FROM per_service
     GROUP BY week_start
