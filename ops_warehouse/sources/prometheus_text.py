@@ -10,7 +10,7 @@ Format::
 
 A file is OpenMetrics when its last line is ``# EOF`` (``source`` = ``openmetrics``), otherwise
 0.0.4 (``source`` = ``prometheus``). Each sample line is parsed by ``prometheus_client``'s parser
-for that format, line by line, so files of any size stream and a bad line is one reject
+for that format (its public API), line by line, so files of any size stream and a bad line is one reject
 (``line N``) rather than a failed file.
 
 Mapping to ``raw.metric_samples`` (one row per sample line):
@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Final
 
-from prometheus_client.openmetrics.parser import _parse_sample as _parse_openmetrics_sample
-from prometheus_client.parser import _parse_sample as _parse_text_sample
-from prometheus_client.samples import Timestamp
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as _openmetrics_families
+from prometheus_client.parser import text_string_to_metric_families as _text_families
+from prometheus_client.samples import Sample, Timestamp
 
 from ops_warehouse.sources._metrics import (
     SampleError,
@@ -70,6 +70,45 @@ _DETECT_LINES: Final = 20
 _COMMENT = re.compile(r"#\s+(HELP|TYPE|UNIT)\s+(\S+)(?:\s+(.*))?$")
 
 Parser = Callable[[str], Any]
+
+
+def _only_sample(families: Iterator[Any]) -> Sample:
+    samples = [s for family in families for s in family.samples]
+    if len(samples) != 1:
+        raise ValueError(f"expected one sample, found {len(samples)}")
+    return samples[0]
+
+
+def _parse_text_sample(line: str) -> Sample:
+    """One 0.0.4 sample line, through the library's public parser."""
+    return _only_sample(_text_families(line + "\n"))
+
+
+def _parse_openmetrics_sample(line: str) -> Sample:
+    """One OpenMetrics sample line through the library's public parser, read as a family of its
+    own (the family's type rules belong to the whole family, not one line), without its exemplar
+    (which is not stored), before the ``# EOF`` the parser requires.
+
+    >>> s = _parse_openmetrics_sample('x_bucket{le="0.1",a="b # c"} 3 # {trace="7"} 0.05 1.5e9')
+    >>> (s.name, s.labels, s.value)
+    ('x_bucket', {'le': '0.1', 'a': 'b # c'}, 3)
+    """
+    return _only_sample(_openmetrics_families(_without_exemplar(line) + "\n# EOF\n"))
+
+
+def _without_exemplar(line: str) -> str:
+    """The sample line up to its exemplar (`` # {...}``), outside quoted label values."""
+    quoted = escaped = False
+    for i, ch in enumerate(line):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = quoted
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == "#" and not quoted and line[i - 1 : i] == " ":
+            return line[: i - 1].rstrip()
+    return line
 
 
 @dataclass
