@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import multiprocessing as mp
+import queue
 import resource
 import shutil
 import sys
@@ -116,7 +117,12 @@ def _peak_mb() -> float:
 
 def run_slo_build(root: str, q: mp.Queue) -> None:
     from ops_warehouse.home import DataHome
-    from ops_warehouse.lake.models import LAST_DECISIONS, discover_models, run_model, topological
+    from ops_warehouse.lake.models import (
+        LAST_DECISIONS,
+        discover_models,
+        run_model,
+        topological,
+    )
 
     home = DataHome.resolve(root)
     timings = {}
@@ -155,7 +161,13 @@ def measure(fn, root: Path) -> dict:
     q = ctx.Queue()
     p = ctx.Process(target=fn, args=(str(root), q))
     p.start()
-    result = q.get()
+    while True:  # a child that died (out of memory) must not leave the parent waiting forever
+        try:
+            result = q.get(timeout=5)
+            break
+        except queue.Empty:
+            if not p.is_alive():
+                raise SystemExit(f"{fn.__name__} failed with exit code {p.exitcode}") from None
     p.join()
     return result
 

@@ -235,6 +235,7 @@ def bench_build(table: Table, work: Path, args: argparse.Namespace) -> None:
     table.full_build = full
     generate_dora(work / "day", args.services, 1, args.weeks * 7, 8, "n")
     ingest_all(home, work / "day")
+    generate_slo(home.root, args.slos, 1, args.slo_days)  # and one more day of every SLO's samples
     incremental = child(build.format(incremental=True))
     table.add("incremental build, one more day", incremental, query_step(floor_sql))
     bench_report(table, home)
