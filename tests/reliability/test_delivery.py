@@ -49,7 +49,7 @@ def _record_list(doc: Any) -> tuple[list[Any], Any]:
     """The record list of an export document and a function to wrap a list like it."""
     if isinstance(doc, list):
         return doc, lambda items: items
-    for key in ("incidents", "log_entries", "issues"):
+    for key in ("incidents", "log_entries", "issues", "alerts"):
         if isinstance(doc, dict) and isinstance(doc.get(key), list):
             return doc[key], lambda items, key=key: {**doc, key: items}
     raise ValueError("not a record list export")
