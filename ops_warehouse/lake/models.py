@@ -16,8 +16,9 @@ assets call :func:`run_model`; nothing here imports Dagster.
 
 from __future__ import annotations
 
+import functools
+import graphlib
 import os
-import re
 import time
 import uuid
 from collections.abc import Callable
@@ -34,7 +35,6 @@ from ops_warehouse.lake.store import Lake, atomic_copy, connect, quote_ident, qu
 from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
 
 LAYERS = ("core", "marts")
-_REF = re.compile(r"\b(raw|core|marts)\.([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
 
 
 def assets_dir() -> Path:
@@ -86,17 +86,43 @@ def _leading_comment(sql: str) -> str:
     return "\n".join(lines).strip()
 
 
+def sql_dependencies(sql: str, own: str | None = None) -> set[str]:
+    """The ``raw``/``core``/``marts`` tables a model's SQL reads, from sqlglot's parse of it (CTE
+    names, ``catalog.*`` relations and table functions are not dependencies).
+
+    >>> sorted(sql_dependencies(
+    ...     "WITH d AS (SELECT * FROM core.deployments) SELECT * FROM d JOIN Raw.incidents USING (x) "
+    ...     "JOIN catalog.services s ON true WHERE x IN (SELECT y FROM marts.dora_events)"
+    ... ))
+    ['core.deployments', 'marts.dora_events', 'raw.incidents']
+    """
+    return set(_tables_read(sql)) - {own or ""}
+
+
+@functools.lru_cache(maxsize=256)
+def _tables_read(sql: str) -> frozenset[str]:
+    import sqlglot
+    from sqlglot import exp
+
+    deps: set[str] = set()
+    for statement in sqlglot.parse(sql, read="duckdb"):
+        if statement is None:
+            continue
+        for table in statement.find_all(exp.Table):
+            schema = (table.db or "").lower()
+            if schema in ("raw", "core", "marts") and table.name:
+                deps.add(f"{schema}.{table.name.lower()}")
+    return frozenset(deps)
+
+
 def discover_models(root: Path | None = None) -> dict[str, Model]:
     root = root or assets_dir() / "models"
     models: dict[str, Model] = {}
     for layer in LAYERS:
         for path in sorted((root / layer).glob("*.sql")):
             sql = path.read_text(encoding="utf-8")
-            body = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
-            deps = {f"{m.group(1).lower()}.{m.group(2).lower()}" for m in _REF.finditer(body)}
             model = Model(layer, path.stem, sql=sql, path=path, description=_leading_comment(sql))
-            deps.discard(model.key)
-            model.deps = deps
+            model.deps = sql_dependencies(sql, model.key)
             models[model.key] = model
     _import_python_models()
     models.update(PYTHON_MODELS)
@@ -114,22 +140,17 @@ def _import_python_models() -> None:
 
 
 def topological(models: dict[str, Model]) -> list[Model]:
+    """The models in an order where each comes after the models it reads (ties by name)."""
+    sorter = graphlib.TopologicalSorter({k: sorted(d for d in models[k].deps if d in models) for k in sorted(models)})
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        raise ValueError(f"models depend on each other in a cycle: {' -> '.join(exc.args[1])}") from None
     order: list[Model] = []
-    seen: set[str] = set()
-
-    def visit(key: str, trail: tuple[str, ...]) -> None:
-        if key in seen:
-            return
-        if key in trail:
-            raise ValueError(f"models depend on each other in a cycle: {' -> '.join(trail + (key,))}")
-        for dep in sorted(models[key].deps):
-            if dep in models:
-                visit(dep, trail + (key,))
-        seen.add(key)
-        order.append(models[key])
-
-    for key in sorted(models):
-        visit(key, ())
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        order.extend(models[k] for k in ready)
+        sorter.done(*ready)
     return order
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from ops_warehouse.lake.models import _REF, assets_dir, python_model
+from ops_warehouse.lake.models import assets_dir, python_model, sql_dependencies
 
 SQL_PATH = assets_dir() / "models" / "marts" / "dora_tier.sql"
 BENCHMARK_SQL_PATH = assets_dir() / "models" / "marts" / "dora_benchmark.sql"
@@ -26,8 +26,7 @@ def _sql(path: Path = SQL_PATH) -> str:
 
 
 def _deps(sql: str, own: str = "marts.dora_tier") -> set[str]:
-    body = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
-    return {f"{m.group(1).lower()}.{m.group(2).lower()}" for m in _REF.finditer(body)} - {own}
+    return sql_dependencies(sql, own)
 
 
 def available_benchmarks(con: duckdb.DuckDBPyConnection | None = None) -> list[str]:
