@@ -40,12 +40,16 @@ def build(home, label: str, *, incremental: bool) -> dict[str, float]:
         t0 = time.perf_counter()
         n = models.run_model(home, m, incremental=incremental)
         times[m.key] = time.perf_counter() - t0
-        print(f"    {m.key:<36} {times[m.key]:7.2f} s  {n:>10,} rows  {models.LAST_DECISIONS.get(m.key, '')}",
-              flush=True)
+        print(
+            f"    {m.key:<36} {times[m.key]:7.2f} s  {n:>10,} rows  {models.LAST_DECISIONS.get(m.key, '')}", flush=True
+        )
     total = time.perf_counter() - t
     ours = sum(times[k] for k in DEPLOY_IMPACT)
-    print(f"  {label}: {total:.1f} s, deploy impact {ours:.2f} s = {ours / total:.1%} of the build "
-          f"({ours / max(total - ours, 1e-9):.1%} added to the rest)", flush=True)
+    print(
+        f"  {label}: {total:.1f} s, deploy impact {ours:.2f} s = {ours / total:.1%} of the build "
+        f"({ours / max(total - ours, 1e-9):.1%} added to the rest)",
+        flush=True,
+    )
     return {"total": total, "deploy_impact": ours}
 
 
@@ -71,19 +75,24 @@ def main() -> None:
         generate_dora(root / "year", args.services, days, 0, 7, "")
         ingest_all(home, root / "year")
         n = generate_slo(home.root, args.slos, days)
-        print(f"data: {args.services} services x {days} days, {args.slos} SLOs ({n:,} samples) "
-              f"in {time.perf_counter() - t:.0f} s", flush=True)
+        print(
+            f"data: {args.services} services x {days} days, {args.slos} SLOs ({n:,} samples) "
+            f"in {time.perf_counter() - t:.0f} s",
+            flush=True,
+        )
         full = build(home, "full build", incremental=False)
         generate_dora(root / "day", args.services, 1, days, 8, "n")
         ingest_all(home, root / "day")
         n = generate_slo(home.root, args.slos, 1, start_day=days)
         print(f"one more day: deployments and {n:,} samples", flush=True)
         day = build(home, "incremental build, one more day", incremental=True)
-        print(f"\ndeploy impact: full build {full['deploy_impact']:.2f} s of {full['total']:.1f} s "
-              f"(+{full['deploy_impact'] / max(full['total'] - full['deploy_impact'], 1e-9):.1%}); "
-              f"one more day {day['deploy_impact']:.2f} s of {day['total']:.1f} s "
-              f"({day['deploy_impact'] / max(full['deploy_impact'], 1e-9):.1%} of its full build, "
-              f"the day is {1 / (days + 1):.1%} of the data)")
+        print(
+            f"\ndeploy impact: full build {full['deploy_impact']:.2f} s of {full['total']:.1f} s "
+            f"(+{full['deploy_impact'] / max(full['total'] - full['deploy_impact'], 1e-9):.1%}); "
+            f"one more day {day['deploy_impact']:.2f} s of {day['total']:.1f} s "
+            f"({day['deploy_impact'] / max(full['deploy_impact'], 1e-9):.1%} of its full build, "
+            f"the day is {1 / (days + 1):.1%} of the data)"
+        )
     finally:
         if args.home is None:
             shutil.rmtree(root, ignore_errors=True)

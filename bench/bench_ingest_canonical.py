@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -32,18 +32,20 @@ from ops_warehouse.ingest import ingest_file
 
 def make_table(rows: int, seed: int = 1) -> pa.Table:
     rng = random.Random(seed)
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     started = [start + timedelta(seconds=rng.randrange(330 * 86400)) for _ in range(rows)]
-    return pa.table({
-        "deploy_id": [f"d{i}" for i in range(rows)],
-        "service": [f"svc-{rng.randrange(200)}" for _ in range(rows)],
-        "environment": [rng.choice(["production", "staging"]) for _ in range(rows)],
-        "sha": [f"{rng.getrandbits(160):040x}" for _ in range(rows)],
-        "started_at": [t.isoformat() for t in started],
-        "finished_at": [(t + timedelta(minutes=6)).isoformat() for t in started],
-        "status": [rng.choice(["success", "success", "success", "failure"]) for _ in range(rows)],
-        "is_rollback": ["false"] * rows,
-    })
+    return pa.table(
+        {
+            "deploy_id": [f"d{i}" for i in range(rows)],
+            "service": [f"svc-{rng.randrange(200)}" for _ in range(rows)],
+            "environment": [rng.choice(["production", "staging"]) for _ in range(rows)],
+            "sha": [f"{rng.getrandbits(160):040x}" for _ in range(rows)],
+            "started_at": [t.isoformat() for t in started],
+            "finished_at": [(t + timedelta(minutes=6)).isoformat() for t in started],
+            "status": [rng.choice(["success", "success", "success", "failure"]) for _ in range(rows)],
+            "is_rollback": ["false"] * rows,
+        }
+    )
 
 
 def timed(fn) -> float:
@@ -69,22 +71,26 @@ def main() -> None:
             home = DataHome.resolve(root / f"home-{fmt}").ensure()
             report = None
 
-            def run() -> None:
+            def run(home: DataHome = home, path: Path = path) -> None:
                 nonlocal report
                 report = ingest_file(home, path, kind="canonical")
 
             took = timed(run)
             assert report is not None and report.ok and report.loaded == args.rows, report
             con = duckdb.connect()
-            floor = timed(lambda: con.execute(f"CREATE TABLE t AS SELECT * FROM {reader}('{path}')"))
-            print(f"{fmt:<10}{took:>10.2f}{args.rows / took:>12,.0f}{floor:>10.2f}{args.rows / floor:>14,.0f}{took / floor:>8.0f}x")
+            query = f"CREATE TABLE t AS SELECT * FROM {reader}('{path}')"
+            floor = timed(lambda con=con, query=query: con.execute(query))
+            print(
+                f"{fmt:<10}{took:>10.2f}{args.rows / took:>12,.0f}{floor:>10.2f}{args.rows / floor:>14,.0f}{took / floor:>8.0f}x"  # noqa: E501
+            )
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak RSS of this process: {peak:,.0f} MiB")
         if not args.skip_demo:
             env = dict(os.environ, OPS_WAREHOUSE_HOME=str(root / "demo-home"))
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "ops_warehouse.cli", "demo"], env=env, check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, "-m", "ops_warehouse.cli", "demo"], env=env, check=True, stdout=subprocess.DEVNULL
+            )
             print(f"ops-warehouse demo on a fresh data home: {time.perf_counter() - t0:.1f} s")
 
 

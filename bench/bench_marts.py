@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +39,7 @@ from ops_warehouse.ingest import ingest_file  # noqa: E402
 from ops_warehouse.lake import models  # noqa: E402
 from ops_warehouse.lake.store import connect  # noqa: E402
 
-START = datetime(2025, 1, 6, tzinfo=timezone.utc)  # a Monday
+START = datetime(2025, 1, 6, tzinfo=UTC)  # a Monday
 US_PER_H = 3_600_000_000
 
 
@@ -87,18 +87,20 @@ def generate(out: Path, services: int, days: float, day0: float, seed: int, pref
     status = rng.choice(["success", "failure", "error"], n_dep, p=[0.97, 0.02, 0.01])
     env = rng.choice(["production", "staging"], n_dep, p=[0.9, 0.1])
     ids = np.array([f"{prefix}d{i}" for i in range(n_dep)])
-    deployments = pl.DataFrame({
-        "deploy_id": ids,
-        "service": svc_names[svc],
-        "team": team_names[svc],
-        "environment": env,
-        "sha": np.char.add(f"{prefix}s", np.arange(n_dep).astype(str)),
-        "started_at": _ts(start_us),
-        "finished_at": _ts(start_us + dur_us),
-        "status": status,
-        "is_rollback": rng.random(n_dep) < 0.01,
-        "is_hotfix": rng.random(n_dep) < 0.02,
-    })
+    deployments = pl.DataFrame(
+        {
+            "deploy_id": ids,
+            "service": svc_names[svc],
+            "team": team_names[svc],
+            "environment": env,
+            "sha": np.char.add(f"{prefix}s", np.arange(n_dep).astype(str)),
+            "started_at": _ts(start_us),
+            "finished_at": _ts(start_us + dur_us),
+            "status": status,
+            "is_rollback": rng.random(n_dep) < 0.01,
+            "is_hotfix": rng.random(n_dep) < 0.02,
+        }
+    )
     deployments.write_parquet(out / "deployments.parquet")
 
     ok = np.flatnonzero((status == "success") & (env == "production"))
@@ -108,13 +110,15 @@ def generate(out: Path, services: int, days: float, day0: float, seed: int, pref
     authored = fin - (rng.exponential(30, n_chg) * US_PER_H).astype(np.int64)
     merged = np.minimum(fin - 60_000_000, authored + (rng.exponential(4, n_chg) * US_PER_H).astype(np.int64))
     explicit = rng.random(n_chg) < 0.5
-    changes = pl.DataFrame({
-        "change_id": np.char.add(f"{prefix}c", np.arange(n_chg).astype(str)),
-        "service": svc_names[svc[pick]],
-        "authored_at": _ts(authored),
-        "merged_at": _ts(merged),
-        "deploy_id": pl.Series(np.where(explicit, ids[pick], None).tolist(), dtype=pl.String),
-    })
+    changes = pl.DataFrame(
+        {
+            "change_id": np.char.add(f"{prefix}c", np.arange(n_chg).astype(str)),
+            "service": svc_names[svc[pick]],
+            "authored_at": _ts(authored),
+            "merged_at": _ts(merged),
+            "deploy_id": pl.Series(np.where(explicit, ids[pick], None).tolist(), dtype=pl.String),
+        }
+    )
     changes.write_parquet(out / "changes.parquet")
 
     n_inc = max(1, int(services * days * 3 / 7))  # ~3 incidents per service per week
@@ -124,34 +128,42 @@ def generate(out: Path, services: int, days: float, day0: float, seed: int, pref
     resolved = created + (rng.exponential(90, n_inc) * 60_000_000).astype(np.int64)
     is_resolved = rng.random(n_inc) < 0.97
     cause = np.where(rng.random(n_inc) < 0.3, ids[rng.integers(0, n_dep, n_inc)], None)
-    incidents = pl.DataFrame({
-        "incident_id": np.char.add(f"{prefix}i", np.arange(n_inc).astype(str)),
-        "service": svc_names[isvc],
-        "team": team_names[isvc],
-        "severity": rng.choice(["sev1", "sev2", "sev3", "sev4"], n_inc, p=[0.05, 0.2, 0.45, 0.3]),
-        "title": np.char.add("Alert ", rng.integers(0, 40, n_inc).astype(str)),
-        "dedup_key": np.char.add("k", rng.integers(0, 40, n_inc).astype(str)),
-        "created_at": _ts(created),
-        "acknowledged_at": _ts(acked),
-        "resolved_at": _ts(resolved).zip_with(pl.Series(is_resolved), pl.Series([None] * n_inc, dtype=pl.Datetime("us", "UTC"))),
-        "escalations": rng.poisson(0.2, n_inc),
-        "caused_by_deploy_id": pl.Series(cause.tolist(), dtype=pl.String),
-    })
+    incidents = pl.DataFrame(
+        {
+            "incident_id": np.char.add(f"{prefix}i", np.arange(n_inc).astype(str)),
+            "service": svc_names[isvc],
+            "team": team_names[isvc],
+            "severity": rng.choice(["sev1", "sev2", "sev3", "sev4"], n_inc, p=[0.05, 0.2, 0.45, 0.3]),
+            "title": np.char.add("Alert ", rng.integers(0, 40, n_inc).astype(str)),
+            "dedup_key": np.char.add("k", rng.integers(0, 40, n_inc).astype(str)),
+            "created_at": _ts(created),
+            "acknowledged_at": _ts(acked),
+            "resolved_at": _ts(resolved).zip_with(
+                pl.Series(is_resolved), pl.Series([None] * n_inc, dtype=pl.Datetime("us", "UTC"))
+            ),
+            "escalations": rng.poisson(0.2, n_inc),
+            "caused_by_deploy_id": pl.Series(cause.tolist(), dtype=pl.String),
+        }
+    )
     incidents.write_parquet(out / "incidents.parquet")
 
     n_ai = n_inc * 2
     owner = rng.integers(0, n_inc, n_ai)
     ai_status = rng.choice(["done", "open", "not_doing"], n_ai, p=[0.7, 0.25, 0.05])
     completed = created[owner] + (rng.exponential(20, n_ai) * 24 * US_PER_H).astype(np.int64)
-    items = pl.DataFrame({
-        "item_id": np.char.add(f"{prefix}a", np.arange(n_ai).astype(str)),
-        "title": np.full(n_ai, "Follow up"),
-        "team": team_names[isvc[owner]],
-        "category": rng.choice(["immediate", "short_term", "long_term", "process"], n_ai),
-        "created_at": _ts(created[owner]),
-        "completed_at": _ts(completed).zip_with(pl.Series(ai_status == "done"), pl.Series([None] * n_ai, dtype=pl.Datetime("us", "UTC"))),
-        "status": ai_status,
-    })
+    items = pl.DataFrame(
+        {
+            "item_id": np.char.add(f"{prefix}a", np.arange(n_ai).astype(str)),
+            "title": np.full(n_ai, "Follow up"),
+            "team": team_names[isvc[owner]],
+            "category": rng.choice(["immediate", "short_term", "long_term", "process"], n_ai),
+            "created_at": _ts(created[owner]),
+            "completed_at": _ts(completed).zip_with(
+                pl.Series(ai_status == "done"), pl.Series([None] * n_ai, dtype=pl.Datetime("us", "UTC"))
+            ),
+            "status": ai_status,
+        }
+    )
     items.write_parquet(out / "action_items.parquet")
     return {"deployments": n_dep, "changes": n_chg, "incidents": n_inc, "action_items": n_ai}
 

@@ -37,8 +37,13 @@ def main() -> int:
     try:
         home = DataHome.resolve(root / "home").ensure()
         t0 = time.perf_counter()
-        generate_exports(root / "gen", services=args.services, weeks=args.weeks,
-                         slo_services=args.slo_services, metric_days=args.metric_days)
+        generate_exports(
+            root / "gen",
+            services=args.services,
+            weeks=args.weeks,
+            slo_services=args.slo_services,
+            metric_days=args.metric_days,
+        )
         shutil.copyfile(root / "gen" / "catalog.yaml", home.catalog)
         t1 = time.perf_counter()
         reports = ingest_paths(home, [root / "gen" / "exports"])
@@ -48,14 +53,18 @@ def main() -> int:
         if not result.success:
             print(f"build failed: {result.failed_checks or result.failed_steps}", file=sys.stderr)
             return 1
-        print(f"setup: generate {t1 - t0:.1f}s, ingest {t2 - t1:.1f}s "
-              f"({sum(r.loaded for r in reports):,} rows), build {t3 - t2:.1f}s")
+        print(
+            f"setup: generate {t1 - t0:.1f}s, ingest {t2 - t1:.1f}s "
+            f"({sum(r.loaded for r in reports):,} rows), build {t3 - t2:.1f}s"
+        )
         for i in range(args.runs):
             start = time.perf_counter()
             page = publish_report(home)
             took = time.perf_counter() - start
-            print(f"publish_report run {i + 1}: {took:.2f}s, {page.name} {page.stat().st_size / 1e6:.2f} MB "
-                  f"(index {(home.reports / 'index.html').stat().st_size / 1e3:.1f} kB)")
+            print(
+                f"publish_report run {i + 1}: {took:.2f}s, {page.name} {page.stat().st_size / 1e6:.2f} MB "
+                f"(index {(home.reports / 'index.html').stat().st_size / 1e3:.1f} kB)"
+            )
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

@@ -26,12 +26,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, tzinfo=UTC)
 NEW_MODELS = (
     "core.vulnerabilities",
     "marts.vulnerability_weekly",
@@ -166,10 +166,10 @@ def _child_duckdb(path: str, fmt: str) -> None:
         )
     else:
         sql = (
-            "SELECT count(*) + (SELECT count(*) FROM read_json('{p}/*.ndjson', format='newline_delimited')) FROM "
+            f"SELECT count(*) + (SELECT count(*) FROM read_json('{path}/*.ndjson', format='newline_delimited')) FROM "
             '(SELECT unnest(r."Vulnerabilities") FROM (SELECT unnest("Results") AS r FROM '
-            "read_json('{p}/*.ndjson', format='newline_delimited', maximum_object_size=100000000)))"
-        ).format(p=path)
+            f"read_json('{path}/*.ndjson', format='newline_delimited', maximum_object_size=100000000)))"
+        )
     try:
         print(json.dumps({"rows": con.execute(sql).fetchone()[0], "error": None}))
     except duckdb.Error as exc:
@@ -220,14 +220,14 @@ def _compare(path: Path, fmt: str, workdir: Path) -> None:
 def bench_marts_share(services: int, weeks: int, workdir: Path) -> None:
     import importlib.util
 
+    import yaml
+
     from ops_warehouse.generate.security import with_time_zones, write_security
     from ops_warehouse.generate.synthetic import generate
     from ops_warehouse.generate.writers_real import _write_pagerduty, catalog_for
     from ops_warehouse.home import DataHome
     from ops_warehouse.ingest import ingest_file, ingest_paths
     from ops_warehouse.lake import models
-
-    import yaml
 
     spec = importlib.util.spec_from_file_location("bench_marts", Path(__file__).with_name("bench_marts.py"))
     bench_marts = importlib.util.module_from_spec(spec)

@@ -29,7 +29,8 @@ RUNS = '{ runsOrError(filter: {pipelineName: "ingest_landing_job"}) { ... on Run
 
 def graphql(port: int, query: str) -> dict:
     req = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(req, timeout=10) as resp:
@@ -56,11 +57,28 @@ def main() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     (work / "dagster").mkdir()
-    env = dict(os.environ, DAGSTER_HOME=str(work / "dagster"), OPS_WAREHOUSE_HOME=str(work / "home"),
-               OPS_WAREHOUSE_SENSOR_SECONDS=str(args.interval))
+    env = dict(
+        os.environ,
+        DAGSTER_HOME=str(work / "dagster"),
+        OPS_WAREHOUSE_HOME=str(work / "home"),
+        OPS_WAREHOUSE_SENSOR_SECONDS=str(args.interval),
+    )
     proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("dagster")), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            str(Path(sys.executable).with_name("dagster")),
+            "dev",
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 180
@@ -86,8 +104,10 @@ def main() -> None:
                 raise SystemExit(f"no successful run for {f.name} within 300 s")
             latencies.append(time.monotonic() - t0)
             print(f"{f.name}: landed -> ingest run succeeded in {latencies[-1]:.1f} s", flush=True)
-        print(f"sensor interval {args.interval} s: median {sorted(latencies)[len(latencies) // 2]:.1f} s, "
-              f"max {max(latencies):.1f} s over {len(latencies)} files")
+        print(
+            f"sensor interval {args.interval} s: median {sorted(latencies)[len(latencies) // 2]:.1f} s, "
+            f"max {max(latencies):.1f} s over {len(latencies)} files"
+        )
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

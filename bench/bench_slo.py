@@ -36,8 +36,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-SLO_MODELS = ("core.slos", "core.slo_selectors", "core.sli_minutes", "core.sli_hours", "core.slo_windows",
-              "marts.slo_weekly", "marts.slo_alerts", "marts.slo_budget_daily")
+SLO_MODELS = (
+    "core.slos",
+    "core.slo_selectors",
+    "core.sli_minutes",
+    "core.sli_hours",
+    "core.slo_windows",
+    "marts.slo_weekly",
+    "marts.slo_alerts",
+    "marts.slo_budget_daily",
+)
 
 
 def generate(root: Path, slos: int, days: int, start_day: int = 0) -> int:
@@ -53,16 +61,39 @@ def generate(root: Path, slos: int, days: int, start_day: int = 0) -> int:
     defs = root / "slos.csv"
     with open(defs, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["slo_name", "service", "budgeting_method", "target", "time_window", "is_rolling",
-                    "time_zone", "good_query", "total_query", "time_slice_target", "time_slice_window"])
+        w.writerow(
+            [
+                "slo_name",
+                "service",
+                "budgeting_method",
+                "target",
+                "time_window",
+                "is_rolling",
+                "time_zone",
+                "good_query",
+                "total_query",
+                "time_slice_target",
+                "time_slice_window",
+            ]
+        )
         for i in range(slos):
             method = "Occurrences" if i % 10 < 8 else ("Timeslices" if i % 10 == 8 else "RatioTimeslices")
             rolling = method != "Timeslices"
-            w.writerow([f"slo-{i:04d}", f"svc{i % 200:03d}", method, "0.999", "28d" if rolling else "1M",
-                        "true" if rolling else "false", "UTC" if rolling else "Europe/Berlin",
-                        f'bench_good{{slo="{i}"}}', f'sum(rate(bench_total{{slo="{i}"}}[{{{{.window}}}}]))'
-                        if i % 2 else f'bench_total{{slo="{i}"}}',
-                        "0.99" if method == "Timeslices" else "", "5m" if method != "Occurrences" else ""])
+            w.writerow(
+                [
+                    f"slo-{i:04d}",
+                    f"svc{i % 200:03d}",
+                    method,
+                    "0.999",
+                    "28d" if rolling else "1M",
+                    "true" if rolling else "false",
+                    "UTC" if rolling else "Europe/Berlin",
+                    f'bench_good{{slo="{i}"}}',
+                    f'sum(rate(bench_total{{slo="{i}"}}[{{{{.window}}}}]))' if i % 2 else f'bench_total{{slo="{i}"}}',
+                    "0.99" if method == "Timeslices" else "",
+                    "5m" if method != "Occurrences" else "",
+                ]
+            )
     report = ingest_file(home, defs)
     assert report.ok and report.loaded + report.duplicates == slos, report.line()
     out = home.lake / "raw" / "metric_samples"
@@ -131,9 +162,15 @@ def run_slo_build(root: str, q: mp.Queue) -> None:
         t1 = time.perf_counter()
         counts[model.key] = run_model(home, model)
         timings[model.key] = time.perf_counter() - t1
-    q.put({"wall": sum(timings[k] for k in SLO_MODELS), "peak_mb": _peak_mb(),
-           "timings": {k: timings[k] for k in SLO_MODELS}, "rows": {k: counts[k] for k in SLO_MODELS},
-           "decisions": {k: LAST_DECISIONS.get(k, "") for k in SLO_MODELS}})
+    q.put(
+        {
+            "wall": sum(timings[k] for k in SLO_MODELS),
+            "peak_mb": _peak_mb(),
+            "timings": {k: timings[k] for k in SLO_MODELS},
+            "rows": {k: counts[k] for k in SLO_MODELS},
+            "decisions": {k: LAST_DECISIONS.get(k, "") for k in SLO_MODELS},
+        }
+    )
 
 
 def run_baseline(root: str, q: mp.Queue) -> None:
@@ -182,8 +219,10 @@ def main() -> None:
     try:
         t = time.perf_counter()
         n = generate(root, args.slos, args.days)
-        print(f"data: {args.slos} SLOs x {args.days} days = {n:,} samples written as Parquet in "
-              f"{time.perf_counter() - t:.1f} s")
+        print(
+            f"data: {args.slos} SLOs x {args.days} days = {n:,} samples written as Parquet in "
+            f"{time.perf_counter() - t:.1f} s"
+        )
         build = measure(run_slo_build, root)
         base = measure(run_baseline, root)
         generate(root, args.slos, 1, args.days)
@@ -192,13 +231,17 @@ def main() -> None:
         print(f"{'SLO build (full)':34} {build['wall']:8.1f} {build['peak_mb']:8.0f}")
         for key, secs in build["timings"].items():
             print(f"  {key:32} {secs:8.1f} {'':8} rows {build['rows'][key]:,}")
-        print(f"{'hand-written weekly good/total':34} {base['wall']:8.1f} {base['peak_mb']:8.0f}   rows {base['rows']:,}")
+        print(
+            f"{'hand-written weekly good/total':34} {base['wall']:8.1f} {base['peak_mb']:8.0f}   rows {base['rows']:,}"
+        )
         print(f"{'SLO build, one more day':34} {inc['wall']:8.1f} {inc['peak_mb']:8.0f}")
         for key, secs in inc["timings"].items():
             print(f"  {key:32} {secs:8.1f} {'':8} {inc['decisions'][key]}")
-        print(f"full build / floor: {build['wall'] / base['wall']:.1f}x (goal <= 3x); "
-              f"incremental day / full build: {100 * inc['wall'] / build['wall']:.1f}% (goal <= 5%); "
-              f"peak MB {max(build['peak_mb'], inc['peak_mb']):.0f} (goal <= 4096)")
+        print(
+            f"full build / floor: {build['wall'] / base['wall']:.1f}x (goal <= 3x); "
+            f"incremental day / full build: {100 * inc['wall'] / build['wall']:.1f}% (goal <= 5%); "
+            f"peak MB {max(build['peak_mb'], inc['peak_mb']):.0f} (goal <= 4096)"
+        )
     finally:
         if args.home is None:
             shutil.rmtree(root, ignore_errors=True)

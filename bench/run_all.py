@@ -55,9 +55,7 @@ CHILD_EPILOGUE = textwrap.dedent(
 def child(body: str, **env: str) -> dict:
     """Run ``body`` (which sets ``_seconds`` and ``_rows``) in a fresh interpreter; its figures."""
     code = CHILD_PRELUDE.format(root=str(ROOT), bench=str(BENCH)) + textwrap.dedent(body) + CHILD_EPILOGUE.format()
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env}
-    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env})
     for line in proc.stdout.splitlines():
         if "@@" in line:  # a progress bar may share the line
             return json.loads(line.split("@@", 1)[1])
@@ -84,7 +82,7 @@ READERS = {
     "parquet": "SELECT * FROM read_parquet('{p}')",
     "prometheus": f"SELECT unnest(r.values) AS v FROM (SELECT unnest(data.result) AS r FROM read_json('{{p}}', {BIG}))",
     "otlp": (
-        "SELECT unnest(m.sum.dataPoints) AS p FROM (SELECT unnest(s.metrics) AS m FROM (SELECT unnest(rm.scopeMetrics) AS s "
+        "SELECT unnest(m.sum.dataPoints) AS p FROM (SELECT unnest(s.metrics) AS m FROM (SELECT unnest(rm.scopeMetrics) AS s "  # noqa: E501
         f"FROM (SELECT unnest(resourceMetrics) AS rm FROM read_json('{{p}}', format = 'newline_delimited', {BIG}))))"
     ),
     "ndjson": f"SELECT * FROM read_json('{{p}}', format = 'newline_delimited', {BIG})",
@@ -131,7 +129,13 @@ class Table:
     def add_share(self, step: str, ours: dict, whole: dict, whole_label: str) -> None:
         """A step measured as a share of another (publishing against the full build)."""
         share = f"{100 * ours['seconds'] / whole['seconds']:.1f}%"
-        row = (step, f"{ours['seconds']:.1f} s", f"{whole_label} {whole['seconds']:.1f} s", share, f"{ours['peak_mb']:,.0f} MiB")
+        row = (
+            step,
+            f"{ours['seconds']:.1f} s",
+            f"{whole_label} {whole['seconds']:.1f} s",
+            share,
+            f"{ours['peak_mb']:,.0f} MiB",
+        )
         self.rows.append(row)
         print(f"  {step}: {row[1]} ({share} of {whole_label}), peak {row[4]}", flush=True)
 
@@ -147,7 +151,10 @@ class Table:
         else:
             ratio = f"{ours['seconds'] / floor['seconds']:.0f}x" if floor and floor["seconds"] > 0 else ""
         self.rows.append((step, value, floor_text, ratio, f"{ours['peak_mb']:,.0f} MiB"))
-        print(f"  {step}: {value} (floor {floor_text or '-'}, {ratio or '-'}), peak {ours['peak_mb']:,.0f} MiB", flush=True)
+        print(
+            f"  {step}: {value} (floor {floor_text or '-'}, {ratio or '-'}), peak {ours['peak_mb']:,.0f} MiB",
+            flush=True,
+        )
 
     def markdown(self) -> str:
         head = "| step | ops-warehouse | floor (DuckDB) | ratio | peak RSS |\n|---|---|---|---|---|\n"
@@ -163,13 +170,12 @@ def machine() -> str:
         pass
     import duckdb
 
-    return f"{os.cpu_count()} cores{mem}, {platform.system()} {platform.machine()}, Python {platform.python_version()}, DuckDB {duckdb.__version__}"
+    return f"{os.cpu_count()} cores{mem}, {platform.system()} {platform.machine()}, Python {platform.python_version()}, DuckDB {duckdb.__version__}"  # noqa: E501
 
 
 def bench_ingest(table: Table, work: Path, args: argparse.Namespace) -> None:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
-
     from bench_ingest_canonical import make_table
     from bench_ingest_metrics import write_otlp_ndjson, write_prometheus_range
 
@@ -210,13 +216,16 @@ def bench_build(table: Table, work: Path, args: argparse.Namespace) -> None:
     from ops_warehouse.home import DataHome
 
     home = DataHome.resolve(work / "home").ensure()
-    print(f"generating {args.services} services x {args.weeks} weeks and {args.slos} SLOs x {args.slo_days} days", flush=True)
+    print(
+        f"generating {args.services} services x {args.weeks} weeks and {args.slos} SLOs x {args.slo_days} days",
+        flush=True,
+    )
     generate_dora(work / "year", args.services, args.weeks * 7, 0, 7, "")
     ingest_all(home, work / "year")
     generate_slo(home.root, args.slos, args.slo_days)
     slo_floor = (
         f"SELECT json_extract_string(labels, '$.slo') AS slo, date_trunc('week', ts) AS week, "
-        f"sum(value) FILTER (WHERE metric = 'bench_good') AS good, sum(value) FILTER (WHERE metric = 'bench_total') AS total "
+        f"sum(value) FILTER (WHERE metric = 'bench_good') AS good, sum(value) FILTER (WHERE metric = 'bench_total') AS total "  # noqa: E501
         f"FROM read_parquet('{home.lake}/raw/metric_samples/*/*.parquet') GROUP BY ALL"
     )
     floor_sql = DORA_FLOOR.format(lake=home.lake) + ";;" + slo_floor
@@ -276,7 +285,7 @@ def bench_report(table: Table, home) -> None:
         con = duckdb.connect({str(home.warehouse)!r}, read_only=True)
         _rows = con.execute("SELECT count(*) FROM marts.dora_weekly WHERE week_start = (SELECT max(week_start) FROM marts.dora_weekly)").fetchone()[0]
         _seconds = time.perf_counter() - t
-        """
+        """  # noqa: E501
     )
     table.add(f"weekly report ({ours['rows'] / 1e6:.1f} MB page)", ours, floor)
 

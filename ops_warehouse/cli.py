@@ -41,12 +41,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
     end = date.fromisoformat(args.end) if args.end else None
     out = Path(args.out)
     org, paths = generate_exports(
-        out, services=args.services, weeks=args.weeks, seed=args.seed, end=end, fmt=args.format,
-        slo_services=min(args.slo_services, args.services), metric_days=args.metric_days,
+        out,
+        services=args.services,
+        weeks=args.weeks,
+        seed=args.seed,
+        end=end,
+        fmt=args.format,
+        slo_services=min(args.slo_services, args.services),
+        metric_days=args.metric_days,
     )
     print(
         f"wrote {len(paths)} files to {out / 'exports'} ({args.format} format): "
-        f"{len(org.services)} services, {len(org.deployments)} deployments, {sum(len(p.commits) for p in org.pushes)} commits, "
+        f"{len(org.services)} services, {len(org.deployments)} deployments, {sum(len(p.commits) for p in org.pushes)} commits, "  # noqa: E501
         f"{len(org.incidents)} incidents, {len(org.action_items)} action items, "
         f"{sum(len(s.points) for s in org.series)} metric samples"
     )
@@ -93,7 +99,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     if not result.success:
         problems = result.failed_checks + [f"step {s}" for s in result.failed_steps]
         raise CliError(
-            "build failed: " + (", ".join(problems) or "see the Dagster run log")
+            "build failed: "
+            + (", ".join(problems) or "see the Dagster run log")
             + "; the published warehouse was left as it was"
         )
     on = f" on {result.engine}" if result.engine != "duckdb" else ""
@@ -167,8 +174,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"  weekly report: {report_path}")
         print(f"  all reports: {home.reports / 'index.html'}")
     print("  try:")
-    print('    ops-warehouse sql "SELECT service, week_start, deployments, change_failure_rate FROM marts.dora_weekly ORDER BY week_start DESC LIMIT 10"')
-    print('    ops-warehouse sql "SELECT severity, count(*) AS incidents, median(epoch(resolved_at - created_at) / 60) AS mttr_minutes FROM core.incidents GROUP BY ALL ORDER BY 1"')
+    print(
+        '    ops-warehouse sql "SELECT service, week_start, deployments, change_failure_rate FROM marts.dora_weekly ORDER BY week_start DESC LIMIT 10"'  # noqa: E501
+    )
+    print(
+        '    ops-warehouse sql "SELECT severity, count(*) AS incidents, median(epoch(resolved_at - created_at) / 60) AS mttr_minutes FROM core.incidents GROUP BY ALL ORDER BY 1"'  # noqa: E501
+    )
     print('    ops-warehouse sql "SELECT source_kind, reason, count(*) FROM quarantine.rejected_rows GROUP BY ALL"')
     print("    dagster dev -w workspace.yaml   # the asset graph, runs, schedules and the landing sensor")
     return EXIT_FAIL if failed else EXIT_OK
@@ -195,11 +206,11 @@ def format_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> st
         w.writerows(["" if v is None else v for v in r] for r in rows)
         return buf.getvalue()
     if fmt == "json":
-        return json.dumps([dict(zip(columns, r)) for r in rows], default=str, indent=2) + "\n"
+        return json.dumps([dict(zip(columns, r, strict=False)) for r in rows], default=str, indent=2) + "\n"
     cells = [[_cell(v) for v in r] for r in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths)), "-+-".join("-" * w for w in widths)]
-    lines += [" | ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=False)), "-+-".join("-" * w for w in widths)]
+    lines += [" | ".join(v.ljust(w) for v, w in zip(r, widths, strict=False)) for r in cells]
     lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(lines) + "\n"
 
@@ -208,7 +219,9 @@ def format_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> st
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ops-warehouse", description="Observability data warehouse: DORA, SLOs, incidents.")
+    p = argparse.ArgumentParser(
+        prog="ops-warehouse", description="Observability data warehouse: DORA, SLOs, incidents."
+    )
     p.add_argument("--home", help="data home (default: $OPS_WAREHOUSE_HOME or ./data)")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -244,7 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="materialize every derived asset through Dagster and publish the snapshot")
     home_opt(b)
     b.add_argument(
-        "--engine", choices=["duckdb", "spark"],
+        "--engine",
+        choices=["duckdb", "spark"],
         help="the engine that runs the models (default: $OPS_WAREHOUSE_ENGINE or duckdb); spark uses "
         "Spark Connect at $OPS_WAREHOUSE_SPARK_REMOTE, or local[*] when it is unset",
     )

@@ -149,8 +149,15 @@ def stage_bulk(
         zone(default_tz)  # an unknown zone is a clear error, not a SQL one
     folder.mkdir(parents=True, exist_ok=True)
     if bulk.exact:
-        return _stage_exact(bulk, table, default_tz=default_tz, folder=folder / f"exact-{index:05d}",
-                            source_file=source_file, ingested_at=ingested_at, progress=progress)
+        return _stage_exact(
+            bulk,
+            table,
+            default_tz=default_tz,
+            folder=folder / f"exact-{index:05d}",
+            source_file=source_file,
+            ingested_at=ingested_at,
+            progress=progress,
+        )
     con = connect(memory_limit="1GB", temp_dir=folder / "duckdb")
     try:
         if isinstance(bulk.rows, pa.Table):
@@ -239,13 +246,14 @@ def _stage_exact(
             for c in table.columns
         )
         day = (
-            "''" if table.partition_by is None
+            "''"
+            if table.partition_by is None
             else f"strftime(CAST(timezone('UTC', {quote_ident(table.partition_by)}) AS DATE), '%Y-%m-%d')"
         )
         run_query(
             con,
             f"COPY (SELECT {columns}, CASE WHEN _ok THEN {day} ELSE 'unclean' END AS _part FROM ("
-            f"SELECT {', '.join(values)}, NOT coalesce(_unclean, true) AND coalesce({', '.join(reasons)}) IS NULL AS _ok "
+            f"SELECT {', '.join(values)}, NOT coalesce(_unclean, true) AND coalesce({', '.join(reasons)}) IS NULL AS _ok "  # noqa: E501
             f"FROM src)) TO {quote_literal(str(folder))} "
             "(FORMAT parquet, PARTITION_BY (_part), COMPRESSION zstd, WRITE_PARTITION_COLUMNS false)",
             progress,

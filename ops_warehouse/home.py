@@ -28,7 +28,7 @@ class DataHome:
     root: Path
 
     @classmethod
-    def resolve(cls, home: str | os.PathLike[str] | None = None) -> "DataHome":
+    def resolve(cls, home: str | os.PathLike[str] | None = None) -> DataHome:
         chosen = home if home is not None else os.environ.get(ENV_VAR) or "data"
         return cls(Path(chosen).expanduser().resolve())
 
@@ -57,7 +57,7 @@ class DataHome:
         """Scratch space on the same file system, so renames out of it are atomic."""
         return self.root / ".tmp"
 
-    def ensure(self) -> "DataHome":
+    def ensure(self) -> DataHome:
         for p in (self.landing, self.lake, self.reports, self.tmp):
             p.mkdir(parents=True, exist_ok=True)
         return self

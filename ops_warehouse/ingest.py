@@ -13,12 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import shutil
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,14 @@ from ops_warehouse.lake.store import Lake
 from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, TS, RawTable
 from ops_warehouse.progress import Progress
 from ops_warehouse.sources.base import (
-    Adapter, BulkInput, FileError, ReadContext, Reject, Row, Sniff, all_adapters, raw_json,
+    Adapter,
+    BulkInput,
+    FileError,
+    ReadContext,
+    Reject,
+    Sniff,
+    all_adapters,
+    raw_json,
 )
 from ops_warehouse.timeutil import TimestampError, parse_date, parse_timestamp
 
@@ -86,7 +92,7 @@ class ContractError(ValueError):
 
 _TRUE = frozenset({"true", "t", "1", "yes", "y"})
 _FALSE = frozenset({"false", "f", "0", "no", "n", ""})
-_UTC = timezone.utc
+_UTC = UTC
 
 
 def _to_ts(name: str, value: Any, default_tz: str | None) -> datetime:
@@ -194,8 +200,15 @@ class ContractChecker:
         self.table = table
         self.known = frozenset(table.column_names)
         self.columns = [
-            (c.name, _coercer(c.type), c.required, frozenset(c.allowed) if c.allowed else None, c.allowed,
-             pa.types.is_string(c.type), c.name != "value" and pa.types.is_float64(c.type))
+            (
+                c.name,
+                _coercer(c.type),
+                c.required,
+                frozenset(c.allowed) if c.allowed else None,
+                c.allowed,
+                pa.types.is_string(c.type),
+                c.name != "value" and pa.types.is_float64(c.type),
+            )
             for c in table.columns
             if c.name not in table.system_columns
         ]
@@ -276,7 +289,9 @@ class _Stager:
         if not buf or not buf["_ord"]:
             return
         n = len(buf["_ord"])
-        arrays = {name: pa.array(values, type=table.column(name).type) for name, values in buf.items() if name != "_ord"}
+        arrays = {
+            name: pa.array(values, type=table.column(name).type) for name, values in buf.items() if name != "_ord"
+        }
         arrays["_ord"] = pa.array(buf["_ord"], type=pa.int64())
         if "source_file" not in arrays:
             arrays["source_file"] = pa.array([self.source_file] * n, type=pa.string())
@@ -312,13 +327,10 @@ def detect_kind(path: Path, adapters: dict[str, Adapter] | None = None) -> str:
     matches = [kind for kind, a in adapters.items() if _safe_detect(a, sniff)]
     if not matches:
         raise FileError(
-            "could not tell which export this is from its content; pass --source KIND "
-            f"(one of: {', '.join(adapters)})"
+            f"could not tell which export this is from its content; pass --source KIND (one of: {', '.join(adapters)})"
         )
     if len(matches) > 1:
-        raise FileError(
-            f"the content fits more than one kind ({', '.join(matches)}); choose with --source KIND"
-        )
+        raise FileError(f"the content fits more than one kind ({', '.join(matches)}); choose with --source KIND")
     return matches[0]
 
 
@@ -368,7 +380,7 @@ def ingest_file(
     report = FileReport(file=name, kind=kind)
     progress = Progress(f"ingest {path.name}")
     adapters = all_adapters()
-    ingested_at = datetime.now(timezone.utc)
+    ingested_at = datetime.now(UTC)
     staging = home.tmp / f"ingest-{uuid.uuid4().hex}"
     try:
         if not path.is_file():
@@ -481,8 +493,14 @@ def _stage_bulk(
     for chunk in bulk.chunks:
         try:
             result = stage_bulk(
-                chunk, table, kind=kind, default_tz=default_tz, folder=stager.folder,
-                source_file=stager.source_file, ingested_at=stager.ingested_at, index=stager.bulk_index,
+                chunk,
+                table,
+                kind=kind,
+                default_tz=default_tz,
+                folder=stager.folder,
+                source_file=stager.source_file,
+                ingested_at=stager.ingested_at,
+                index=stager.bulk_index,
                 progress=progress,
             )
         except NotExact as exc:
@@ -505,8 +523,12 @@ def _quarantine(stager: _Stager, kind: str, locator: str, reason: str, raw: str 
     stager.add(
         REJECTED_ROWS,
         {
-            "source_file": stager.source_file, "source_kind": kind, "locator": locator, "reason": reason,
-            "raw": raw, "ingested_at": stager.ingested_at,
+            "source_file": stager.source_file,
+            "source_kind": kind,
+            "locator": locator,
+            "reason": reason,
+            "raw": raw,
+            "ingested_at": stager.ingested_at,
         },
     )
 

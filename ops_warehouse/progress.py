@@ -130,4 +130,3 @@ def run_query(
         stop.set()
         watcher.join()
         progress.update(done_bytes=int(total * (start + length)))
-

@@ -16,10 +16,10 @@ time, so each shape has one parser here:
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-UTC = timezone.utc
+UTC = UTC
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -54,9 +54,7 @@ def parse_timestamp(value: object, *, default_tz: str | None = None) -> datetime
         raise TimestampError(f"expected a timestamp string, got {type(value).__name__}")
     if dt.tzinfo is None:
         if default_tz is None:
-            raise TimestampError(
-                f"timestamp {value!s} has no UTC offset; add one or pass a default time zone (--tz)"
-            )
+            raise TimestampError(f"timestamp {value!s} has no UTC offset; add one or pass a default time zone (--tz)")
         dt = dt.replace(tzinfo=zone(default_tz))
     try:
         return dt.astimezone(UTC)

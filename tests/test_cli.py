@@ -13,7 +13,9 @@ import pytest
 def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ops_warehouse.cli", "--home", str(home), *args],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -56,7 +58,9 @@ def test_ingest_prints_the_accounting_per_file(demo_home: Path) -> None:
 def test_sql_cannot_write_or_reach_files(demo_home: Path, statement: str, tmp_path: Path) -> None:
     r = subprocess.run(
         [sys.executable, "-m", "ops_warehouse.cli", "--home", str(demo_home), "sql", statement],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert r.returncode == 1
     assert r.stderr.startswith("ops-warehouse: ") and "Traceback" not in r.stderr

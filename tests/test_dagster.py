@@ -85,8 +85,12 @@ def test_the_project_instance_config_points_at_the_default_data_home() -> None:
 
 def test_settings_come_from_the_environment_when_the_location_loads() -> None:
     settings = LocationSettings.from_env(
-        {"OPS_WAREHOUSE_BUILD_CRON": "30 3 * * *", "OPS_WAREHOUSE_REPORT_HOUR": "8",
-         "OPS_WAREHOUSE_SENSOR_SECONDS": "5", "OPS_WAREHOUSE_START_DATE": "2025-06-02"}
+        {
+            "OPS_WAREHOUSE_BUILD_CRON": "30 3 * * *",
+            "OPS_WAREHOUSE_REPORT_HOUR": "8",
+            "OPS_WAREHOUSE_SENSOR_SECONDS": "5",
+            "OPS_WAREHOUSE_START_DATE": "2025-06-02",
+        }
     )
     defs = _defs(settings=settings)
     assert defs.resolve_schedule_def("daily_build").cron_schedule == "30 3 * * *"

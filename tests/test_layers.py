@@ -105,8 +105,10 @@ def test_no_layer_imports_a_higher_one() -> None:
     assert not gone, f"fixed cycles still listed as known: {sorted(gone)}; remove them from KNOWN"
 
 
-@pytest.mark.parametrize("module", sorted(p.stem for p in PACKAGE.glob("*.py")) + sorted(
-    p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()
-))
+@pytest.mark.parametrize(
+    "module",
+    sorted(p.stem for p in PACKAGE.glob("*.py"))
+    + sorted(p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()),
+)
 def test_every_room_has_a_layer(module: str) -> None:
     _level(module)

@@ -18,8 +18,9 @@ DUCKDB_ONLY = re.compile(r"\b(ASOF|POSITIONAL)\s+(LEFT\s+)?JOIN\b", re.IGNORECAS
 
 
 def to_spark(sql: str) -> str:
-    out = sqlglot.transpile(sql, read="duckdb", write="spark", unsupported_level=sqlglot.ErrorLevel.RAISE,
-                            comments=False)
+    out = sqlglot.transpile(
+        sql, read="duckdb", write="spark", unsupported_level=sqlglot.ErrorLevel.RAISE, comments=False
+    )
     assert len(out) == 1, "a model file is one statement"
     found = DUCKDB_ONLY.search(out[0])
     if found:
@@ -29,8 +30,11 @@ def to_spark(sql: str) -> str:
 
 def _case(path: Path) -> object:
     name = f"{path.parent.name}/{path.stem}"
-    marks = [pytest.mark.xfail(reason=KNOWN[name], strict=True, raises=sqlglot.errors.UnsupportedError)] \
-        if name in KNOWN else []
+    marks = (
+        [pytest.mark.xfail(reason=KNOWN[name], strict=True, raises=sqlglot.errors.UnsupportedError)]
+        if name in KNOWN
+        else []
+    )
     return pytest.param(path, id=name, marks=marks)
 
 
@@ -39,11 +43,14 @@ def test_model_transpiles_to_spark(path: Path) -> None:
     assert to_spark(path.read_text(encoding="utf-8")).strip()
 
 
-@pytest.mark.parametrize("sql", [
-    "SELECT * FROM a ASOF JOIN b ON a.k = b.k AND a.t >= b.t",
-    "SELECT * FROM a POSITIONAL JOIN b",
-    "SELECT arg_max(a, b, 3) FROM t",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM a ASOF JOIN b ON a.k = b.k AND a.t >= b.t",
+        "SELECT * FROM a POSITIONAL JOIN b",
+        "SELECT arg_max(a, b, 3) FROM t",
+    ],
+)
 def test_unsupported_construct_fails(sql: str) -> None:
     """The check can fail: a construct Spark cannot run raises."""
     with pytest.raises(sqlglot.errors.UnsupportedError):

@@ -13,8 +13,14 @@ from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import ingest_file
 
 SCENARIOS = Path(__file__).parent / "metrics" / "scenarios"
-NEW_ASSETS = {"core/vulnerabilities", "marts/vulnerability_weekly", "core/alert_episodes", "marts/alert_weekly",
-              "marts/alert_names_weekly", "marts/security_incident_weekly"}
+NEW_ASSETS = {
+    "core/vulnerabilities",
+    "marts/vulnerability_weekly",
+    "core/alert_episodes",
+    "marts/alert_weekly",
+    "marts/alert_names_weekly",
+    "marts/security_incident_weekly",
+}
 
 
 def test_graph_has_the_tables_and_their_blocking_checks() -> None:

@@ -127,7 +127,9 @@ def model_asset(model: Model, known: set[str], contract: Contract | None = None)
                 else:
                     checks.append(
                         dg.AssetCheckResult(
-                            check_name=check_name(contract), passed=False, severity=dg.AssetCheckSeverity.ERROR,
+                            check_name=check_name(contract),
+                            passed=False,
+                            severity=dg.AssetCheckSeverity.ERROR,
                             metadata={"reason": dg.MetadataValue.text(f"not built on {run.engine} and never built")},
                         )
                     )

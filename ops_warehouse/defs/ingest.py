@@ -92,8 +92,11 @@ def materializations(reports: list[FileReport], *, source: str = "ingest_landing
                 "accounting": dg.MetadataValue.json(
                     {
                         r.file: {
-                            "kind": r.kind, "rows_read": r.read, "rows_loaded": r.loaded,
-                            "rows_duplicate": r.duplicates, "rows_quarantined": r.quarantined,
+                            "kind": r.kind,
+                            "rows_read": r.read,
+                            "rows_loaded": r.loaded,
+                            "rows_duplicate": r.duplicates,
+                            "rows_quarantined": r.quarantined,
                         }
                         for r in files
                     }

@@ -58,4 +58,4 @@ def default_engine(environ: Mapping[str, str] | None = None) -> EngineResource:
         config["engine"] = dg.EnvVar(ENGINE_ENV)
     if env.get(SPARK_REMOTE_ENV):
         config["spark_remote"] = dg.EnvVar(SPARK_REMOTE_ENV)
-    return EngineResource(**config)
+    return EngineResource(**config)  # type: ignore[arg-type]  # EnvVar stands in for str until resolved

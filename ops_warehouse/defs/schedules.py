@@ -3,13 +3,17 @@ review on Monday (``OPS_WAREHOUSE_REPORT_HOUR``, default 06:00 UTC), for the wee
 
 from __future__ import annotations
 
+from typing import Any
+
 import dagster as dg
 
 from ops_warehouse.defs.jobs import BUILD_JOB, REPORT_JOB
 from ops_warehouse.defs.settings import LocationSettings
 
 
-def schedules(settings: LocationSettings) -> list[dg.ScheduleDefinition]:
+def schedules(settings: LocationSettings) -> list[Any]:
+    """The daily build and the weekly report schedules (the latter resolved against its job's
+    partitions when the definitions are)."""
     daily_build = dg.ScheduleDefinition(
         name="daily_build",
         job=BUILD_JOB,

@@ -30,7 +30,9 @@ def generate_exports(
     as ``out/catalog.yaml``."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
-    org = generate(services=services, weeks=weeks, seed=seed, end=end, slo_services=slo_services, metric_days=metric_days)
+    org = generate(
+        services=services, weeks=weeks, seed=seed, end=end, slo_services=slo_services, metric_days=metric_days
+    )
     writer = write_real if fmt == "real" else write_canonical
     out.mkdir(parents=True, exist_ok=True)
     paths = writer(org, out / "exports")

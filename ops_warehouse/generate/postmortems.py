@@ -55,8 +55,11 @@ def add_deploy_burns(org: Organisation, seed: int) -> None:
     rng = random.Random(f"deploy-burns-{seed}")
     slo_services = {s.name for s in org.services if s.has_slo}
     done = [
-        d for d in org.deployments
-        if d.service in slo_services and d.environment == "production" and d.statuses[-1][1] == "success"
+        d
+        for d in org.deployments
+        if d.service in slo_services
+        and d.environment == "production"
+        and d.statuses[-1][1] == "success"
         and d.task != "deploy:rollback"
     ]
     by_week: dict[tuple[int, int], list] = {}
@@ -111,15 +114,29 @@ def add_postmortems(org: Organisation, seed: int) -> None:
             tool, repo, ref = "github", CENTRAL_REPO, inc.incident_id
         else:
             tool, repo, ref = "jira", "", inc.incident_id
-        org.postmortems.append(Postmortem(number, inc, tool, repo, ref, f"Postmortem: {inc.title}",
-                                          rng.choice(AUTHORS), created, published))
+        org.postmortems.append(
+            Postmortem(
+                number, inc, tool, repo, ref, f"Postmortem: {inc.title}", rng.choice(AUTHORS), created, published
+            )
+        )
     # one postmortem names an incident id with a typo: a data-quality finding, not a lost row
     recent = [p for p in org.postmortems if p.tool == "github" and p.repo == CENTRAL_REPO]
     if recent:
         p = recent[-1]
         number += 1
-        org.postmortems.append(Postmortem(number, None, "github", CENTRAL_REPO, p.ref[:-1] + "X",
-                                          p.title + " (copy)", p.owner, p.created_at + timedelta(hours=2), None))
+        org.postmortems.append(
+            Postmortem(
+                number,
+                None,
+                "github",
+                CENTRAL_REPO,
+                p.ref[:-1] + "X",
+                p.title + " (copy)",
+                p.owner,
+                p.created_at + timedelta(hours=2),
+                None,
+            )
+        )
 
 
 def _z(t: datetime | None) -> str | None:
@@ -197,9 +214,12 @@ def write_real(org: Organisation, out: Path) -> list[Path]:
         paths.append(_write_json(out / "github" / "postmortem-issues.json", issues))
     jira = [_jira(p) for p in org.postmortems if p.tool == "jira"]
     if jira:
-        paths.append(_write_json(out / "jira" / "postmortems.json",
-                                 {"expand": "schema,names", "startAt": 0, "maxResults": len(jira), "total": len(jira),
-                                  "issues": jira}))
+        paths.append(
+            _write_json(
+                out / "jira" / "postmortems.json",
+                {"expand": "schema,names", "startAt": 0, "maxResults": len(jira), "total": len(jira), "issues": jira},
+            )
+        )
     return paths
 
 
@@ -213,7 +233,15 @@ def write_canonical(org: Organisation, out: Path) -> list[Path]:
         w = csv.writer(fh)
         w.writerow(["postmortem_id", "incident_id", "title", "owner", "created_at", "published_at", "status"])
         for p in org.postmortems:
-            w.writerow([f"PIR-{p.number}", p.incident.incident_id if p.incident else p.ref, p.title, p.owner,
-                        p.created_at.isoformat(), p.published_at.isoformat() if p.published_at else "",
-                        "published" if p.published_at else "draft"])
+            w.writerow(
+                [
+                    f"PIR-{p.number}",
+                    p.incident.incident_id if p.incident else p.ref,
+                    p.title,
+                    p.owner,
+                    p.created_at.isoformat(),
+                    p.published_at.isoformat() if p.published_at else "",
+                    "published" if p.published_at else "draft",
+                ]
+            )
     return [path]

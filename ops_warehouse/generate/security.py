@@ -24,13 +24,13 @@ import json
 import random
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ops_warehouse.generate.synthetic import Incident, Organisation, Service
 
-UTC = timezone.utc
+UTC = UTC
 ZERO_TIME = "0001-01-01T00:00:00Z"
 PACKAGES = {
     "npm": ["lodash", "axios", "express", "minimist", "jsonwebtoken", "ws"],

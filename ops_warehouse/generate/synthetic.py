@@ -12,17 +12,34 @@ import hashlib
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ops_warehouse.generate import postmortems
 
-UTC = timezone.utc
+UTC = UTC
 
 SERVICE_NAMES = [
-    "checkout", "payments", "search", "product-catalog", "cart", "identity", "notifications", "inventory",
-    "shipping", "pricing", "recommendations", "reviews", "orders", "billing", "gateway", "media",
-    "accounts", "loyalty", "fraud", "ledger",
+    "checkout",
+    "payments",
+    "search",
+    "product-catalog",
+    "cart",
+    "identity",
+    "notifications",
+    "inventory",
+    "shipping",
+    "pricing",
+    "recommendations",
+    "reviews",
+    "orders",
+    "billing",
+    "gateway",
+    "media",
+    "accounts",
+    "loyalty",
+    "fraud",
+    "ledger",
 ]
 TEAMS = ["storefront", "payments", "platform", "growth", "logistics", "identity"]
 OWNERS = ["amara", "bo", "chen", "dana", "eitan", "fatima", "gus", "hana", "ivan", "june", "kofi", "lena"]
@@ -120,7 +137,7 @@ class Organisation:
 
 
 def _sha(rng: random.Random) -> str:
-    return "%040x" % rng.getrandbits(160)
+    return f"{rng.getrandbits(160):040x}"
 
 
 def _poisson(rng: random.Random, lam: float) -> int:
@@ -137,7 +154,12 @@ def _poisson(rng: random.Random, lam: float) -> int:
 
 
 def generate(
-    *, services: int = 12, weeks: int = 12, seed: int = 7, end: date | None = None, slo_services: int = 4,
+    *,
+    services: int = 12,
+    weeks: int = 12,
+    seed: int = 7,
+    end: date | None = None,
+    slo_services: int = 4,
     metric_days: int | None = None,
 ) -> Organisation:
     rng = random.Random(seed)
@@ -200,8 +222,23 @@ def _one_release(org: Organisation, svc: Service, rng: random.Random, ids: dict[
     pushed_at = t - timedelta(minutes=rng.uniform(10, 90))
     for _ in range(rng.randint(1, 5)):
         authored = pushed_at - timedelta(hours=rng.expovariate(1 / 20))
-        commits.append(Commit(_sha(rng), authored, rng.choice(OFFSETS), rng.choice(
-            ["fix retry budget", "add metrics", "bump deps", "refactor handler", "tune cache ttl", "new endpoint"])))
+        commits.append(
+            Commit(
+                _sha(rng),
+                authored,
+                rng.choice(OFFSETS),
+                rng.choice(
+                    [
+                        "fix retry budget",
+                        "add metrics",
+                        "bump deps",
+                        "refactor handler",
+                        "tune cache ttl",
+                        "new endpoint",
+                    ]
+                ),
+            )
+        )
     if rng.random() < 0.01:  # a rebased commit whose author clock runs ahead: negative lead time
         commits[0].authored_at = t + timedelta(hours=2)
     commits.sort(key=lambda c: c.authored_at)
@@ -240,8 +277,15 @@ def _previous_sha(org: Organisation, svc: Service, head: str) -> str | None:
 
 
 def _deployment(
-    org: Organisation, svc: Service, rng: random.Random, ids: dict[str, int], env: str, sha: str, task: str,
-    t: datetime, outcome: str,
+    org: Organisation,
+    svc: Service,
+    rng: random.Random,
+    ids: dict[str, int],
+    env: str,
+    sha: str,
+    task: str,
+    t: datetime,
+    outcome: str,
 ) -> Deployment:
     started = t
     running = t + timedelta(seconds=rng.uniform(5, 30))
@@ -264,13 +308,20 @@ def _incident(
     acks = [ack]
     if rng.random() < 0.15:
         acks.append(ack + timedelta(minutes=rng.uniform(5, 30)))  # unacknowledged, then acknowledged again
-    resolved = t + timedelta(minutes=rng.lognormvariate(math.log(35), 0.7))
-    if resolved > org.end and rng.random() < 0.8:
+    resolved_at = t + timedelta(minutes=rng.lognormvariate(math.log(35), 0.7))
+    resolved: datetime | None = resolved_at
+    if resolved_at > org.end and rng.random() < 0.8:
         resolved = None
     elif rng.random() < 0.02:
         resolved = None
-    titles = ["Elevated 5xx on {s}", "{s} latency above SLO", "{s} queue backlog", "Errors after {s} deploy",
-              "{s} pods crash-looping", "Partial outage of {s}"]
+    titles = [
+        "Elevated 5xx on {s}",
+        "{s} latency above SLO",
+        "{s} queue backlog",
+        "Errors after {s} deploy",
+        "{s} pods crash-looping",
+        "Partial outage of {s}",
+    ]
     inc = Incident(
         incident_id="Q" + hashlib.sha1(f"{svc.name}{n}".encode()).hexdigest()[:12].upper(),
         number=n,
@@ -318,11 +369,17 @@ def _action_items_for(org: Organisation, inc: Incident, rng: random.Random, ids:
         fate = rng.choices(["on_time", "late", "open", "wont_do"], [0.7, 0.15, 0.1, 0.05])[0]
         resolved_at, cat, resolution = None, "new", None
         if fate == "on_time":
-            limit = (datetime.combine(effective_due, datetime.min.time(), UTC) - created) if effective_due else timedelta(days=20)
+            limit = (
+                (datetime.combine(effective_due, datetime.min.time(), UTC) - created)
+                if effective_due
+                else timedelta(days=20)
+            )
             resolved_at = created + limit * rng.uniform(0.1, 0.95)
             cat, resolution = "done", "Done"
         elif fate == "late" and effective_due:
-            resolved_at = datetime.combine(effective_due, datetime.min.time(), UTC) + timedelta(days=rng.uniform(1.5, 10))
+            resolved_at = datetime.combine(effective_due, datetime.min.time(), UTC) + timedelta(
+                days=rng.uniform(1.5, 10)
+            )
             cat, resolution = "done", "Done"
         elif fate == "wont_do":
             resolved_at = created + timedelta(days=rng.uniform(1, 5))
@@ -335,11 +392,21 @@ def _action_items_for(org: Organisation, inc: Incident, rng: random.Random, ids:
             ActionItem(
                 key=f"PM-{n}",
                 incident_id=(
-                    f"github-issue:acme/{inc.service}#{inc.number}" if inc.as_github_issue else f"pagerduty:{inc.incident_id}"
+                    f"github-issue:acme/{inc.service}#{inc.number}"
+                    if inc.as_github_issue
+                    else f"pagerduty:{inc.incident_id}"
                 ),
                 incident_number=inc.number,
-                title=rng.choice(["Add alert on", "Write runbook for", "Load test", "Add retry budget to",
-                                  "Remove single point of failure in"]) + f" {inc.service}",
+                title=rng.choice(
+                    [
+                        "Add alert on",
+                        "Write runbook for",
+                        "Load test",
+                        "Add retry budget to",
+                        "Remove single point of failure in",
+                    ]
+                )
+                + f" {inc.service}",
                 owner=rng.choice(OWNERS),
                 team=team,
                 category=category,
@@ -355,7 +422,11 @@ def _action_items_for(org: Organisation, inc: Incident, rng: random.Random, ids:
 def _series_for(org: Organisation, svc: Service, rng: random.Random, start: datetime) -> None:
     """Per-minute cumulative request counters (code 200 and 500) with bad spells at incidents."""
     spells = [
-        (i.created_at - timedelta(minutes=5), (i.resolved_at or i.created_at + timedelta(hours=1)), rng.uniform(0.01, 0.15))
+        (
+            i.created_at - timedelta(minutes=5),
+            (i.resolved_at or i.created_at + timedelta(hours=1)),
+            rng.uniform(0.01, 0.15),
+        )
         for i in org.incidents
         if i.service == svc.name and i.priority in ("P1", "P2")
     ] + [(s0, s1, bad) for name, s0, s1, bad in org.spells if name == svc.name]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ import yaml
 from ops_warehouse.generate import postmortems
 from ops_warehouse.generate.synthetic import ActionItem, Deployment, Incident, Organisation, Service
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def _z(t: datetime) -> str:
@@ -208,7 +208,7 @@ def _write_incident_issues(org: Organisation, services: dict[str, Service], path
                 "body": f"Customer-facing errors on {inc.service}.\n\nroot cause: {inc.root_cause_sha}\n",
             }
         )
-    issues.sort(key=lambda i: i["created_at"], reverse=True)  # GitHub lists newest first
+    issues.sort(key=lambda i: str(i["created_at"]), reverse=True)  # GitHub lists newest first
     return _json(path, issues)
 
 
@@ -254,17 +254,45 @@ def _write_pagerduty(org: Organisation, services: dict[str, Service], folder: Pa
         y, w, _ = inc.created_at.isocalendar()
         by_week[f"{y}-W{w:02d}"].append(inc)
         ref = {"id": inc.incident_id, "type": "incident_reference"}
-        entries.append({"id": f"L{inc.incident_id}T", "type": "trigger_log_entry", "created_at": _z(inc.created_at), "incident": ref})
+        entries.append(
+            {
+                "id": f"L{inc.incident_id}T",
+                "type": "trigger_log_entry",
+                "created_at": _z(inc.created_at),
+                "incident": ref,
+            }
+        )
         if len(inc.acks) > 1:  # acknowledged, unacknowledged on timeout, acknowledged again
-            entries.append({"id": f"L{inc.incident_id}U", "type": "unacknowledge_log_entry",
-                            "created_at": _z(inc.acks[0] + (inc.acks[1] - inc.acks[0]) / 2), "incident": ref})
+            entries.append(
+                {
+                    "id": f"L{inc.incident_id}U",
+                    "type": "unacknowledge_log_entry",
+                    "created_at": _z(inc.acks[0] + (inc.acks[1] - inc.acks[0]) / 2),
+                    "incident": ref,
+                }
+            )
         for k, a in enumerate(inc.acks):
-            entries.append({"id": f"L{inc.incident_id}A{k}", "type": "acknowledge_log_entry", "created_at": _z(a), "incident": ref})
+            entries.append(
+                {"id": f"L{inc.incident_id}A{k}", "type": "acknowledge_log_entry", "created_at": _z(a), "incident": ref}
+            )
         if inc.escalated:
-            entries.append({"id": f"L{inc.incident_id}E", "type": "escalate_log_entry",
-                            "created_at": _z(inc.created_at + timedelta(minutes=5)), "incident": ref})
+            entries.append(
+                {
+                    "id": f"L{inc.incident_id}E",
+                    "type": "escalate_log_entry",
+                    "created_at": _z(inc.created_at + timedelta(minutes=5)),
+                    "incident": ref,
+                }
+            )
         if inc.resolved_at:
-            entries.append({"id": f"L{inc.incident_id}R", "type": "resolve_log_entry", "created_at": _z(inc.resolved_at), "incident": ref})
+            entries.append(
+                {
+                    "id": f"L{inc.incident_id}R",
+                    "type": "resolve_log_entry",
+                    "created_at": _z(inc.resolved_at),
+                    "incident": ref,
+                }
+            )
     paths = []
     for week, incs in sorted(by_week.items()):
         doc = {
@@ -275,8 +303,10 @@ def _write_pagerduty(org: Organisation, services: dict[str, Service], folder: Pa
             "total": None,
         }
         paths.append(_json(folder / f"incidents-{week}.json", doc))
-    entries.sort(key=lambda e: e["created_at"], reverse=True)  # the API lists newest first
-    paths.append(_json(folder / "log-entries.json", {"log_entries": entries, "limit": len(entries), "offset": 0, "more": False}))
+    entries.sort(key=lambda e: str(e["created_at"]), reverse=True)  # the API lists newest first
+    paths.append(
+        _json(folder / "log-entries.json", {"log_entries": entries, "limit": len(entries), "offset": 0, "more": False})
+    )
     return paths
 
 
@@ -307,7 +337,10 @@ def _jira_issue(item: ActionItem, n: int) -> dict[str, Any]:
 
 def _write_jira(org: Organisation, path: Path) -> Path:
     issues = [_jira_issue(item, n) for n, item in enumerate(org.action_items)]
-    return _json(path, {"expand": "schema,names", "startAt": 0, "maxResults": len(issues), "total": len(issues), "issues": issues})
+    return _json(
+        path,
+        {"expand": "schema,names", "startAt": 0, "maxResults": len(issues), "total": len(issues), "issues": issues},
+    )
 
 
 def _write_prometheus(org: Organisation, folder: Path) -> list[Path]:
@@ -324,12 +357,24 @@ def _write_prometheus(org: Organisation, folder: Path) -> list[Path]:
         for s in org.series:
             values = [[round(t.timestamp(), 3), _prom_value(v)] for t, v in s.points if lo <= t < hi]
             if values:
-                result.append({
-                    "metric": {"__name__": "http_requests_total", "job": "api", "service": s.service, "code": s.code},
-                    "values": values,
-                })
+                result.append(
+                    {
+                        "metric": {
+                            "__name__": "http_requests_total",
+                            "job": "api",
+                            "service": s.service,
+                            "code": s.code,
+                        },
+                        "values": values,
+                    }
+                )
         y, w, _ = start.isocalendar()
-        paths.append(_json(folder / f"http-requests-{y}-W{w:02d}.json", {"status": "success", "data": {"resultType": "matrix", "result": result}}))
+        paths.append(
+            _json(
+                folder / f"http-requests-{y}-W{w:02d}.json",
+                {"status": "success", "data": {"resultType": "matrix", "result": result}},
+            )
+        )
         start = stop
     return paths
 
@@ -356,10 +401,22 @@ def _write_slos(org: Organisation, folder: Path) -> list[Path]:
                         "spec": {
                             "ratioMetric": {
                                 "counter": True,
-                                "bad": {"metricSource": {"type": "Prometheus", "spec": {
-                                    "query": f'sum(rate(http_requests_total{{service="{svc.name}",code=~"5.."}}[5m]))'}}},
-                                "total": {"metricSource": {"type": "Prometheus", "spec": {
-                                    "query": f'sum(rate(http_requests_total{{service="{svc.name}"}}[5m]))'}}},
+                                "bad": {
+                                    "metricSource": {
+                                        "type": "Prometheus",
+                                        "spec": {
+                                            "query": f'sum(rate(http_requests_total{{service="{svc.name}",code=~"5.."}}[5m]))'  # noqa: E501
+                                        },
+                                    }
+                                },
+                                "total": {
+                                    "metricSource": {
+                                        "type": "Prometheus",
+                                        "spec": {
+                                            "query": f'sum(rate(http_requests_total{{service="{svc.name}"}}[5m]))'
+                                        },
+                                    }
+                                },
                             }
                         },
                     },

@@ -151,7 +151,13 @@ class SparkEngine:
             finally:
                 staged.unlink(missing_ok=True)
         incremental_.record(
-            home, model.key, incremental_._digest(files), files, fingerprint, None, incremental_.FULL,
+            home,
+            model.key,
+            incremental_._digest(files),
+            files,
+            fingerprint,
+            None,
+            incremental_.FULL,
             upstream=sorted(d for d in model.deps if d.startswith(("core.", "marts."))),
         )
         models_.LAST_DECISIONS[model.key] = "full: spark"

@@ -39,9 +39,10 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +108,7 @@ def _write_json(home: DataHome, path: Path, doc: dict[str, Any]) -> None:
 
 
 @contextmanager
-def _locked(home: DataHome):
+def _locked(home: DataHome) -> Iterator[None]:
     home.lake.mkdir(parents=True, exist_ok=True)
     with open(home.lake / ".build.lock", "a+") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -171,7 +172,12 @@ class Decision:
 
 
 def decide_plan(
-    home: DataHome, con: duckdb.DuckDBPyConnection, models: dict[str, Any], model_key: str, catalog: Catalog, assets: Path
+    home: DataHome,
+    con: duckdb.DuckDBPyConnection,
+    models: dict[str, Any],
+    model_key: str,
+    catalog: Catalog,
+    assets: Path,
 ) -> tuple[dict[str, Any] | None, str, str, dict[str, dict[str, str]]]:
     """The plan this model runs under (or None: full rebuild), the current data digest, the
     fingerprint and the current raw files."""
@@ -230,7 +236,7 @@ def _new_plan(
         "target": target,
         "base_files": base_files,
         "fingerprint": fp,
-        "created_at": datetime.now(timezone.utc).isoformat(),
+        "created_at": datetime.now(UTC).isoformat(),
         "since": {},
     }
     _write_json(home, d / "plan.json", plan)
@@ -238,7 +244,13 @@ def _new_plan(
 
 
 def record(
-    home: DataHome, model_key: str, digest: str, files: dict, fp: str, plan: dict | None, since: Any,
+    home: DataHome,
+    model_key: str,
+    digest: str,
+    files: dict,
+    fp: str,
+    plan: dict | None,
+    since: Any,
     upstream: list[str] | tuple[str, ...] = (),
 ) -> None:
     """After a model was written: its new state, and (under a plan) the since it used.
@@ -258,7 +270,7 @@ def record(
         models[model_key] = {
             "watermarks": effective,
             "fingerprint": fp,
-            "built_at": datetime.now(timezone.utc).isoformat(),
+            "built_at": datetime.now(UTC).isoformat(),
         }
         # the raw files behind each digest still in use (the base of the next plan)
         known = state.setdefault("files", {})
@@ -376,7 +388,7 @@ def _previous_success(ev: Evidence) -> str:
     return f"""
         SELECT max(p.finished_at) AS t
         FROM (SELECT service, min(finished_at) AS first_change FROM ({_prod_changes(ev)}) GROUP BY service) AS c
-        JOIN ({ev.before('core.deployments')}) AS p
+        JOIN ({ev.before("core.deployments")}) AS p
           ON p.service = c.service AND p.is_production AND p.status = 'success' AND p.finished_at < c.first_change
         GROUP BY c.service
     """
@@ -386,13 +398,15 @@ def rule_deployments(ev: Evidence) -> Any:
     """core.deployments, key finished_at. A deployment's row depends only on its own raw row and its
     statuses: the earliest of every time those (all versions) and its old row carry."""
     ids = ev.materialize(
-        f"SELECT deploy_id FROM ({ev.touched('deployments')}) UNION SELECT deploy_id FROM ({ev.touched('deployment_statuses')})"
+        f"SELECT deploy_id FROM ({ev.touched('deployments')}) UNION SELECT deploy_id FROM ({ev.touched('deployment_statuses')})"  # noqa: E501
     )
-    return ev.value(_min(
-        f"SELECT least(started_at, finished_at) AS t FROM ({ev.scan('deployments')}) WHERE deploy_id IN ({ids})",
-        f"SELECT created_at AS t FROM ({ev.scan('deployment_statuses')}) WHERE deploy_id IN ({ids})",
-        f"SELECT finished_at AS t FROM ({ev.before('core.deployments')}) WHERE deploy_id IN ({ids})",
-    ))
+    return ev.value(
+        _min(
+            f"SELECT least(started_at, finished_at) AS t FROM ({ev.scan('deployments')}) WHERE deploy_id IN ({ids})",
+            f"SELECT created_at AS t FROM ({ev.scan('deployment_statuses')}) WHERE deploy_id IN ({ids})",
+            f"SELECT finished_at AS t FROM ({ev.before('core.deployments')}) WHERE deploy_id IN ({ids})",
+        )
+    )
 
 
 def rule_changes(ev: Evidence) -> Any:
@@ -404,33 +418,35 @@ def rule_changes(ev: Evidence) -> Any:
     prod = _prod_changes(ev)
     # pull requests touched, or whose merge commit a changed deployment names
     prs = f"""
-        SELECT repo, pr_number FROM ({ev.touched('pull_requests')})
-        UNION SELECT repo, pr_number FROM ({ev.scan('pull_requests')}) WHERE merge_commit_sha IN (SELECT sha FROM ({prod}))
-    """
+        SELECT repo, pr_number FROM ({ev.touched("pull_requests")})
+        UNION SELECT repo, pr_number FROM ({ev.scan("pull_requests")}) WHERE merge_commit_sha IN (SELECT sha FROM ({prod}))
+    """  # noqa: E501
     first_change = f"SELECT service, min(finished_at) AS f FROM ({prod}) GROUP BY service"
     prev = f"""
         SELECT c.service, max(p.finished_at) AS p
         FROM ({first_change}) AS c
-        LEFT JOIN ({ev.before('core.deployments')}) AS p
+        LEFT JOIN ({ev.before("core.deployments")}) AS p
           ON p.service = c.service AND p.is_production AND p.status = 'success' AND p.finished_at < c.f
         GROUP BY c.service
     """
     raw = ev.materialize(f"SELECT change_id, repo, pr_number, deploy_id, authored_at FROM ({ev.scan('changes')})")
     ids = f"""
-        SELECT change_id FROM ({ev.touched('changes')})
+        SELECT change_id FROM ({ev.touched("changes")})
         UNION SELECT r.change_id FROM ({raw}) AS r JOIN ({prs}) AS p ON p.repo = r.repo AND p.pr_number = r.pr_number
         UNION SELECT change_id FROM ({raw})
            WHERE change_id IN (SELECT sha FROM ({prod})) OR deploy_id IN (SELECT deploy_id FROM ({prod}))
-        UNION SELECT change_id FROM ({ev.before('core.changes')})
+        UNION SELECT change_id FROM ({ev.before("core.changes")})
            WHERE change_id IN (SELECT sha FROM ({prod})) OR deploy_id IN (SELECT deploy_id FROM ({prod}))
-        UNION SELECT c.change_id FROM ({ev.before('core.changes')}) AS c JOIN ({prev}) AS p
+        UNION SELECT c.change_id FROM ({ev.before("core.changes")}) AS c JOIN ({prev}) AS p
            ON c.service = p.service AND (p.p IS NULL OR c.merged_at >= p.p)
     """
     ids = ev.materialize(ids)
-    return ev.value(_min(
-        f"SELECT authored_at AS t FROM ({raw}) WHERE change_id IN ({ids})",
-        f"SELECT authored_at AS t FROM ({ev.before('core.changes')}) WHERE change_id IN ({ids})",
-    ))
+    return ev.value(
+        _min(
+            f"SELECT authored_at AS t FROM ({raw}) WHERE change_id IN ({ids})",
+            f"SELECT authored_at AS t FROM ({ev.before('core.changes')}) WHERE change_id IN ({ids})",
+        )
+    )
 
 
 def rule_deployment_failures(ev: Evidence) -> Any:
@@ -439,16 +455,20 @@ def rule_deployment_failures(ev: Evidence) -> Any:
     the attribution window before it (lookback W hours), from its creation on (open incidents),
     and the deployment it names as cause, however old."""
     prod = _prod_changes(ev)
-    inc = ev.diff("core.incidents", "created_at", ["incident_id", "service", "created_at", "resolved_at", "caused_by_deploy_id"])
-    w = "to_microseconds(CAST(round(greatest(coalesce(getvariable('attribution_window_hours'), 0), 0) * 3600e6) AS BIGINT))"
+    inc = ev.diff(
+        "core.incidents", "created_at", ["incident_id", "service", "created_at", "resolved_at", "caused_by_deploy_id"]
+    )
+    w = "to_microseconds(CAST(round(greatest(coalesce(getvariable('attribution_window_hours'), 0), 0) * 3600e6) AS BIGINT))"  # noqa: E501
     named = f"SELECT caused_by_deploy_id FROM ({inc})"
-    return ev.value(_min(
-        f"SELECT finished_at AS t FROM ({prod})",
-        _previous_success(ev),
-        f"SELECT created_at - {w} AS t FROM ({inc})",
-        f"SELECT finished_at AS t FROM ({ev.before('core.deployments')}) WHERE deploy_id IN ({named})",
-        f"SELECT finished_at AS t FROM ({ev.after('core.deployments')}) WHERE deploy_id IN ({named})",
-    ))
+    return ev.value(
+        _min(
+            f"SELECT finished_at AS t FROM ({prod})",
+            _previous_success(ev),
+            f"SELECT created_at - {w} AS t FROM ({inc})",
+            f"SELECT finished_at AS t FROM ({ev.before('core.deployments')}) WHERE deploy_id IN ({named})",
+            f"SELECT finished_at AS t FROM ({ev.after('core.deployments')}) WHERE deploy_id IN ({named})",
+        )
+    )
 
 
 def _service_team(src: str) -> str:
@@ -466,11 +486,17 @@ def rule_dora_events(ev: Evidence) -> Any:
     if ev.value(f"SELECT count(*) FROM (({b}) EXCEPT ({a}) UNION ALL (({a}) EXCEPT ({b})))"):
         return FULL
     df = ev.diff("marts.deployment_failures", "finished_at", ["*"])
-    ch = ev.diff("core.changes", "authored_at", ["change_id", "deploy_id", "deployed_at", "lead_time_hours", "lead_time_negative"])
-    return ev.value(_min(
-        f"SELECT least(finished_at, recovered_at) AS t FROM ({df})",
-        f"SELECT deployed_at AS t FROM ({ch})",
-    ))
+    ch = ev.diff(
+        "core.changes",
+        "authored_at",
+        ["change_id", "deploy_id", "deployed_at", "lead_time_hours", "lead_time_negative"],
+    )
+    return ev.value(
+        _min(
+            f"SELECT least(finished_at, recovered_at) AS t FROM ({df})",
+            f"SELECT deployed_at AS t FROM ({ch})",
+        )
+    )
 
 
 def _week_ts(col: str) -> str:
@@ -481,13 +507,15 @@ def rule_dora_weekly(ev: Evidence) -> Any:
     """marts.dora_weekly, key week_start: the weeks of changed events; when the last week of the
     data moves, every service's empty weeks after the earlier of the two last weeks."""
     e = ev.diff("marts.dora_events", "event_at", ["*"])
-    return ev.value(_min(
-        f"SELECT {_week_ts('week_start')} AS t FROM ({e})",
-        f"""SELECT {_week_ts('least(b, a)')} + INTERVAL 7 DAY AS t
-            FROM (SELECT max(week_start) AS b FROM ({ev.before('marts.dora_events')})),
-                 (SELECT max(week_start) AS a FROM ({ev.after('marts.dora_events')}))
+    return ev.value(
+        _min(
+            f"SELECT {_week_ts('week_start')} AS t FROM ({e})",
+            f"""SELECT {_week_ts("least(b, a)")} + INTERVAL 7 DAY AS t
+            FROM (SELECT max(week_start) AS b FROM ({ev.before("marts.dora_events")})),
+                 (SELECT max(week_start) AS a FROM ({ev.after("marts.dora_events")}))
             WHERE b IS DISTINCT FROM a""",
-    ))
+        )
+    )
 
 
 def rule_dora_tier(ev: Evidence) -> Any:
@@ -495,10 +523,12 @@ def rule_dora_tier(ev: Evidence) -> Any:
     week w changes the periods ending at w .. w + 11 weeks: since = the earliest changed week."""
     w = ev.diff("marts.dora_weekly", "week_start", ["*"])
     e = ev.diff("marts.dora_events", "event_at", ["*"])
-    return ev.value(_min(
-        f"SELECT {_week_ts('week_start')} AS t FROM ({w})",
-        f"SELECT {_week_ts('week_start')} AS t FROM ({e}) WHERE kind IN ('change', 'recovery')",
-    ))
+    return ev.value(
+        _min(
+            f"SELECT {_week_ts('week_start')} AS t FROM ({w})",
+            f"SELECT {_week_ts('week_start')} AS t FROM ({e}) WHERE kind IN ('change', 'recovery')",
+        )
+    )
 
 
 def _slos_changed(ev: Evidence) -> bool:
@@ -532,10 +562,12 @@ def rule_deploy_slo_impact(ev: Evidence) -> Any:
     changed SLO definition (service, target) any row, so the table is rebuilt."""
     if _slos_changed(ev):
         return FULL
-    return ev.value(_min(
-        f"SELECT finished_at AS t FROM ({_prod_changes(ev)})",
-        f"SELECT minute - INTERVAL 60 MINUTE AS t FROM ({_sli_changes(ev)})",
-    ))
+    return ev.value(
+        _min(
+            f"SELECT finished_at AS t FROM ({_prod_changes(ev)})",
+            f"SELECT minute - INTERVAL 60 MINUTE AS t FROM ({_sli_changes(ev)})",
+        )
+    )
 
 
 def rule_deploy_impact_weekly(ev: Evidence) -> Any:
@@ -545,10 +577,12 @@ def rule_deploy_impact_weekly(ev: Evidence) -> Any:
     if _slos_changed(ev):
         return FULL
     impact = ev.diff("marts.deploy_slo_impact", "finished_at", ["*"])
-    return ev.value(_min(
-        f"SELECT finished_at AS t FROM ({impact})",
-        f"SELECT minute AS t FROM ({_sli_changes(ev)})",
-    ))
+    return ev.value(
+        _min(
+            f"SELECT finished_at AS t FROM ({impact})",
+            f"SELECT minute AS t FROM ({_sli_changes(ev)})",
+        )
+    )
 
 
 RULES = {
@@ -567,10 +601,6 @@ RULES = {
 # The SLO models (assets/models/core/sli_*.sql, slo_*.sql, marts/slo_*.sql). A changed SLO
 # definition (any column of core.slos) recomputes every SLO table: a new or changed definition is
 # computed over all its history.
-
-
-def _slos_changed(ev: Evidence) -> bool:
-    return bool(ev.value(f"SELECT count(*) FROM ({ev.diff('core.slos', 'slo_name', ['*'])})"))
 
 
 def _upstream_time(ev: Evidence, key: str) -> Any:
@@ -592,7 +622,9 @@ def rule_sli_minutes(ev: Evidence) -> Any:
     if _slos_changed(ev):
         return FULL
     metrics = ev.materialize(f"SELECT DISTINCT metric FROM ({ev.after('core.slo_selectors')})")
-    t0 = ev.value(f"SELECT min(ts) FROM ({ev.touched('metric_samples')}) WHERE metric IN (SELECT metric FROM ({metrics}))")
+    t0 = ev.value(
+        f"SELECT min(ts) FROM ({ev.touched('metric_samples')}) WHERE metric IN (SELECT metric FROM ({metrics}))"
+    )
     if t0 is None:
         return None
     slice_s = ev.value(f"SELECT coalesce(max(slice_s), 60) FROM ({ev.after('core.slos')})")
@@ -664,21 +696,25 @@ def rule_slo_alerts(ev: Evidence) -> Any:
         return c
     t = ev.con.execute("SELECT CAST(? AS TIMESTAMPTZ) + INTERVAL 1 MINUTE", [c]).fetchone()[0]
     lit = _lit(t.isoformat())
-    return ev.value(_min(
-        f"SELECT {lit} AS t",
-        f"SELECT fired_at AS t FROM ({ev.before('marts.slo_alerts')}) "
-        f"WHERE fired_at < {lit} AND (resolved_at IS NULL OR resolved_at >= {lit})",
-    ))
+    return ev.value(
+        _min(
+            f"SELECT {lit} AS t",
+            f"SELECT fired_at AS t FROM ({ev.before('marts.slo_alerts')}) "
+            f"WHERE fired_at < {lit} AND (resolved_at IS NULL OR resolved_at >= {lit})",
+        )
+    )
 
 
-RULES.update({
-    "sli_minutes": rule_sli_minutes,
-    "sli_hours": rule_sli_hours,
-    "slo_windows": rule_slo_windows,
-    "slo_weekly": rule_slo_weekly,
-    "slo_budget_daily": rule_slo_budget_daily,
-    "slo_alerts": rule_slo_alerts,
-})
+RULES.update(
+    {
+        "sli_minutes": rule_sli_minutes,
+        "sli_hours": rule_sli_hours,
+        "slo_windows": rule_slo_windows,
+        "slo_weekly": rule_slo_weekly,
+        "slo_budget_daily": rule_slo_budget_daily,
+        "slo_alerts": rule_slo_alerts,
+    }
+)
 
 
 # ------------------------------------------------------------------ security and alerting rules
@@ -704,23 +740,27 @@ def rule_vulnerabilities(ev: Evidence) -> Any:
         f"SELECT source, target, scanned_at FROM ({ev.touched('vulnerability_observations')})) GROUP BY source, target"
     )
     before = ev.before("core.vulnerabilities")
-    return ev.value(_min(
-        f"SELECT opened_at AS t FROM ({ev.scan('vulnerabilities')}) WHERE finding_id IN ({ids})",
-        f"SELECT opened_at AS t FROM ({before}) WHERE finding_id IN ({ids})",
-        f"SELECT t FROM ({scans})",
-        f"""SELECT v.opened_at AS t FROM ({before}) AS v JOIN ({scans}) AS g
+    return ev.value(
+        _min(
+            f"SELECT opened_at AS t FROM ({ev.scan('vulnerabilities')}) WHERE finding_id IN ({ids})",
+            f"SELECT opened_at AS t FROM ({before}) WHERE finding_id IN ({ids})",
+            f"SELECT t FROM ({scans})",
+            f"""SELECT v.opened_at AS t FROM ({before}) AS v JOIN ({scans}) AS g
             ON v.source = g.source AND v.target = g.target AND (v.fixed_at IS NULL OR v.fixed_at >= g.t)""",
-    ))
+        )
+    )
 
 
 def rule_vulnerability_weekly(ev: Evidence) -> Any:
     """marts.vulnerability_weekly, key week_start: a changed finding changes its opening week and
     every later week (its backlog counts); a new scan can move the last week of the data."""
     d = ev.diff("core.vulnerabilities", "opened_at", ["*"])
-    return ev.value(_min(
-        f"SELECT opened_at AS t FROM ({d})",
-        f"SELECT scanned_at AS t FROM ({ev.touched('vulnerability_scans')})",
-    ))
+    return ev.value(
+        _min(
+            f"SELECT opened_at AS t FROM ({d})",
+            f"SELECT scanned_at AS t FROM ({ev.touched('vulnerability_scans')})",
+        )
+    )
 
 
 def rule_alert_episodes(ev: Evidence) -> Any:
@@ -733,14 +773,16 @@ def rule_alert_episodes(ev: Evidence) -> Any:
         "* 60e6) AS BIGINT))"
     )
     before = ev.before("core.alert_episodes")
-    return ev.value(_min(
-        f"SELECT started_at AS t FROM ({ev.touched('alerts')})",
-        f"""SELECT e.started_at AS t FROM ({before}) AS e JOIN ({inc}) AS i
+    return ev.value(
+        _min(
+            f"SELECT started_at AS t FROM ({ev.touched('alerts')})",
+            f"""SELECT e.started_at AS t FROM ({before}) AS e JOIN ({inc}) AS i
             ON e.service = i.service AND e.started_at <= i.created_at + {lead}
            AND (e.ended_at IS NULL OR e.ended_at >= i.created_at)""",
-        f"SELECT started_at AS t FROM ({before}) WHERE incident_ref IN (SELECT incident_id FROM ({inc}))",
-        f"SELECT started_at AS t FROM ({ev.scan('alerts')}) WHERE incident_ref IN (SELECT incident_id FROM ({inc}))",
-    ))
+            f"SELECT started_at AS t FROM ({before}) WHERE incident_ref IN (SELECT incident_id FROM ({inc}))",
+            f"SELECT started_at AS t FROM ({ev.scan('alerts')}) WHERE incident_ref IN (SELECT incident_id FROM ({inc}))",  # noqa: E501
+        )
+    )
 
 
 def rule_alert_weekly(ev: Evidence) -> Any:
@@ -748,11 +790,13 @@ def rule_alert_weekly(ev: Evidence) -> Any:
     weeks after the earlier last week when the data's last week moves."""
     e = ev.diff("core.alert_episodes", "started_at", ["*"])
     inc = ev.diff("core.incidents", "created_at", ["incident_id", "service", "created_at"])
-    return ev.value(_min(
-        f"SELECT started_at AS t FROM ({e})",
-        f"SELECT created_at AS t FROM ({inc})",
-        _last_week_moved(ev, "core.alert_episodes", "started_at"),
-    ))
+    return ev.value(
+        _min(
+            f"SELECT started_at AS t FROM ({e})",
+            f"SELECT created_at AS t FROM ({inc})",
+            _last_week_moved(ev, "core.alert_episodes", "started_at"),
+        )
+    )
 
 
 def rule_alert_names_weekly(ev: Evidence) -> Any:
@@ -765,20 +809,24 @@ def rule_security_incident_weekly(ev: Evidence) -> Any:
     """marts.security_incident_weekly, key week_start: the weeks of changed incidents, and the
     weeks after the earlier last week when the incidents' last week moves."""
     inc = ev.diff("core.incidents", "created_at", ["*"])
-    return ev.value(_min(
-        f"SELECT created_at AS t FROM ({inc})",
-        _last_week_moved(ev, "core.incidents", "created_at"),
-    ))
+    return ev.value(
+        _min(
+            f"SELECT created_at AS t FROM ({inc})",
+            _last_week_moved(ev, "core.incidents", "created_at"),
+        )
+    )
 
 
-RULES.update({
-    "vulnerabilities": rule_vulnerabilities,
-    "vulnerability_weekly": rule_vulnerability_weekly,
-    "alert_episodes": rule_alert_episodes,
-    "alert_weekly": rule_alert_weekly,
-    "alert_names_weekly": rule_alert_names_weekly,
-    "security_incident_weekly": rule_security_incident_weekly,
-})
+RULES.update(
+    {
+        "vulnerabilities": rule_vulnerabilities,
+        "vulnerability_weekly": rule_vulnerability_weekly,
+        "alert_episodes": rule_alert_episodes,
+        "alert_weekly": rule_alert_weekly,
+        "alert_names_weekly": rule_alert_names_weekly,
+        "security_incident_weekly": rule_security_incident_weekly,
+    }
+)
 
 
 def decide(
@@ -803,7 +851,9 @@ def decide(
         out.unchanged, out.reason = True, "unchanged"
         return out
     if decl.grain == "week":
-        since = con.execute("SELECT CAST(date_trunc('week', timezone('UTC', ?::TIMESTAMPTZ)) AS DATE)", [since]).fetchone()[0]
+        since = con.execute(
+            "SELECT CAST(date_trunc('week', timezone('UTC', ?::TIMESTAMPTZ)) AS DATE)", [since]
+        ).fetchone()[0]
     out.since, out.reason = since, f"incremental from {since}"
     return out
 
@@ -819,5 +869,5 @@ def since_text(v: Any) -> Any:
     if v is None:
         return None
     if isinstance(v, datetime):
-        return v.astimezone(timezone.utc).isoformat()
+        return v.astimezone(UTC).isoformat()
     return v.isoformat()

@@ -259,7 +259,9 @@ def run_model(
             select = model.fn(con) if model.fn is not None else _strip_semicolon(model.sql or "")
             if decision.since is not None:
                 con.execute("SET VARIABLE since = ?", [decision.since])
-                key = quote_ident(incremental_.declaration(_model_sql(model)).key)
+                declared = incremental_.declaration(_model_sql(model))
+                assert declared is not None  # a since is only decided for a model that declares its key
+                key = quote_ident(declared.key)
                 select = (
                     f"SELECT * FROM read_parquet({quote_literal(str(target))}) WHERE {key} < getvariable('since') "
                     f"UNION ALL BY NAME "
@@ -273,11 +275,18 @@ def run_model(
             raise StagedTableRejected(f"{model.key} failed validation")
         since = "unchanged" if decision.unchanged else incremental_.since_text(decision.since) or incremental_.FULL
         incremental_.record(
-            home, model.key, decision.target, decision.files, decision.fingerprint, decision.plan, since,
+            home,
+            model.key,
+            decision.target,
+            decision.files,
+            decision.fingerprint,
+            decision.plan,
+            since,
             upstream=sorted(d for d in model.deps if d.startswith(("core.", "marts."))),
         )
         LAST_DECISIONS[model.key] = decision.reason
-        rows = con.execute(f"SELECT count(*) FROM read_parquet({quote_literal(str(target))})").fetchone()[0]
+        counted = con.execute(f"SELECT count(*) FROM read_parquet({quote_literal(str(target))})").fetchone()
+        rows = int(counted[0]) if counted else 0
         progress.note(f"model {model.key}: done, {rows:,} rows in {time.monotonic() - started:.1f}s")
         return rows
     finally:
@@ -311,7 +320,6 @@ def _model_sql(model: Model) -> str | None:
 
 def _strip_semicolon(sql: str) -> str:
     return sql.strip().rstrip(";").strip()
-
 
 
 def build_models(home: DataHome, catalog: Catalog | None = None, *, incremental: bool = True) -> dict[str, int]:

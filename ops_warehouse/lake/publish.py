@@ -31,7 +31,7 @@ import struct
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -60,7 +60,7 @@ def snapshots_dir(home: DataHome) -> Path:
 def publish(home: DataHome, catalog: Catalog | None = None) -> PublishResult:
     home.ensure()
     home.clean_stale()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     folder = snapshots_dir(home) / f"{stamp}-{uuid.uuid4().hex[:8]}"
     tmp = home.root / f".warehouse-{uuid.uuid4().hex}.duckdb.tmp"
     counts: dict[str, int] = {}
@@ -198,7 +198,6 @@ def _raw_doc(schema: str, name: str) -> str:
     if name == INGEST_LOG.name:
         return INGEST_LOG.doc
     return ""
-
 
 
 def _remove(path: Path) -> None:

@@ -106,9 +106,7 @@ def open_session(remote: str | None = None, master: str | None = None) -> SparkS
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
-        raise SparkUnavailable(
-            "the Spark engine needs pyspark: pip install 'ops-warehouse[spark]'"
-        ) from exc
+        raise SparkUnavailable("the Spark engine needs pyspark: pip install 'ops-warehouse[spark]'") from exc
     if remote:
         builder = SparkSession.builder.remote(remote)
         conf: dict[str, str] = {}

@@ -223,5 +223,3 @@ def _double_literals(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Literal) and not node.is_string and "." in node.this and "e" not in node.this.lower():
         return exp.Literal(this=f"{node.this}D", is_string=False)
     return node
-
-

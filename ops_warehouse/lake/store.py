@@ -259,10 +259,14 @@ class Lake:
         ).fetchone()[0]
         written: list[str] = []
         if loaded and table.partition_by is None:
-            atomic_copy(con, f"SELECT {col_list} FROM m WHERE _rn = 1 ORDER BY {key}", self._partition_file(table, None), tmp)
+            atomic_copy(
+                con, f"SELECT {col_list} FROM m WHERE _rn = 1 ORDER BY {key}", self._partition_file(table, None), tmp
+            )
             written.append("")
         elif loaded:
-            _, written = self._write_partitions(con, table, f"SELECT {col_list}, _day FROM m WHERE _rn = 1 ORDER BY {key}")
+            _, written = self._write_partitions(
+                con, table, f"SELECT {col_list}, _day FROM m WHERE _rn = 1 ORDER BY {key}"
+            )
         return MergeResult(loaded=loaded, duplicates=total_new - loaded, partitions_written=written)
 
     def _merge_fresh(
@@ -278,8 +282,12 @@ class Lake:
             return None
         if table.partition_by is None:
             if rows:
-                atomic_copy(con, f"SELECT {col_list} FROM staged ORDER BY {key}", self._partition_file(table, None),
-                            self.home.tmp)
+                atomic_copy(
+                    con,
+                    f"SELECT {col_list} FROM staged ORDER BY {key}",
+                    self._partition_file(table, None),
+                    self.home.tmp,
+                )
             return MergeResult(loaded=rows, duplicates=0, partitions_written=[""] if rows else [])
         rows, written = self._write_partitions(con, table, f"SELECT {col_list}, _day FROM staged WHERE {in_batch}")
         return MergeResult(loaded=rows, duplicates=0, partitions_written=written)

@@ -86,7 +86,11 @@ DEPLOYMENTS = _register(
             Column("sha", pa.string()),
             Column("ref", pa.string()),
             Column("task", pa.string(), doc="GitHub deployment task (deploy, deploy:rollback, ...)"),
-            Column("workflow", pa.string(), doc="workflow name and path (workflow runs only; core keeps those matching the deploy pattern)"),
+            Column(
+                "workflow",
+                pa.string(),
+                doc="workflow name and path (workflow runs only; core keeps those matching the deploy pattern)",
+            ),
             Column("is_rollback", pa.bool_()),
             Column("is_hotfix", pa.bool_()),
             Column("started_at", TS, True),
@@ -272,7 +276,8 @@ POSTMORTEMS = _register(
             Column("postmortem_id", pa.string(), True, doc="github-issue:<owner/name>#<n>, jira:<key>, canonical"),
             Column("source", pa.string(), True, doc="github, jira or canonical"),
             Column(
-                "incident_id", pa.string(),
+                "incident_id",
+                pa.string(),
                 doc="the incident as the postmortem names it: a warehouse incident_id or the tool's own id "
                 "(PagerDuty PXXXXXX, an Opsgenie id, owner/repo#12); core.postmortems resolves it",
             ),
@@ -395,8 +400,12 @@ ALERTS = _register(
         "alerts",
         (
             Column("source", pa.string(), True, doc="alertmanager, pagerduty or canonical"),
-            Column("fingerprint", pa.string(), True, doc="Alertmanager fingerprint (else a hash of the labels); "
-                   "PagerDuty alert_key"),
+            Column(
+                "fingerprint",
+                pa.string(),
+                True,
+                doc="Alertmanager fingerprint (else a hash of the labels); PagerDuty alert_key",
+            ),
             Column("started_at", TS, True, doc="startsAt (to the millisecond) or PagerDuty created_at"),
             Column("alert_id", pa.string(), doc="the tool's own id of this firing when it has one (PagerDuty)"),
             Column("alertname", pa.string()),

@@ -61,8 +61,12 @@ def dora_tier(con: duckdb.DuckDBPyConnection) -> str:
     return _sql().strip().rstrip(";")
 
 
-@python_model("marts", "dora_benchmark", deps=_deps(_sql(BENCHMARK_SQL_PATH), "marts.dora_benchmark"),
-              description=_description(BENCHMARK_SQL_PATH))
+@python_model(
+    "marts",
+    "dora_benchmark",
+    deps=_deps(_sql(BENCHMARK_SQL_PATH), "marts.dora_benchmark"),
+    description=_description(BENCHMARK_SQL_PATH),
+)
 def dora_benchmark(con: duckdb.DuckDBPyConnection) -> str:
     """The benchmark in force with each tier's band on the weekly charts (``dora_benchmark.sql``)."""
     _prepare(con)
@@ -72,7 +76,8 @@ def dora_benchmark(con: duckdb.DuckDBPyConnection) -> str:
 def _prepare(con: duckdb.DuckDBPyConnection) -> None:
     """Point the models at the benchmark folder; an unknown setting dora_benchmark is an error."""
     con.execute("SET VARIABLE dora_benchmarks_dir = ?", [str(BENCHMARKS_DIR)])
-    chosen = con.execute("SELECT getvariable('dora_benchmark')").fetchone()[0]
+    row = con.execute("SELECT getvariable('dora_benchmark')").fetchone()
+    chosen = row[0] if row else None
     known = available_benchmarks(con)
     if chosen not in known:
         raise ValueError(f"setting dora_benchmark: unknown benchmark {chosen!r} (known: {', '.join(known)})")

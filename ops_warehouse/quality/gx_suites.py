@@ -19,7 +19,9 @@ from ops_warehouse.quality.contracts import Contract, Finding
 def build_suite(contract: Contract, gx: Any) -> Any:
     E = gx.expectations
     suite = gx.ExpectationSuite(name=contract.table)
-    columns = list(dict.fromkeys(contract.key + contract.not_null + list(contract.accepted_values) + list(contract.between)))
+    columns = list(
+        dict.fromkeys(contract.key + contract.not_null + list(contract.accepted_values) + list(contract.between))
+    )
     for col in columns:
         suite.add_expectation(E.ExpectColumnToExist(column=col))
     for col in dict.fromkeys(contract.key + contract.not_null):

@@ -28,7 +28,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -159,7 +159,7 @@ def _weeks(week_start: date, n: int = TREND_WEEKS) -> list[date]:
 
 
 def _midnight(d: date) -> datetime:
-    return datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
+    return datetime(d.year, d.month, d.day, tzinfo=UTC)
 
 
 def _section(name: str, fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
@@ -186,7 +186,7 @@ def assemble(
         week_start=week_start,
         week_end=week_start + timedelta(weeks=1),
         prev_week=iso_week_label(prev),
-        generated_at=(now or datetime.now(timezone.utc)).astimezone(timezone.utc),
+        generated_at=(now or datetime.now(UTC)).astimezone(UTC),
         settings=cfg,
     )
     teams = _service_teams(r)
@@ -207,9 +207,10 @@ def _service_teams(r: Reader) -> dict[str, str | None]:
     t = "marts.deployment_health_weekly"
     if not r.has(t, "scope", "service", "team", "week_start"):
         return {}
-    rows = r.rows(
-        f"SELECT service, arg_max(team, week_start) AS team FROM {t} WHERE scope = 'service' GROUP BY service"
-    ) or []
+    rows = (
+        r.rows(f"SELECT service, arg_max(team, week_start) AS team FROM {t} WHERE scope = 'service' GROUP BY service")
+        or []
+    )
     return {row["service"]: None if row["team"] == "(none)" else row["team"] for row in rows}
 
 
@@ -225,8 +226,21 @@ def _teams_in(data: WeeklyData) -> Iterable[str]:
 # ---------------------------------------------------------------- SLOs
 
 
-SLO_COLUMNS = ("slo_name", "service", "week_start", "attainment", "target", "met", "window_attainment",
-               "budget_consumed", "budget_remaining", "burn_rate_1d", "policy_stage", "exhausted_at", "finding")
+SLO_COLUMNS = (
+    "slo_name",
+    "service",
+    "week_start",
+    "attainment",
+    "target",
+    "met",
+    "window_attainment",
+    "budget_consumed",
+    "budget_remaining",
+    "burn_rate_1d",
+    "policy_stage",
+    "exhausted_at",
+    "finding",
+)
 
 
 def _slo(r: Reader, ws: date, teams: dict[str, str | None]) -> dict[str, Any]:
@@ -275,8 +289,9 @@ def _slo(r: Reader, ws: date, teams: dict[str, str | None]) -> dict[str, Any]:
 
     t = "marts.slo_alerts"
     if r.has(t, "slo_name", "alert", "fired_at", "resolved_at"):
-        cols = r.cols(t, ("slo_name", "alert", "long_window", "short_window", "factor", "fired_at", "resolved_at",
-                          "service"))
+        cols = r.cols(
+            t, ("slo_name", "alert", "long_window", "short_window", "factor", "fired_at", "resolved_at", "service")
+        )
         we = ws + timedelta(weeks=1)
         alerts = r.rows(
             f"SELECT {cols} FROM {t} WHERE fired_at < ? AND (resolved_at IS NULL OR resolved_at >= ?) "
@@ -298,8 +313,17 @@ def _slo(r: Reader, ws: date, teams: dict[str, str | None]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- DORA
 
-DORA_WEEKLY = ("week_start", "deployments", "deploy_days", "failed_deployments", "change_failure_rate",
-               "lead_time_p50_hours", "lead_time_p90_hours", "recovery_time_p50_hours", "rework_rate")
+DORA_WEEKLY = (
+    "week_start",
+    "deployments",
+    "deploy_days",
+    "failed_deployments",
+    "change_failure_rate",
+    "lead_time_p50_hours",
+    "lead_time_p90_hours",
+    "recovery_time_p50_hours",
+    "rework_rate",
+)
 DORA_CHARTS = ("deploy_days", "lead_time_p50_hours", "change_failure_rate", "recovery_time_p50_hours")
 
 
@@ -315,18 +339,32 @@ def _dora(r: Reader, ws: date) -> dict[str, Any]:
         if rows:
             by_week = {row["week_start"]: row for row in rows}
             # a week the mart has no row for is outside the data: no data, not zero
-            out["trend"] = {"week_start": weeks, **{k: [(by_week.get(w) or {}).get(k) for w in weeks]
-                                                   for k in DORA_WEEKLY[1:]}}
+            out["trend"] = {
+                "week_start": weeks,
+                **{k: [(by_week.get(w) or {}).get(k) for w in weeks] for k in DORA_WEEKLY[1:]},
+            }
             out["this"] = by_week.get(ws, {})
             out["prev"] = by_week.get(ws - timedelta(weeks=1), {})
             out["has_data"] = True
-        cols = r.cols(t, ("team", "deployments", "change_failure_rate", "lead_time_p50_hours",
-                          "recovery_time_p50_hours", "deploy_days"))
-        out["by_service"] = r.rows(
-            f"SELECT service, {cols} FROM {t} WHERE scope = 'service' AND week_start = ? "
-            "ORDER BY deployments DESC, service",
-            [ws],
-        ) or []
+        cols = r.cols(
+            t,
+            (
+                "team",
+                "deployments",
+                "change_failure_rate",
+                "lead_time_p50_hours",
+                "recovery_time_p50_hours",
+                "deploy_days",
+            ),
+        )
+        out["by_service"] = (
+            r.rows(
+                f"SELECT service, {cols} FROM {t} WHERE scope = 'service' AND week_start = ? "
+                "ORDER BY deployments DESC, service",
+                [ws],
+            )
+            or []
+        )
 
     t = "marts.dora_tier"
     if r.has(t, "scope", "service", "metric", "tier", "period_end"):
@@ -338,9 +376,12 @@ def _dora(r: Reader, ws: date) -> dict[str, Any]:
         for m in DORA_METRICS:
             if m in this_end or m in prev_end:
                 cur = this_end.get(m) or {}
-                out["tiers"][m] = {"tier": cur.get("tier"), "value": cur.get("value"),
-                                   "weeks_measured": cur.get("weeks_measured"),
-                                   "prev_tier": (prev_end.get(m) or {}).get("tier")}
+                out["tiers"][m] = {
+                    "tier": cur.get("tier"),
+                    "value": cur.get("value"),
+                    "weeks_measured": cur.get("weeks_measured"),
+                    "prev_tier": (prev_end.get(m) or {}).get("tier"),
+                }
                 out["benchmark"] = out.get("benchmark") or cur.get("benchmark")
         svc = r.rows(f"SELECT {cols} FROM {t} WHERE scope = 'service' AND period_end = ?", [end]) or []
         tiers: dict[str, dict[str, Any]] = {}
@@ -362,9 +403,24 @@ def _dora(r: Reader, ws: date) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- deployments
 
-HEALTH = ("attempts", "successful", "failed", "errored", "cancelled", "rollbacks", "success_rate", "rollback_rate",
-          "duration_p50_minutes", "duration_p90_minutes", "success_target", "rollback_rate_target",
-          "duration_target_minutes", "success_target_met", "rollback_target_met", "duration_target_met")
+HEALTH = (
+    "attempts",
+    "successful",
+    "failed",
+    "errored",
+    "cancelled",
+    "rollbacks",
+    "success_rate",
+    "rollback_rate",
+    "duration_p50_minutes",
+    "duration_p90_minutes",
+    "success_target",
+    "rollback_rate_target",
+    "duration_target_minutes",
+    "success_target_met",
+    "rollback_target_met",
+    "duration_target_met",
+)
 
 
 def _deployments(r: Reader, ws: date) -> dict[str, Any]:
@@ -381,15 +437,20 @@ def _deployments(r: Reader, ws: date) -> dict[str, Any]:
     if rows is None:
         return out
     by_week = {row["week_start"]: row for row in rows}
-    out["trend"] = {"week_start": weeks, **{k: [(by_week.get(w) or {}).get(k) for w in weeks]
-                                            for k in ("successful", "failed", "errored", "cancelled")}}
+    out["trend"] = {
+        "week_start": weeks,
+        **{k: [(by_week.get(w) or {}).get(k) for w in weeks] for k in ("successful", "failed", "errored", "cancelled")},
+    }
     out["this"] = by_week.get(ws) or {}
     out["prev"] = by_week.get(ws - timedelta(weeks=1)) or {}
-    out["by_service"] = r.rows(
-        f"SELECT service, team, {r.cols(t, HEALTH)} FROM {t} WHERE scope = 'service' AND week_start = ? "
-        "ORDER BY attempts DESC, service",
-        [ws],
-    ) or []
+    out["by_service"] = (
+        r.rows(
+            f"SELECT service, team, {r.cols(t, HEALTH)} FROM {t} WHERE scope = 'service' AND week_start = ? "
+            "ORDER BY attempts DESC, service",
+            [ws],
+        )
+        or []
+    )
     out["has_data"] = bool(rows)
     return out
 
@@ -406,24 +467,30 @@ def _incidents(r: Reader, ws: date) -> dict[str, Any]:
     weeks = _weeks(ws)
     prev = ws - timedelta(weeks=1)
     if r.has(m, "scope", "week_start", "severity", "incidents"):
-        overall = r.rows(
-            f"SELECT week_start, incidents, {r.cols(m, ('open_incidents', *INCIDENT_TIMES, *INCIDENT_TARGETS))} "
-            f"FROM {m} WHERE scope = 'overall' AND week_start BETWEEN ? AND ?",
-            [weeks[0], ws],
-        ) or []
-        by_sev = r.rows(
-            f"SELECT week_start, severity, incidents FROM {m} WHERE scope = 'severity' AND week_start BETWEEN ? AND ?",
-            [weeks[0], ws],
-        ) or []
+        overall = (
+            r.rows(
+                f"SELECT week_start, incidents, {r.cols(m, ('open_incidents', *INCIDENT_TIMES, *INCIDENT_TARGETS))} "
+                f"FROM {m} WHERE scope = 'overall' AND week_start BETWEEN ? AND ?",
+                [weeks[0], ws],
+            )
+            or []
+        )
+        by_sev = (
+            r.rows(
+                f"SELECT week_start, severity, incidents FROM {m} WHERE scope = 'severity' AND week_start BETWEEN ? AND ?",  # noqa: E501
+                [weeks[0], ws],
+            )
+            or []
+        )
         times = {row["week_start"]: row for row in overall}
         grid = {(row["week_start"], row["severity"]): row["incidents"] for row in by_sev}
         sev = sorted({row["severity"] for row in by_sev}, key=_sev_key)  # the severities the mart has
-        out["trend"] = {"week_start": weeks,
-                        "by_severity": {s: [grid.get((w, s)) for w in weeks] for s in sev}}
+        out["trend"] = {"week_start": weeks, "by_severity": {s: [grid.get((w, s)) for w in weeks] for s in sev}}
         for k in INCIDENT_TIMES:
             out["trend"][k] = [(times.get(w) or {}).get(k) for w in weeks]
         out["by_severity"] = [
-            {"severity": s, "count": grid.get((ws, s)), "prev": grid.get((prev, s))} for s in sev
+            {"severity": s, "count": grid.get((ws, s)), "prev": grid.get((prev, s))}
+            for s in sev
             if grid.get((ws, s)) is not None or grid.get((prev, s)) is not None
         ]
         out["this"] = times.get(ws) or {}
@@ -437,11 +504,30 @@ def _incidents(r: Reader, ws: date) -> dict[str, Any]:
     if r.has(t, "incident_id", "created_at"):
         dep = "core.deployments"
         link = r.has(dep, "deploy_id", "sha") and r.has(t, "caused_by_deploy_id")
-        cols = ", ".join(f"i.{c}" if r.has(t, c) else f"NULL AS {c}" for c in (
-            "incident_id", "service", "team", "severity", "title", "created_at", "acknowledged_at", "resolved_at",
-            "caused_by_deploy_id", "time_to_ack_minutes", "time_to_resolve_minutes"))
-        join = (f"LEFT JOIN (SELECT deploy_id, any_value(sha) AS deploy_sha FROM {dep} GROUP BY deploy_id) AS d "
-                "ON d.deploy_id = i.caused_by_deploy_id") if link else ""
+        cols = ", ".join(
+            f"i.{c}" if r.has(t, c) else f"NULL AS {c}"
+            for c in (
+                "incident_id",
+                "service",
+                "team",
+                "severity",
+                "title",
+                "created_at",
+                "acknowledged_at",
+                "resolved_at",
+                "caused_by_deploy_id",
+                "time_to_ack_minutes",
+                "time_to_resolve_minutes",
+            )
+        )
+        join = (
+            (
+                f"LEFT JOIN (SELECT deploy_id, any_value(sha) AS deploy_sha FROM {dep} GROUP BY deploy_id) AS d "
+                "ON d.deploy_id = i.caused_by_deploy_id"
+            )
+            if link
+            else ""
+        )
         rows = r.rows(
             f"SELECT {cols}, {'d.deploy_sha' if link else 'NULL AS deploy_sha'} FROM {t} AS i {join} "
             "WHERE i.created_at >= ? AND i.created_at < ? ORDER BY i.severity, i.created_at, i.incident_id",
@@ -460,8 +546,18 @@ def _sev_key(s: str) -> tuple[int, str]:
 
 # ---------------------------------------------------------------- action items
 
-ACTION_FIELDS = ("due", "completed_on_time", "completed_late", "open_overdue", "on_time_rate", "due_to_date",
-                 "completed_on_time_to_date", "on_time_target", "on_time_target_met", "as_of")
+ACTION_FIELDS = (
+    "due",
+    "completed_on_time",
+    "completed_late",
+    "open_overdue",
+    "on_time_rate",
+    "due_to_date",
+    "completed_on_time_to_date",
+    "on_time_target",
+    "on_time_target_met",
+    "as_of",
+)
 
 
 def _actions(r: Reader, ws: date) -> dict[str, Any]:
@@ -476,23 +572,31 @@ def _actions(r: Reader, ws: date) -> dict[str, Any]:
         )
         if rows is not None:
             by_week = {row["week_start"]: row for row in rows}
-            out["trend"] = {"week_start": weeks, **{k: [(by_week.get(w) or {}).get(k) for w in weeks]
-                                                    for k in ("on_time_rate", "due", "due_to_date",
-                                                              "on_time_target", "on_time_target_met")}}
+            out["trend"] = {
+                "week_start": weeks,
+                **{
+                    k: [(by_week.get(w) or {}).get(k) for w in weeks]
+                    for k in ("on_time_rate", "due", "due_to_date", "on_time_target", "on_time_target_met")
+                },
+            }
             out["this"] = by_week.get(ws) or {}
             out["prev"] = by_week.get(ws - timedelta(weeks=1)) or {}
             out["has_data"] = bool(rows)
-        out["by_team"] = r.rows(
-            f"SELECT team, {r.cols(m, ACTION_FIELDS)} FROM {m} WHERE scope = 'team' AND week_start = ? AND due > 0 "
-            "ORDER BY team",
-            [ws],
-        ) or []
+        out["by_team"] = (
+            r.rows(
+                f"SELECT team, {r.cols(m, ACTION_FIELDS)} FROM {m} WHERE scope = 'team' AND week_start = ? AND due > 0 "
+                "ORDER BY team",
+                [ws],
+            )
+            or []
+        )
 
     t = "core.action_items"
     if r.has(t, "item_id", "due_date", "is_overdue"):
         # the rows the mart counts as open_overdue, in the weeks up to this one
-        cols = r.cols(t, ("item_id", "incident_id", "title", "owner", "team", "category", "due_date",
-                          "days_overdue", "as_of"))
+        cols = r.cols(
+            t, ("item_id", "incident_id", "title", "owner", "team", "category", "due_date", "days_overdue", "as_of")
+        )
         sql = f"SELECT {cols} FROM {t} WHERE is_overdue AND due_date < ? ORDER BY days_overdue DESC, item_id"
         rows = r.rows(sql, [ws + timedelta(weeks=1)])
         if rows is not None:
@@ -532,31 +636,79 @@ def _summary(d: WeeklyData) -> dict[str, Any]:
     p50 = _p50_note
     metrics = [
         Metric("incidents", "Incidents", s["incidents"], inc.get("prev_total"), "count", better="down"),
-        Metric("mtta", "MTTA (mean)", s["mtta_minutes"], prev_i.get("mtta_minutes_mean"), "minutes", better="down",
-               target_met=this_i.get("mtta_target_met"),
-               target_text=_target("<", this_i.get("mtta_target_minutes"), "minutes"),
-               note=p50(this_i.get("mtta_minutes_p50"))),
-        Metric("mttr", "MTTR (mean)", s["mttr_minutes"], prev_i.get("mttr_minutes_mean"), "minutes", better="down",
-               target_met=this_i.get("mttr_target_met"),
-               target_text=_target("<", this_i.get("mttr_target_minutes"), "minutes"),
-               note=p50(this_i.get("mttr_minutes_p50"))),
-        Metric("action_items", "Action items on time", s["action_on_time_rate"], prev_a.get("on_time_rate"), "pct",
-               better="up", target_met=this_a.get("on_time_target_met"),
-               target_text=_target(">", this_a.get("on_time_target"), "pct"),
-               note=(f"{this_a['due_to_date']} of {this_a['due']} due so far" if this_a.get("due") is not None
-                     and this_a.get("due_to_date") is not None else None)),
-        Metric("deployments", "Production deployments", s["deployments"], prev_d.get("deployments"), "count",
-               better="up"),
-        Metric("deploy_success", "Deployment success rate", this_h.get("success_rate"), prev_h.get("success_rate"),
-               "pct", better="up", target_met=this_h.get("success_target_met"),
-               target_text=_target(">=", this_h.get("success_target"), "pct")),
-        Metric("cfr", "Change failure rate", s["change_failure_rate"], prev_d.get("change_failure_rate"), "pct",
-               better="down"),
+        Metric(
+            "mtta",
+            "MTTA (mean)",
+            s["mtta_minutes"],
+            prev_i.get("mtta_minutes_mean"),
+            "minutes",
+            better="down",
+            target_met=this_i.get("mtta_target_met"),
+            target_text=_target("<", this_i.get("mtta_target_minutes"), "minutes"),
+            note=p50(this_i.get("mtta_minutes_p50")),
+        ),
+        Metric(
+            "mttr",
+            "MTTR (mean)",
+            s["mttr_minutes"],
+            prev_i.get("mttr_minutes_mean"),
+            "minutes",
+            better="down",
+            target_met=this_i.get("mttr_target_met"),
+            target_text=_target("<", this_i.get("mttr_target_minutes"), "minutes"),
+            note=p50(this_i.get("mttr_minutes_p50")),
+        ),
+        Metric(
+            "action_items",
+            "Action items on time",
+            s["action_on_time_rate"],
+            prev_a.get("on_time_rate"),
+            "pct",
+            better="up",
+            target_met=this_a.get("on_time_target_met"),
+            target_text=_target(">", this_a.get("on_time_target"), "pct"),
+            note=(
+                f"{this_a['due_to_date']} of {this_a['due']} due so far"
+                if this_a.get("due") is not None and this_a.get("due_to_date") is not None
+                else None
+            ),
+        ),
+        Metric(
+            "deployments", "Production deployments", s["deployments"], prev_d.get("deployments"), "count", better="up"
+        ),
+        Metric(
+            "deploy_success",
+            "Deployment success rate",
+            this_h.get("success_rate"),
+            prev_h.get("success_rate"),
+            "pct",
+            better="up",
+            target_met=this_h.get("success_target_met"),
+            target_text=_target(">=", this_h.get("success_target"), "pct"),
+        ),
+        Metric(
+            "cfr",
+            "Change failure rate",
+            s["change_failure_rate"],
+            prev_d.get("change_failure_rate"),
+            "pct",
+            better="down",
+        ),
     ]
     if slo.get("has_data"):
-        metrics.insert(0, Metric("slos_met", "SLOs met", s["slos_met"], slo.get("prev_met"), "count", better="up",
-                                 target_met=slo.get("missed", 0) == 0,
-                                 target_text=f"of {s['slos_total']} with data"))
+        metrics.insert(
+            0,
+            Metric(
+                "slos_met",
+                "SLOs met",
+                s["slos_met"],
+                slo.get("prev_met"),
+                "count",
+                better="up",
+                target_met=slo.get("missed", 0) == 0,
+                target_text=f"of {s['slos_total']} with data",
+            ),
+        )
     for extra in d.sections:
         metrics.extend(extra.data.get("cards") or [])
     s["metrics"] = metrics

@@ -71,13 +71,26 @@ def _bands(fig: go.Figure, bands: list[dict[str, Any]], top: float) -> None:
         colour = TIER_COLOURS.get(b["tier"], MUTED)
         fig.add_hrect(y0=lo, y1=hi, fillcolor=colour, opacity=0.10, line_width=0, layer="below")
         fig.add_annotation(
-            xref="paper", x=1, xanchor="right", y=(lo + hi) / 2, yanchor="middle",
-            text=b["tier"], showarrow=False, font={"size": 10, "color": colour},
+            xref="paper",
+            x=1,
+            xanchor="right",
+            y=(lo + hi) / 2,
+            yanchor="middle",
+            text=b["tier"],
+            showarrow=False,
+            font={"size": 10, "color": colour},
         )
 
 
-def dora_trend(trend: dict[str, list[Any]], key: str, title: str, bands: list[dict[str, Any]] | None = None, *,
-               pct: bool = False, bar: bool = False) -> go.Figure:
+def dora_trend(
+    trend: dict[str, list[Any]],
+    key: str,
+    title: str,
+    bands: list[dict[str, Any]] | None = None,
+    *,
+    pct: bool = False,
+    bar: bool = False,
+) -> go.Figure:
     x = _week_labels(trend["week_start"])
     y = trend[key]
     fig = go.Figure()
@@ -101,15 +114,22 @@ def dora_trend(trend: dict[str, list[Any]], key: str, title: str, bands: list[di
 
 def slo_burndown(series: dict[str, dict[str, list[Any]]]) -> go.Figure:
     fig = go.Figure()
-    fig.add_hline(y=0, line_dash="dot", line_color=BAD, annotation_text="budget exhausted",
-                  annotation_position="bottom right")
+    fig.add_hline(
+        y=0, line_dash="dot", line_color=BAD, annotation_text="budget exhausted", annotation_position="bottom right"
+    )
     for name, s in sorted(series.items()):
         # budget_remaining may go negative; clamp only for drawing (hover shows the real value).
         y = [None if v is None else max(-0.5, min(1.0, v)) for v in s["y"]]
-        fig.add_trace(go.Scatter(
-            x=[d.isoformat() for d in s["x"]], y=y, name=name, mode="lines",
-            customdata=s["y"], hovertemplate="%{customdata:.1%}",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=[d.isoformat() for d in s["x"]],
+                y=y,
+                name=name,
+                mode="lines",
+                customdata=s["y"],
+                hovertemplate="%{customdata:.1%}",
+            )
+        )
     fig.update_yaxes(range=[-0.5, 1.0])
     return _layout(fig, "Error budget remaining (SLO window, daily)", yformat=".0%", height=340)
 
@@ -137,16 +157,28 @@ def incidents_trend(trend: dict[str, Any]) -> go.Figure:
 def response_trend(trend: dict[str, Any], mtta_target: float | None, mttr_target: float | None) -> go.Figure:
     x = _week_labels(trend["week_start"])
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x, y=trend["mtta_minutes_mean"], name="MTTA (mean)", mode="lines+markers",
-                             line={"color": NEUTRAL}))
-    fig.add_trace(go.Scatter(x=x, y=trend["mttr_minutes_mean"], name="MTTR (mean)", mode="lines+markers",
-                             line={"color": WARN}))
+    fig.add_trace(
+        go.Scatter(x=x, y=trend["mtta_minutes_mean"], name="MTTA (mean)", mode="lines+markers", line={"color": NEUTRAL})
+    )
+    fig.add_trace(
+        go.Scatter(x=x, y=trend["mttr_minutes_mean"], name="MTTR (mean)", mode="lines+markers", line={"color": WARN})
+    )
     if mtta_target is not None:
-        fig.add_hline(y=mtta_target, line_dash="dot", line_color=NEUTRAL,
-                      annotation_text=f"MTTA target {mtta_target:g} min", annotation_position="top left")
+        fig.add_hline(
+            y=mtta_target,
+            line_dash="dot",
+            line_color=NEUTRAL,
+            annotation_text=f"MTTA target {mtta_target:g} min",
+            annotation_position="top left",
+        )
     if mttr_target is not None:
-        fig.add_hline(y=mttr_target, line_dash="dot", line_color=WARN,
-                      annotation_text=f"MTTR target {mttr_target:g} min", annotation_position="top left")
+        fig.add_hline(
+            y=mttr_target,
+            line_dash="dot",
+            line_color=WARN,
+            annotation_text=f"MTTR target {mttr_target:g} min",
+            annotation_position="top left",
+        )
     fig.update_yaxes(rangemode="tozero", title_text="minutes")
     return _layout(fig, "Time to acknowledge and resolve (minutes)")
 
@@ -156,11 +188,23 @@ def action_items_trend(trend: dict[str, Any], target: float | None) -> go.Figure
     x = _week_labels(trend["week_start"])
     y = trend["on_time_rate"]
     colours = [MUTED if met is None else (GOOD if met else BAD) for met in trend["on_time_target_met"]]
-    fig = go.Figure(go.Bar(x=x, y=[v if v is not None else 0 for v in y], marker_color=colours,
-                           customdata=trend["due_to_date"], hovertemplate="%{y:.0%} of %{customdata} due"))
+    fig = go.Figure(
+        go.Bar(
+            x=x,
+            y=[v if v is not None else 0 for v in y],
+            marker_color=colours,
+            customdata=trend["due_to_date"],
+            hovertemplate="%{y:.0%} of %{customdata} due",
+        )
+    )
     if target is not None:
-        fig.add_hline(y=target, line_dash="dot", line_color=GOOD, annotation_text=f"target {target:.0%}",
-                      annotation_position="top left")
+        fig.add_hline(
+            y=target,
+            line_dash="dot",
+            line_color=GOOD,
+            annotation_text=f"target {target:.0%}",
+            annotation_position="top left",
+        )
     fig.update_yaxes(range=[0, 1.05])
     fig.update_layout(showlegend=False)
     return _layout(fig, "Action items completed on time (by due week, of those already due)", yformat=".0%")

@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import tempfile
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ def parse_week(week: str) -> date:
 
 def last_complete_week(now: datetime | None = None) -> date:
     """Monday of the last ISO week that ended before ``now`` (UTC)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return iso_week_start(now) - timedelta(weeks=1)
 
 
@@ -100,7 +100,7 @@ def refresh_index(home: DataHome) -> Path:
         entries.append(entry)
     entries.sort(key=lambda e: e["week_start"], reverse=True)
     target = home.reports / "index.html"
-    atomic_write(target, render_index(entries, generated_at=datetime.now(timezone.utc)))
+    atomic_write(target, render_index(entries, generated_at=datetime.now(UTC)))
     return target
 
 
@@ -123,5 +123,12 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
-__all__ = ["publish_report", "refresh_index", "parse_week", "last_complete_week", "build_weekly", "atomic_write",
-           "iso_week_label"]
+__all__ = [
+    "publish_report",
+    "refresh_index",
+    "parse_week",
+    "last_complete_week",
+    "build_weekly",
+    "atomic_write",
+    "iso_week_label",
+]

@@ -62,8 +62,14 @@ def _env(folder: Path) -> jinja2.Environment:
         label=lambda s: (s or "").replace("_", " "),
         short=lambda s, n=10: s if s is None or len(s) <= n else s[:n],
     )
-    env.globals.update(delta=delta, NO_DATA=NO_DATA, DORA_LABELS=DORA_LABELS, DORA_SHORT=DORA_SHORT,
-                       tier_change=tier_change, stage_change=stage_change)
+    env.globals.update(
+        delta=delta,
+        NO_DATA=NO_DATA,
+        DORA_LABELS=DORA_LABELS,
+        DORA_SHORT=DORA_SHORT,
+        tier_change=tier_change,
+        stage_change=stage_change,
+    )
     return env
 
 
@@ -115,7 +121,7 @@ def delta(value: Any, prev: Any, kind: str, better: str | None = None) -> dict[s
         digits = 1 if kind == "pct" else 3
         text = f"{diff * 100:+.{digits}f} pp"
         if float(text[:-3]) == 0:
-            text = f"{'+' if diff > 0 else '-'}<{10 ** -digits:.{digits}f} pp"
+            text = f"{'+' if diff > 0 else '-'}<{10**-digits:.{digits}f} pp"
     elif kind == "count":
         text = f"{diff:+,.0f}" if float(diff).is_integer() else f"{diff:+,.1f}"
     elif kind == "minutes":
@@ -131,7 +137,7 @@ def delta(value: Any, prev: Any, kind: str, better: str | None = None) -> dict[s
 
 
 def tier_change(cur: str | None, prev: str | None, ranks: dict[str, int] | None = None) -> dict[str, str]:
-    """"up from high" / "down from elite": better or worse by the benchmark's own tier ranks."""
+    """ "up from high" / "down from elite": better or worse by the benchmark's own tier ranks."""
     ranks = ranks or {}
     if not cur or not prev or cur == prev or cur not in ranks or prev not in ranks:
         return {"text": "" if not prev or cur == prev else f"was {prev}", "cls": "flat"}
@@ -139,9 +145,10 @@ def tier_change(cur: str | None, prev: str | None, ranks: dict[str, int] | None 
     return {"text": f"{'up' if better else 'down'} from {prev}", "cls": "good" if better else "bad"}
 
 
-def stage_change(cur: str | None, prev: str | None, remaining: float | None = None,
-                 prev_remaining: float | None = None) -> dict[str, str]:
-    """"was notify": the stage moved; worse when the budget remaining went down."""
+def stage_change(
+    cur: str | None, prev: str | None, remaining: float | None = None, prev_remaining: float | None = None
+) -> dict[str, str]:
+    """ "was notify": the stage moved; worse when the budget remaining went down."""
     if not cur or not prev or cur == prev:
         return {"text": "", "cls": "flat"}
     cls = "flat" if remaining is None or prev_remaining is None else ("bad" if remaining < prev_remaining else "good")
@@ -178,15 +185,31 @@ def build_figures(data: WeeklyData) -> dict[str, dict[str, Any]]:
         add("slo_burndown", figures.slo_burndown(data.slo["burndown"]))
     trend, bands = data.dora.get("trend"), data.dora.get("bands") or {}
     if trend and any(trend["deployments"]):
-        add("dora_deploy_days", figures.dora_trend(trend, "deploy_days", "Deployment days per week",
-                                                   bands.get("deploy_days"), bar=True))
-        add("dora_lead_time", figures.dora_trend(trend, "lead_time_p50_hours", "Lead time for changes, p50 (hours)",
-                                                 bands.get("lead_time_p50_hours")))
-        add("dora_cfr", figures.dora_trend(trend, "change_failure_rate", "Change failure rate",
-                                           bands.get("change_failure_rate"), pct=True))
-        add("dora_recovery", figures.dora_trend(trend, "recovery_time_p50_hours",
-                                                "Failed deployment recovery time, p50 (hours)",
-                                                bands.get("recovery_time_p50_hours")))
+        add(
+            "dora_deploy_days",
+            figures.dora_trend(trend, "deploy_days", "Deployment days per week", bands.get("deploy_days"), bar=True),
+        )
+        add(
+            "dora_lead_time",
+            figures.dora_trend(
+                trend, "lead_time_p50_hours", "Lead time for changes, p50 (hours)", bands.get("lead_time_p50_hours")
+            ),
+        )
+        add(
+            "dora_cfr",
+            figures.dora_trend(
+                trend, "change_failure_rate", "Change failure rate", bands.get("change_failure_rate"), pct=True
+            ),
+        )
+        add(
+            "dora_recovery",
+            figures.dora_trend(
+                trend,
+                "recovery_time_p50_hours",
+                "Failed deployment recovery time, p50 (hours)",
+                bands.get("recovery_time_p50_hours"),
+            ),
+        )
     dep = data.deployments.get("trend")
     if dep and any(v for k in ("successful", "failed", "errored", "cancelled") for v in dep[k]):
         add("deployments", figures.deployments_trend(dep))
@@ -195,8 +218,10 @@ def build_figures(data: WeeklyData) -> dict[str, dict[str, Any]]:
         add("incidents", figures.incidents_trend(inc))
         if any(v is not None for v in inc.get("mtta_minutes_mean", []) + inc.get("mttr_minutes_mean", [])):
             this = data.incidents.get("this") or {}
-            add("response", figures.response_trend(inc, this.get("mtta_target_minutes"),
-                                                   this.get("mttr_target_minutes")))
+            add(
+                "response",
+                figures.response_trend(inc, this.get("mtta_target_minutes"), this.get("mttr_target_minutes")),
+            )
     act = data.actions.get("trend")
     if act and any(v is not None for v in act["on_time_rate"]):
         add("action_items", figures.action_items_trend(act, (data.actions.get("this") or {}).get("on_time_target")))

@@ -223,11 +223,7 @@ def repo_of(rec: dict[str, Any], *hints: str | None) -> str | None:
     for hint in hints:
         if hint:
             return hint
-    return (
-        repo_name(rec.get("repository"))
-        or repo_from_url(rec.get("repository_url"))
-        or repo_from_url(rec.get("url"))
-    )
+    return repo_name(rec.get("repository")) or repo_from_url(rec.get("repository_url")) or repo_from_url(rec.get("url"))
 
 
 # ---------------------------------------------------------------- deployments

@@ -166,9 +166,7 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise FileError(
-                    f"line {lineno}: not UTF-8 text: invalid byte at offset {offset + exc.start}"
-                ) from None
+                raise FileError(f"line {lineno}: not UTF-8 text: invalid byte at offset {offset + exc.start}") from None
             if lineno == 1:
                 text = text.lstrip("\ufeff")
             offset += len(raw)
@@ -210,8 +208,7 @@ def json_events(fh: IO[bytes], where: list[str]) -> Iterator[tuple[str, str, Any
         reason = str(exc).splitlines()[0].strip() if str(exc) else type(exc).__name__
         reason = reason.removeprefix("b'").removeprefix('b"')
         raise FileError(
-            f"truncated or invalid JSON at {where[0] or 'the start'} "
-            f"(byte {_offset(fh)}): {reason}"
+            f"truncated or invalid JSON at {where[0] or 'the start'} (byte {_offset(fh)}): {reason}"
         ) from None
 
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -131,9 +131,14 @@ def with_acknowledgements(records: Iterator[Record]) -> Iterator[Record]:
 def ack_event(row: Row) -> Row:
     """The ``acknowledge`` event an incident row's acknowledged_at stands for."""
     incident_id, at = row.values["incident_id"], row.values["acknowledged_at"]
-    when = at.astimezone(timezone.utc).isoformat()
-    values = {"event_id": f"{incident_id}:ack:{when}", "incident_id": incident_id, "event_type": "acknowledge",
-              "created_at": at, "source": SOURCE}
+    when = at.astimezone(UTC).isoformat()
+    values = {
+        "event_id": f"{incident_id}:ack:{when}",
+        "incident_id": incident_id,
+        "event_type": "acknowledge",
+        "created_at": at,
+        "source": SOURCE,
+    }
     return Row("incident_events", values, row.locator, row.raw)
 
 

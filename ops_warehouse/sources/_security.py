@@ -17,7 +17,7 @@ import json
 import mmap
 import re
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -113,8 +113,9 @@ def check_order(opened: datetime | None, *later: tuple[str, datetime | None]) ->
 
 def labels_text(labels: dict[str, Any]) -> str:
     """Labels as the lake stores alert labels: a JSON object with sorted keys, UTF-8 as written."""
-    return json.dumps({str(k): str(v) for k, v in labels.items()}, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False)
+    return json.dumps(
+        {str(k): str(v) for k, v in labels.items()}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
 
 
 def labels_hash(labels_json: str) -> str:
@@ -124,7 +125,7 @@ def labels_hash(labels_json: str) -> str:
 
 def file_time(path: Path) -> datetime:
     """The file's modification time, for a scan report that states no time of its own."""
-    return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
 
 
 # ---------------------------------------------------------------- reading
@@ -191,8 +192,11 @@ def child(locator: str, *parts: str | int) -> str:
 
 
 def required_text(value: Any, name: str) -> str:
-    got = text(value) if isinstance(value, str) else (str(value) if isinstance(value, int) and not isinstance(
-        value, bool) else None)
+    got = (
+        text(value)
+        if isinstance(value, str)
+        else (str(value) if isinstance(value, int) and not isinstance(value, bool) else None)
+    )
     if got is None:
         raise BadRecord(f"{name}: required but missing")
     return got

@@ -38,7 +38,17 @@ import duckdb
 
 from ops_warehouse.sources import _security as sec
 from ops_warehouse.sources.base import (
-    Adapter, BadRecord, BulkChunk, BulkInput, ReadContext, Record, Reject, Row, Sniff, raw_json, text,
+    Adapter,
+    BadRecord,
+    BulkChunk,
+    BulkInput,
+    ReadContext,
+    Record,
+    Reject,
+    Row,
+    Sniff,
+    raw_json,
+    text,
 )
 
 SOURCE = "alertmanager"
@@ -55,8 +65,9 @@ def looks_like_notification(rec: Any) -> bool:
     )
 
 
-def alert_values(alert: dict[str, Any], tz: str | None, *, status: str | None = None,
-                 firing_only: bool = False) -> dict[str, Any]:
+def alert_values(
+    alert: dict[str, Any], tz: str | None, *, status: str | None = None, firing_only: bool = False
+) -> dict[str, Any]:
     """One firing's row from an Alertmanager alert object (webhook or API v2)."""
     labels = alert.get("labels")
     if not isinstance(labels, dict) or not labels:
@@ -114,7 +125,7 @@ def notification_rows(rec: dict[str, Any], locator: str, tz: str | None) -> list
 # ---------------------------------------------------------------- the columnar path
 
 _ALERT = (
-    'STRUCT(status VARCHAR, labels MAP(VARCHAR, VARCHAR), annotations MAP(VARCHAR, VARCHAR), '
+    "STRUCT(status VARCHAR, labels MAP(VARCHAR, VARCHAR), annotations MAP(VARCHAR, VARCHAR), "
     '"startsAt" VARCHAR, "endsAt" VARCHAR, fingerprint VARCHAR)[]'
 )
 
@@ -189,8 +200,10 @@ def _bulk_chunks(flat: Path, folder: Path) -> Iterator[BulkChunk]:
         finally:
             con.close()
         rejects = [Reject(loc, reason) for loc, reason in bad]
-        cols = ("source, fingerprint, started_at, alertname, service, severity, status, ended_at, summary, labels, "
-                "updated_at, _locator, _raw, _ord")
+        cols = (
+            "source, fingerprint, started_at, alertname, service, severity, status, ended_at, summary, labels, "
+            "updated_at, _locator, _raw, _ord"
+        )
         yield BulkChunk(f"SELECT {cols} FROM read_parquet('{src}') WHERE _bad IS NULL", rejects)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

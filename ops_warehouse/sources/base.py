@@ -16,8 +16,8 @@ import json
 import pkgutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -214,8 +214,10 @@ def iter_ndjson(path: Path) -> Iterator[tuple[int, Any, str]]:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                yield lineno, ValueError(f"not UTF-8: invalid byte at offset {exc.start} of the line"), raw.decode(
-                    "utf-8", errors="replace"
+                yield (
+                    lineno,
+                    ValueError(f"not UTF-8: invalid byte at offset {exc.start} of the line"),
+                    raw.decode("utf-8", errors="replace"),
                 )
                 continue
             try:

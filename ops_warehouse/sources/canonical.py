@@ -41,8 +41,21 @@ from ops_warehouse.sources.base import (
 TABLES: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
     "deployments": (
         frozenset({"deploy_id", "environment", "started_at"}),
-        ("deploy_id", "service", "team", "repo", "environment", "sha", "ref", "started_at", "finished_at",
-         "status", "is_rollback", "is_hotfix", "updated_at"),
+        (
+            "deploy_id",
+            "service",
+            "team",
+            "repo",
+            "environment",
+            "sha",
+            "ref",
+            "started_at",
+            "finished_at",
+            "status",
+            "is_rollback",
+            "is_hotfix",
+            "updated_at",
+        ),
     ),
     "changes": (
         frozenset({"change_id", "authored_at"}),
@@ -50,14 +63,41 @@ TABLES: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
     ),
     "incidents": (
         frozenset({"incident_id", "created_at"}),
-        ("incident_id", "service", "team", "severity", "priority", "urgency", "title", "status", "dedup_key",
-         "created_at", "acknowledged_at", "resolved_at", "escalations", "caused_by_deploy_id", "caused_by_sha",
-         "updated_at"),
+        (
+            "incident_id",
+            "service",
+            "team",
+            "severity",
+            "priority",
+            "urgency",
+            "title",
+            "status",
+            "dedup_key",
+            "created_at",
+            "acknowledged_at",
+            "resolved_at",
+            "escalations",
+            "caused_by_deploy_id",
+            "caused_by_sha",
+            "updated_at",
+        ),
     ),
     "action_items": (
         frozenset({"item_id", "created_at", "status"}),
-        ("item_id", "incident_id", "title", "owner", "team", "category", "created_at", "due_date",
-         "completed_at", "status", "resolution", "updated_at"),
+        (
+            "item_id",
+            "incident_id",
+            "title",
+            "owner",
+            "team",
+            "category",
+            "created_at",
+            "due_date",
+            "completed_at",
+            "status",
+            "resolution",
+            "updated_at",
+        ),
     ),
     "postmortems": (
         frozenset({"postmortem_id", "incident_id", "created_at"}),
@@ -69,18 +109,56 @@ TABLES: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
     ),
     "slo_definitions": (
         frozenset({"slo_name", "target"}),
-        ("slo_name", "service", "budgeting_method", "target", "time_window", "is_rolling", "time_zone",
-         "good_query", "bad_query", "total_query", "time_slice_target", "time_slice_window", "description"),
+        (
+            "slo_name",
+            "service",
+            "budgeting_method",
+            "target",
+            "time_window",
+            "is_rolling",
+            "time_zone",
+            "good_query",
+            "bad_query",
+            "total_query",
+            "time_slice_target",
+            "time_slice_window",
+            "description",
+        ),
     ),
     "vulnerabilities": (
         frozenset({"finding_id", "opened_at"}),
-        ("finding_id", "service", "repo", "severity", "package", "advisory_id", "title", "state", "opened_at",
-         "fixed_at", "dismissed_at", "updated_at"),
+        (
+            "finding_id",
+            "service",
+            "repo",
+            "severity",
+            "package",
+            "advisory_id",
+            "title",
+            "state",
+            "opened_at",
+            "fixed_at",
+            "dismissed_at",
+            "updated_at",
+        ),
     ),
     "alerts": (
         frozenset({"fingerprint", "started_at"}),
-        ("fingerprint", "alert_id", "alertname", "service", "severity", "urgency", "status", "started_at",
-         "ended_at", "incident_ref", "summary", "labels", "updated_at"),
+        (
+            "fingerprint",
+            "alert_id",
+            "alertname",
+            "service",
+            "severity",
+            "urgency",
+            "status",
+            "started_at",
+            "ended_at",
+            "incident_ref",
+            "summary",
+            "labels",
+            "updated_at",
+        ),
     ),
 }
 
@@ -275,7 +353,7 @@ def _csv_records(path: Path) -> Iterator[tuple[str, Any, str | None]]:
         if len(row) != len(header):
             yield f"line {line}", ValueError(f"expected {len(header)} fields, found {len(row)}"), raw
             continue
-        yield f"line {line}", dict(zip(header, row)), raw
+        yield f"line {line}", dict(zip(header, row, strict=False)), raw
 
 
 def _sql_text(value: str) -> str:

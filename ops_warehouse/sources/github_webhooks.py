@@ -39,8 +39,8 @@ from ops_warehouse.sources._github import (
     issue_row,
     object_id,
     pull_values,
-    read_records,
     push_rows,
+    read_records,
     repo_name,
     run_values,
     status_values,
@@ -131,7 +131,9 @@ def _deployment_status(payload: dict[str, Any], locator: str) -> list[Record]:
 
 
 def _deployment(payload: dict[str, Any], locator: str) -> list[Record]:
-    return [Row("deployments", deployment_values(payload.get("deployment"), _repo(payload)), child(locator, "deployment"))]
+    return [
+        Row("deployments", deployment_values(payload.get("deployment"), _repo(payload)), child(locator, "deployment"))
+    ]
 
 
 def _workflow_run(payload: dict[str, Any], locator: str) -> list[Record]:
@@ -140,7 +142,9 @@ def _workflow_run(payload: dict[str, Any], locator: str) -> list[Record]:
 
 
 def _pull_request(payload: dict[str, Any], locator: str) -> list[Record]:
-    return [Row("pull_requests", pull_values(payload.get("pull_request"), _repo(payload)), child(locator, "pull_request"))]
+    return [
+        Row("pull_requests", pull_values(payload.get("pull_request"), _repo(payload)), child(locator, "pull_request"))
+    ]
 
 
 def _issues(payload: dict[str, Any], locator: str) -> list[Record]:

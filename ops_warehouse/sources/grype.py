@@ -70,24 +70,36 @@ def report_rows(rec: dict[str, Any], locator: str, ctx: ReadContext) -> list[Rec
         fixed = None
         if isinstance(fix, dict) and fix.get("state") == "fixed" and isinstance(versions, list) and versions:
             fixed = text(versions[0])
-        out.append(Row("vulnerability_observations", {
+        out.append(
+            Row(
+                "vulnerability_observations",
+                {
+                    "source": SOURCE,
+                    "target": target,
+                    "package": pkg,
+                    "advisory_id": vid,
+                    "scanned_at": scanned,
+                    "severity": sec.finding_severity(sec.nested(m, "vulnerability", "severity")),
+                    "installed_version": text(sec.nested(m, "artifact", "version")),
+                    "fixed_version": fixed,
+                    "title": text(sec.nested(m, "vulnerability", "description")),
+                },
+                where,
+                raw_json(m),
+            )
+        )
+    scan = Row(
+        "vulnerability_scans",
+        {
             "source": SOURCE,
             "target": target,
-            "package": pkg,
-            "advisory_id": vid,
             "scanned_at": scanned,
-            "severity": sec.finding_severity(sec.nested(m, "vulnerability", "severity")),
-            "installed_version": text(sec.nested(m, "artifact", "version")),
-            "fixed_version": fixed,
-            "title": text(sec.nested(m, "vulnerability", "description")),
-        }, where, raw_json(m)))
-    scan = Row("vulnerability_scans", {
-        "source": SOURCE,
-        "target": target,
-        "scanned_at": scanned,
-        "artifact_type": text(sec.nested(rec, "source", "type")),
-        "findings": sum(1 for r in out if isinstance(r, Row)),
-    }, locator, raw_json({"source": rec.get("source"), "descriptor": rec.get("descriptor")}, limit=2000))
+            "artifact_type": text(sec.nested(rec, "source", "type")),
+            "findings": sum(1 for r in out if isinstance(r, Row)),
+        },
+        locator,
+        raw_json({"source": rec.get("source"), "descriptor": rec.get("descriptor")}, limit=2000),
+    )
     return [scan, *out]
 
 

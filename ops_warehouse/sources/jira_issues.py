@@ -48,11 +48,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ops_warehouse.sources.base import (
-    BadRecord,
-    one_of,
-    text,
-    timestamp_field,
     Adapter,
+    BadRecord,
     ReadContext,
     Record,
     Reject,
@@ -62,14 +59,13 @@ from ops_warehouse.sources.base import (
     pointer,
     raw_json,
     records_of,
+    text,
 )
 
 SOURCE = "jira"
 WRAPPER = "issues"
 OPEN_CATEGORIES = ("new", "indeterminate", "undefined")
-NOT_DOING = frozenset(
-    {"won't do", "won't fix", "duplicate", "cannot reproduce", "declined", "rejected", "obsolete"}
-)
+NOT_DOING = frozenset({"won't do", "won't fix", "duplicate", "cannot reproduce", "declined", "rejected", "obsolete"})
 CATEGORIES = ("immediate", "short_term", "long_term", "process")
 INCIDENT_ISSUE_TYPES = frozenset({"incident", "postmortem", "post-incident review"})
 POSTMORTEM_ISSUE_TYPES = frozenset({"postmortem", "post-mortem", "post-incident review"})

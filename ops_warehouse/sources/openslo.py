@@ -186,8 +186,9 @@ def _time_window_v1alpha(spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "duration": f"{count}{_UNITS[unit]}",
         "is_rolling": bool(tw.get("isRolling", True)),
-        "time_zone": check_time_zone(cal.get("timeZone") if isinstance(cal, dict) else None,
-                                     "spec.timeWindows[0].calendar.timeZone"),
+        "time_zone": check_time_zone(
+            cal.get("timeZone") if isinstance(cal, dict) else None, "spec.timeWindows[0].calendar.timeZone"
+        ),
         "start_time": None,
     }
 
@@ -280,7 +281,9 @@ class OpenSLOAdapter(Adapter):
     description = "OpenSLO v1 (and v1alpha) YAML: kind SLO and SLI documents"
 
     def detect(self, sniff: Sniff) -> bool:
-        return bool(_API.search(sniff.text)) and re.search(r"(?m)^\s*kind:\s*[\"']?SLO[\"']?\s*$", sniff.text) is not None
+        return (
+            bool(_API.search(sniff.text)) and re.search(r"(?m)^\s*kind:\s*[\"']?SLO[\"']?\s*$", sniff.text) is not None
+        )
 
     def read(self, ctx: ReadContext) -> Iterator[Record]:
         text = read_text(ctx.path)
@@ -313,8 +316,12 @@ class OpenSLOAdapter(Adapter):
             for spec in specs:
                 yield Row(
                     "slo_definitions",
-                    {"slo_name": spec["name"], "service": spec["service"], "source": "openslo",
-                     "spec": json.dumps(spec, sort_keys=True)},
+                    {
+                        "slo_name": spec["name"],
+                        "service": spec["service"],
+                        "source": "openslo",
+                        "spec": json.dumps(spec, sort_keys=True),
+                    },
                     locator,
                     raw_json(doc),
                 )

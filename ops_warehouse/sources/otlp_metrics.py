@@ -45,8 +45,8 @@ from typing import Any, Final
 
 from ops_warehouse.sources._metrics import (
     SampleError,
-    format_bound,
     build_value,
+    format_bound,
     iter_lines,
     json_events,
     parse_value,
@@ -144,7 +144,9 @@ def _resource(resource: Any, locator: str) -> Iterator[Record]:
         yield reject(locator, "resourceMetrics item is not an object", resource)
         return
     base = attributes((resource.get("resource") or {}).get("attributes"))
-    for j, scope_metrics in enumerate(_list(resource.get("scopeMetrics") or resource.get("instrumentationLibraryMetrics"))):
+    for j, scope_metrics in enumerate(
+        _list(resource.get("scopeMetrics") or resource.get("instrumentationLibraryMetrics"))
+    ):
         where = f"{locator}/scopeMetrics/{j}"
         if not isinstance(scope_metrics, dict):
             yield reject(where, "scopeMetrics item is not an object", scope_metrics)
@@ -207,9 +209,7 @@ def _point(data_type: str, point: Any, info: _Metric, kind: str, locator: str) -
     if _int64(point.get("flags", 0) or 0, "flags") & FLAG_NO_RECORDED_VALUE:
         raise SampleError("data point flagged as having no recorded value")
     if data_type == "exponentialHistogram":
-        raise SampleError(
-            "exponential histograms are not supported; export explicit-bucket histograms instead"
-        )
+        raise SampleError("exponential histograms are not supported; export explicit-bucket histograms instead")
     if "timeUnixNano" not in point or point["timeUnixNano"] in ("0", 0):
         raise SampleError("data point without timeUnixNano")
     ts = from_epoch_ns(point["timeUnixNano"])
@@ -240,7 +240,7 @@ def _histogram(point: dict[str, Any]) -> list[tuple[str, dict[str, str], float]]
     bounds = [format_bound(b) for b in _list(point.get("explicitBounds"))]
     if counts and len(counts) != len(bounds) + 1:
         raise SampleError(f"{len(counts)} bucketCounts for {len(bounds)} explicitBounds (expected one more)")
-    rows = [("_bucket", {"le": le}, float(n)) for le, n in zip([*bounds, "+Inf"], accumulate(counts))]
+    rows = [("_bucket", {"le": le}, float(n)) for le, n in zip([*bounds, "+Inf"], accumulate(counts), strict=False)]
     if "sum" in point:
         rows.append(("_sum", {}, parse_value(point["sum"])))
     rows.append(("_count", {}, float(_int64(point.get("count", 0), "count"))))

@@ -32,7 +32,7 @@ keep their reasons and JSON pointers. The point-by-point reader streams the file
 of any size fit in a bounded memory; a series' labels may come before or after its points. Overlapping exports (Prometheus caps a query at
 11,000 points per series, so long ranges come as several files) merge without duplicates: the lake
 key is metric + labels + timestamp. Locators are JSON pointers such as ``/data/result/3/values/17``.
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ops_warehouse.lake.store import connect, quote_literal
 from ops_warehouse.sources._metrics import (
     TABLE,
     SampleError,
@@ -63,7 +64,6 @@ from ops_warehouse.sources._metrics import (
     sql_epoch_seconds,
     sql_value,
 )
-from ops_warehouse.lake.store import connect, quote_literal
 from ops_warehouse.sources.base import Adapter, BulkChunk, BulkInput, FileError, ReadContext, Record, Sniff
 from ops_warehouse.timeutil import TimestampError, from_epoch
 
@@ -274,7 +274,12 @@ def _series(con: duckdb.DuckDBPyConnection, body: Path, target: Path) -> bool:
         identity = _Identity.of(labels)
         if identity.error or not all(isinstance(v, str) for v in labels.values()):  # type: ignore[union-attr]
             return False
-        for key, value in (("_idx", idx), ("metric", identity.name), ("labels", identity.labels), ("kind", identity.kind)):
+        for key, value in (
+            ("_idx", idx),
+            ("metric", identity.name),
+            ("labels", identity.labels),
+            ("kind", identity.kind),
+        ):
             rows[key].append(value)
     pq.write_table(pa.table(rows, schema=_SERIES_SCHEMA), target)
     return True

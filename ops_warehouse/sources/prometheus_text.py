@@ -29,9 +29,9 @@ Mapping to ``raw.metric_samples`` (one row per sample line):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as _openmetrics_families
@@ -72,7 +72,7 @@ _COMMENT = re.compile(r"#\s+(HELP|TYPE|UNIT)\s+(\S+)(?:\s+(.*))?$")
 Parser = Callable[[str], Any]
 
 
-def _only_sample(families: Iterator[Any]) -> Sample:
+def _only_sample(families: Iterable[Any]) -> Sample:
     samples = [s for family in families for s in family.samples]
     if len(samples) != 1:
         raise ValueError(f"expected one sample, found {len(samples)}")
@@ -174,7 +174,7 @@ def _scrape_time(ctx: ReadContext) -> datetime:
     if isinstance(given, datetime):
         if given.tzinfo is None:
             raise FileError("scrape_time must carry a UTC offset")
-        return given.astimezone(timezone.utc)
+        return given.astimezone(UTC)
     return from_epoch(file_mtime(ctx.path))
 
 

@@ -141,9 +141,7 @@ def validate_spec(spec: dict[str, Any]) -> dict[str, Any]:
     if not spec.get("name") or not str(spec["name"]).strip():
         raise SpecError("name: required but missing")
     if spec["budgeting_method"] not in BUDGETING_METHODS:
-        raise SpecError(
-            f"budgetingMethod: {spec['budgeting_method']!r} is not one of {', '.join(BUDGETING_METHODS)}"
-        )
+        raise SpecError(f"budgetingMethod: {spec['budgeting_method']!r} is not one of {', '.join(BUDGETING_METHODS)}")
     tw = spec["time_window"]
     duration_seconds(tw["duration"])
     if not tw["is_rolling"]:
@@ -193,8 +191,11 @@ def normalize_canonical(values: dict[str, Any]) -> dict[str, Any]:
     target = check_target(values.get("target"), "target")
     duration = check_duration(values.get("time_window") or "28d", "time_window")
     rolling_raw = values.get("is_rolling", True)
-    is_rolling = rolling_raw if isinstance(rolling_raw, bool) else str(rolling_raw).strip().lower() not in (
-        "false", "0", "no", "calendar")
+    is_rolling = (
+        rolling_raw
+        if isinstance(rolling_raw, bool)
+        else str(rolling_raw).strip().lower() not in ("false", "0", "no", "calendar")
+    )
     good, bad, total = values.get("good_query"), values.get("bad_query"), values.get("total_query")
     if not total:
         raise SpecError("total_query: required")
@@ -214,9 +215,12 @@ def normalize_canonical(values: dict[str, Any]) -> dict[str, Any]:
             "start_time": None,
         },
         "indicator": {"kind": "ratio", "good": good or None, "bad": bad or None, "total": total, "threshold": None},
-        "time_slice_target": check_target(slice_target, "time_slice_target") if slice_target not in (None, "") else None,
+        "time_slice_target": check_target(slice_target, "time_slice_target")
+        if slice_target not in (None, "")
+        else None,
         "time_slice_window": check_duration(values["time_slice_window"], "time_slice_window")
-        if values.get("time_slice_window") else None,
+        if values.get("time_slice_window")
+        else None,
         "source_spec": "canonical",
     }
     if method == "Timeslices" and spec["time_slice_target"] is None:
@@ -400,8 +404,9 @@ def compile_query(text: object, role: str) -> dict[str, Any]:
             raise QueryError(f"label name {m.name!r}: quotes and backslashes are not supported")
         exact = m.op in ("=", "!=")
         value = _stored_bound(m.name, m.value) if exact else m.value
-        matchers.append({"label": m.name, "op": m.op, "value": value,
-                         "pattern": None if exact else f"^(?s:{m.value})$"})
+        matchers.append(
+            {"label": m.name, "op": m.op, "value": value, "pattern": None if exact else f"^(?s:{m.value})$"}
+        )
     return {"role": role, "metric": sel.metric, "wrapped": sel.as_counter, "matchers": matchers}
 
 

@@ -103,8 +103,12 @@ class SlothAdapter(Adapter):
                     continue
                 yield Row(
                     "slo_definitions",
-                    {"slo_name": spec["name"], "service": spec["service"], "source": "sloth",
-                     "spec": json.dumps(spec, sort_keys=True)},
+                    {
+                        "slo_name": spec["name"],
+                        "service": spec["service"],
+                        "source": "sloth",
+                        "spec": json.dumps(spec, sort_keys=True),
+                    },
                     locator,
                     raw_json(slo),
                 )

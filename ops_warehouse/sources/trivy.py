@@ -35,7 +35,17 @@ import duckdb
 
 from ops_warehouse.sources import _security as sec
 from ops_warehouse.sources.base import (
-    Adapter, BadRecord, BulkChunk, BulkInput, ReadContext, Record, Reject, Row, Sniff, raw_json, text,
+    Adapter,
+    BadRecord,
+    BulkChunk,
+    BulkInput,
+    ReadContext,
+    Record,
+    Reject,
+    Row,
+    Sniff,
+    raw_json,
+    text,
 )
 
 SOURCE = "trivy"
@@ -74,24 +84,36 @@ def report_rows(rec: dict[str, Any], locator: str, ctx: ReadContext) -> list[Rec
                 missing = "VulnerabilityID" if vid is None else "PkgName"
                 out.append(Reject(where, f"{missing}: required but missing", raw_json(v)))
                 continue
-            out.append(Row("vulnerability_observations", {
-                "source": SOURCE,
-                "target": target,
-                "package": pkg,
-                "advisory_id": vid,
-                "scanned_at": scanned,
-                "severity": sec.finding_severity(v.get("Severity")),
-                "installed_version": text(v.get("InstalledVersion")),
-                "fixed_version": text(v.get("FixedVersion")),
-                "title": text(v.get("Title")),
-            }, where, raw_json(v)))
-    scan = Row("vulnerability_scans", {
-        "source": SOURCE,
-        "target": target,
-        "scanned_at": scanned,
-        "artifact_type": text(rec.get("ArtifactType")),
-        "findings": sum(1 for r in out if isinstance(r, Row)),
-    }, locator, raw_json({k: v for k, v in rec.items() if k != "Results"}))
+            out.append(
+                Row(
+                    "vulnerability_observations",
+                    {
+                        "source": SOURCE,
+                        "target": target,
+                        "package": pkg,
+                        "advisory_id": vid,
+                        "scanned_at": scanned,
+                        "severity": sec.finding_severity(v.get("Severity")),
+                        "installed_version": text(v.get("InstalledVersion")),
+                        "fixed_version": text(v.get("FixedVersion")),
+                        "title": text(v.get("Title")),
+                    },
+                    where,
+                    raw_json(v),
+                )
+            )
+    scan = Row(
+        "vulnerability_scans",
+        {
+            "source": SOURCE,
+            "target": target,
+            "scanned_at": scanned,
+            "artifact_type": text(rec.get("ArtifactType")),
+            "findings": sum(1 for r in out if isinstance(r, Row)),
+        },
+        locator,
+        raw_json({k: v for k, v in rec.items() if k != "Results"}),
+    )
     return [scan, *out]
 
 
@@ -105,7 +127,6 @@ class TrivyAdapter(Adapter):
     def read(self, ctx: ReadContext) -> Iterator[Record]:
         for locator, rec, raw in sec.iter_records(ctx.path):
             yield from sec.mapped(lambda r, loc: report_rows(r, loc, ctx), rec, locator, raw)
-
 
     def bulk(self, ctx: ReadContext) -> list[BulkInput] | None:
         """The columnar path for a large NDJSON file without blank lines (its locators are line
@@ -130,8 +151,8 @@ class TrivyAdapter(Adapter):
 
 
 _VULNS = (
-    "STRUCT(Vulnerabilities STRUCT(\"VulnerabilityID\" VARCHAR, \"PkgName\" VARCHAR, \"InstalledVersion\" VARCHAR, "
-    "\"FixedVersion\" VARCHAR, \"Severity\" VARCHAR, \"Title\" VARCHAR)[])[]"
+    'STRUCT(Vulnerabilities STRUCT("VulnerabilityID" VARCHAR, "PkgName" VARCHAR, "InstalledVersion" VARCHAR, '
+    '"FixedVersion" VARCHAR, "Severity" VARCHAR, "Title" VARCHAR)[])[]'
 )
 _SEVERITY = (
     "CASE lower(trim({0})) WHEN 'critical' THEN 'critical' WHEN 'high' THEN 'high' WHEN 'medium' THEN 'medium' "
@@ -190,17 +211,17 @@ def _flatten_sql(path: Path, folder: Path, file_time: str, default_tz: str | Non
                         WHEN r.scanned_at IS NULL THEN 'CreatedAt: not an ISO 8601 timestamp with a UTC offset: '
                              || r.created END AS _bad
             FROM reports AS r
-        ) TO {_lit(str(folder / 'scans.parquet'))} (FORMAT parquet)"""
+        ) TO {_lit(str(folder / "scans.parquet"))} (FORMAT parquet)"""
     observations = f"""
         COPY (
             SELECT 'trivy' AS source, target, package, advisory_id, scanned_at,
-                   {_SEVERITY.format('severity_text')} AS severity, installed_version, fixed_version, title,
+                   {_SEVERITY.format("severity_text")} AS severity, installed_version, fixed_version, title,
                    'line ' || line || ' /Results/' || ri || '/Vulnerabilities/' || vi AS _locator,
                    NULL::VARCHAR AS _raw, line * 1000000 + ri * 10000 + vi + 1 AS _ord,
                    CASE WHEN advisory_id IS NULL THEN 'VulnerabilityID: required but missing'
                         WHEN package IS NULL THEN 'PkgName: required but missing' END AS _bad
             FROM vulns
-        ) TO {_lit(str(folder / 'observations.parquet'))} (FORMAT parquet)"""
+        ) TO {_lit(str(folder / "observations.parquet"))} (FORMAT parquet)"""
     return [reports, vulns, scans, observations]
 
 

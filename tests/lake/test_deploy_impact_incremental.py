@@ -32,11 +32,16 @@ def _deploys() -> list[dict[str, str]]:
         for svc in SERVICES:
             for k in range(3):
                 started = START + timedelta(days=day, hours=rng.uniform(1, 22))
-                out.append({
-                    "deploy_id": f"{svc}-{day}-{k}", "service": svc, "environment": "production",
-                    "started_at": started.isoformat(), "finished_at": (started + timedelta(minutes=7)).isoformat(),
-                    "status": "success",
-                })
+                out.append(
+                    {
+                        "deploy_id": f"{svc}-{day}-{k}",
+                        "service": svc,
+                        "environment": "production",
+                        "started_at": started.isoformat(),
+                        "finished_at": (started + timedelta(minutes=7)).isoformat(),
+                        "status": "success",
+                    }
+                )
     return out
 
 
@@ -56,8 +61,17 @@ def _samples(day: int, deploys: list[dict[str, str]], bump: int = 0) -> list[str
         for svc in SERVICES:
             bad = _bad(svc, t, deploys) + (bump if t.hour == 5 else 0)
             for metric, value in (("req_total", 500), ("req_good", 500 - bad)):
-                lines.append(json.dumps({"metric": metric, "labels": {"service": svc}, "ts": t.isoformat(),
-                                         "value": float(value), "kind": "gauge"}))
+                lines.append(
+                    json.dumps(
+                        {
+                            "metric": metric,
+                            "labels": {"service": svc},
+                            "ts": t.isoformat(),
+                            "value": float(value),
+                            "kind": "gauge",
+                        }
+                    )
+                )
         t += timedelta(minutes=1)
     return lines
 
@@ -71,14 +85,21 @@ def _ingest(home: DataHome, folder: Path, name: str, lines: list[str], header: s
 
 
 def _deploy_lines(deploys: list[dict[str, str]]) -> list[str]:
-    return [",".join(d[c] for c in ("deploy_id", "service", "environment", "started_at", "finished_at", "status"))
-            for d in deploys]
+    return [
+        ",".join(d[c] for c in ("deploy_id", "service", "environment", "started_at", "finished_at", "status"))
+        for d in deploys
+    ]
 
 
 def _day(home: DataHome, folder: Path, day: int, deploys: list[dict[str, str]]) -> None:
     todays = [d for d in deploys if d["deploy_id"].split("-")[1] == str(day)]
-    _ingest(home, folder, f"deploys-{day}.csv", _deploy_lines(todays),
-            "deploy_id,service,environment,started_at,finished_at,status")
+    _ingest(
+        home,
+        folder,
+        f"deploys-{day}.csv",
+        _deploy_lines(todays),
+        "deploy_id,service,environment,started_at,finished_at,status",
+    )
     _ingest(home, folder, f"samples-{day}.ndjson", _samples(day, deploys))
 
 
@@ -119,10 +140,16 @@ def test_deploy_impact_incremental_days_and_late_samples(tmp_path: Path) -> None
     home = DataHome.resolve(tmp_path / "home").ensure()
     deploys = _deploys()
     slos = "slo_name,target,service,budgeting_method,time_window,good_query,total_query"
-    _ingest(home, tmp_path / "in", "slos.csv", [
-        f'{s}-availability,0.99,{s},Occurrences,28d,"req_good{{service=""{s}""}}","req_total{{service=""{s}""}}"'
-        for s in SERVICES
-    ], slos)
+    _ingest(
+        home,
+        tmp_path / "in",
+        "slos.csv",
+        [
+            f'{s}-availability,0.99,{s},Occurrences,28d,"req_good{{service=""{s}""}}","req_total{{service=""{s}""}}"'
+            for s in SERVICES
+        ],
+        slos,
+    )
     for day in range(DAYS - 1):
         _day(home, tmp_path / "in", day, deploys)
     models.build_models(home)
@@ -140,8 +167,12 @@ def test_deploy_impact_incremental_days_and_late_samples(tmp_path: Path) -> None
     assert _suspects(home) == DAYS * len(SERVICES)
 
     # a late, corrected export of day 1: every minute of 05:00..05:59 had 30 more bad events
-    _ingest(home, tmp_path / "late", "samples-1-corrected.ndjson",
-            [line for line in _samples(1, deploys, bump=30) if json.loads(line)["ts"][11:13] == "05"])
+    _ingest(
+        home,
+        tmp_path / "late",
+        "samples-1-corrected.ndjson",
+        [line for line in _samples(1, deploys, bump=30) if json.loads(line)["ts"][11:13] == "05"],
+    )
     models.build_models(home)
     for key in TABLES:
         assert models.LAST_DECISIONS[key].startswith("incremental from"), models.LAST_DECISIONS[key]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -26,7 +26,7 @@ from ops_warehouse.lake.store import connect, quote_literal
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_marts.py"
 SERVICES, DAYS, FIRST_BUILD_DAY = 5, 35, 33
-START = datetime(2025, 1, 6, tzinfo=timezone.utc)
+START = datetime(2025, 1, 6, tzinfo=UTC)
 
 
 def _bench():
@@ -41,10 +41,18 @@ def _arrivals(src: Path) -> dict[str, pl.DataFrame]:
     dep = pl.read_parquet(src / "deployments.parquet").with_columns(pl.col("finished_at").alias("_arrives"))
     chg = pl.read_parquet(src / "changes.parquet").with_columns(pl.col("merged_at").alias("_arrives"))
     inc = pl.read_parquet(src / "incidents.parquet")
-    opened = inc.with_columns(pl.lit(None, dtype=inc.schema["resolved_at"]).alias("resolved_at"), pl.col("created_at").alias("_arrives"))
+    opened = inc.with_columns(
+        pl.lit(None, dtype=inc.schema["resolved_at"]).alias("resolved_at"), pl.col("created_at").alias("_arrives")
+    )
     resolved = inc.filter(pl.col("resolved_at").is_not_null()).with_columns(pl.col("resolved_at").alias("_arrives"))
     items = pl.read_parquet(src / "action_items.parquet").with_columns(pl.col("created_at").alias("_arrives"))
-    return {"deployments": dep, "changes": chg, "incidents_opened": opened, "incidents_resolved": resolved, "action_items": items}
+    return {
+        "deployments": dep,
+        "changes": chg,
+        "incidents_opened": opened,
+        "incidents_resolved": resolved,
+        "action_items": items,
+    }
 
 
 def _ingest(home: DataHome, tables: dict[str, pl.DataFrame], lo: datetime | None, hi: datetime, folder: Path) -> None:
@@ -123,24 +131,49 @@ def test_incremental_days_and_late_data_equal_full_rebuild(data: dict[str, pl.Da
     victim = old.row(40, named=True)
     t = victim["finished_at"] + timedelta(minutes=1)
     late = {
-        "deployments": pl.DataFrame([{**victim, "deploy_id": "late-rollback", "sha": "late-sha",
-                                      "started_at": t, "finished_at": t + timedelta(minutes=5),
-                                      "is_rollback": True, "is_hotfix": False, "_arrives": None}], schema=dep.schema),
-        "incidents_opened": data["incidents_opened"].head(1).with_columns(
+        "deployments": pl.DataFrame(
+            [
+                {
+                    **victim,
+                    "deploy_id": "late-rollback",
+                    "sha": "late-sha",
+                    "started_at": t,
+                    "finished_at": t + timedelta(minutes=5),
+                    "is_rollback": True,
+                    "is_hotfix": False,
+                    "_arrives": None,
+                }
+            ],
+            schema=dep.schema,
+        ),
+        "incidents_opened": data["incidents_opened"]
+        .head(1)
+        .with_columns(
             pl.lit("late-incident").alias("incident_id"),
             pl.lit(victim["service"]).alias("service"),
-            pl.lit(victim["finished_at"] + timedelta(hours=30)).cast(data["incidents_opened"].schema["created_at"]).alias("created_at"),
+            pl.lit(victim["finished_at"] + timedelta(hours=30))
+            .cast(data["incidents_opened"].schema["created_at"])
+            .alias("created_at"),
             pl.lit(old.row(25, named=True)["deploy_id"]).alias("caused_by_deploy_id"),
         ),
-        "changes": data["changes"].head(1).with_columns(
+        "changes": data["changes"]
+        .head(1)
+        .with_columns(
             pl.lit("late-commit").alias("change_id"),
             pl.lit(victim["service"]).alias("service"),
-            pl.lit(victim["finished_at"] - timedelta(days=20)).cast(data["changes"].schema["authored_at"]).alias("authored_at"),
-            pl.lit(victim["finished_at"] - timedelta(hours=2)).cast(data["changes"].schema["merged_at"]).alias("merged_at"),
+            pl.lit(victim["finished_at"] - timedelta(days=20))
+            .cast(data["changes"].schema["authored_at"])
+            .alias("authored_at"),
+            pl.lit(victim["finished_at"] - timedelta(hours=2))
+            .cast(data["changes"].schema["merged_at"])
+            .alias("merged_at"),
             pl.lit(None, dtype=pl.String).alias("deploy_id"),
         ),
     }
-    late = {k: v.with_columns(pl.lit(START + timedelta(days=DAYS + 5)).cast(pl.Datetime("us", "UTC")).alias("_arrives")) for k, v in late.items()}
+    late = {
+        k: v.with_columns(pl.lit(START + timedelta(days=DAYS + 5)).cast(pl.Datetime("us", "UTC")).alias("_arrives"))
+        for k, v in late.items()
+    }
     _ingest(home, late, None, START + timedelta(days=DAYS + 6), tmp_path / "in" / "late")
     models.build_models(home)
     assert models.LAST_DECISIONS["marts.deployment_failures"].startswith("incremental")
@@ -148,8 +181,9 @@ def test_incremental_days_and_late_data_equal_full_rebuild(data: dict[str, pl.Da
     con = connect()
     try:
         failed = con.execute(
-            f"SELECT failed_by_rollback FROM read_parquet({quote_literal(str(home.lake / 'marts' / 'deployment_failures.parquet'))}) "
-            "WHERE deploy_id = ?", [victim["deploy_id"]]
+            f"SELECT failed_by_rollback FROM read_parquet({quote_literal(str(home.lake / 'marts' / 'deployment_failures.parquet'))}) "  # noqa: E501
+            "WHERE deploy_id = ?",
+            [victim["deploy_id"]],
         ).fetchone()
     finally:
         con.close()
@@ -158,15 +192,21 @@ def test_incremental_days_and_late_data_equal_full_rebuild(data: dict[str, pl.Da
 
 # ---------------------------------------------------------------------------------------- SLOs
 
-SLO_START = datetime(2025, 9, 29, tzinfo=timezone.utc)  # a Monday; the month ends inside the data
+SLO_START = datetime(2025, 9, 29, tzinfo=UTC)  # a Monday; the month ends inside the data
 SLO_DAYS, SLO_FIRST_BUILD = 30, 27
-SLO_TABLES = ("core.sli_minutes", "core.sli_hours", "core.slo_windows", "marts.slo_weekly", "marts.slo_alerts",
-              "marts.slo_budget_daily")
+SLO_TABLES = (
+    "core.sli_minutes",
+    "core.sli_hours",
+    "core.slo_windows",
+    "marts.slo_weekly",
+    "marts.slo_alerts",
+    "marts.slo_budget_daily",
+)
 SLO_DEFS = """slo_name,service,budgeting_method,target,time_window,is_rolling,time_zone,good_query,bad_query,total_query,time_slice_target,time_slice_window
 avail,api,Occurrences,0.99,28d,true,UTC,,"sum(rate(req_errors_total{job=""api""}[5m]))","sum(rate(req_total{job=""api""}[5m]))",,
 cal,api,Timeslices,0.95,1M,false,Europe/Berlin,"req_good{job=""api""}",,"sum(rate(req_total{job=""api""}[5m]))",0.9,15m
 ratio,web,RatioTimeslices,0.9,7d,true,UTC,web_good,,web_all,,1h
-"""
+"""  # noqa: E501
 LATER_DEF = """slo_name,service,budgeting_method,target,time_window,is_rolling,time_zone,good_query,total_query
 web-later,web,Occurrences,0.999,30d,true,UTC,web_good,web_all
 """
@@ -184,12 +224,28 @@ def _slo_samples(day: int) -> list[dict]:
         errors = (n % (7 * 288)) + (40 * i if burst else 0)
         out += [
             {"metric": "req_total", "labels": {"job": "api"}, "ts": t, "value": float(total), "kind": "counter"},
-            {"metric": "req_errors_total", "labels": {"job": "api"}, "ts": t, "value": float(errors), "kind": "counter"},
-            {"metric": "req_good", "labels": {"job": "api"}, "ts": t, "value": 60.0 if burst else 99.0 + (n % 2),
-             "kind": "gauge"},
+            {
+                "metric": "req_errors_total",
+                "labels": {"job": "api"},
+                "ts": t,
+                "value": float(errors),
+                "kind": "counter",
+            },
+            {
+                "metric": "req_good",
+                "labels": {"job": "api"},
+                "ts": t,
+                "value": 60.0 if burst else 99.0 + (n % 2),
+                "kind": "gauge",
+            },
             {"metric": "web_all", "labels": {}, "ts": t, "value": 10.0 + n % 3, "kind": "gauge"},
-            {"metric": "web_good", "labels": {}, "ts": t, "value": 10.0 + n % 3 - (5 if burst else n % 2),
-             "kind": "gauge"},
+            {
+                "metric": "web_good",
+                "labels": {},
+                "ts": t,
+                "value": 10.0 + n % 3 - (5 if burst else n % 2),
+                "kind": "gauge",
+            },
         ]
     return out
 
@@ -216,7 +272,9 @@ def test_slo_incremental_days_late_data_and_new_definition_equal_full_rebuild(tm
     _assert_same(home, _full_rebuild(home, tmp_path / "ref"))
     con = connect()
     try:
-        alerts = con.execute(f"SELECT count(*) FROM read_parquet({quote_literal(str(home.lake / 'marts' / 'slo_alerts.parquet'))})").fetchone()[0]
+        alerts = con.execute(
+            f"SELECT count(*) FROM read_parquet({quote_literal(str(home.lake / 'marts' / 'slo_alerts.parquet'))})"
+        ).fetchone()[0]
     finally:
         con.close()
     assert alerts > 0
@@ -236,8 +294,16 @@ def test_slo_incremental_days_late_data_and_new_definition_equal_full_rebuild(tm
     # increase), and a new series the availability SLO selects
     late_at = SLO_START + timedelta(days=9, hours=3, minutes=2)
     late = [{"metric": "req_errors_total", "labels": {"job": "api"}, "ts": late_at, "value": 1.0e6, "kind": "counter"}]
-    late += [{"metric": "req_total", "labels": {"job": "api", "pod": "b"}, "ts": late_at + timedelta(minutes=m),
-              "value": 10.0 * m, "kind": "counter"} for m in range(30)]
+    late += [
+        {
+            "metric": "req_total",
+            "labels": {"job": "api", "pod": "b"},
+            "ts": late_at + timedelta(minutes=m),
+            "value": 10.0 * m,
+            "kind": "counter",
+        }
+        for m in range(30)
+    ]
     _ingest_rows(home, late, tmp_path / "in" / "late.parquet")
     models.build_models(home)
     assert models.LAST_DECISIONS["core.sli_minutes"].startswith("incremental from 2025-10-08"), models.LAST_DECISIONS
@@ -250,7 +316,7 @@ def test_slo_incremental_days_late_data_and_new_definition_equal_full_rebuild(tm
     con = connect()
     try:
         first = con.execute(
-            f"SELECT min(week_start) FROM read_parquet({quote_literal(str(home.lake / 'marts' / 'slo_weekly.parquet'))}) "
+            f"SELECT min(week_start) FROM read_parquet({quote_literal(str(home.lake / 'marts' / 'slo_weekly.parquet'))}) "  # noqa: E501
             "WHERE slo_name = 'web-later'"
         ).fetchone()[0]
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,10 @@ def test_every_row_is_accounted_for(home: DataHome, tmp_path: Path) -> None:
     assert (r.kind, r.read, r.loaded, r.duplicates, r.quarantined) == ("canonical", 5, 1, 1, 3)
     assert r.balanced and r.ok
     reasons = _rows(home, "rejected_rows", "locator, reason")
-    assert reasons[0] == ("line 3", "status: 'exploded' is not one of success, failure, error, cancelled, pending, in_progress, queued, inactive")
+    assert reasons[0] == (
+        "line 3",
+        "status: 'exploded' is not one of success, failure, error, cancelled, pending, in_progress, queued, inactive",
+    )
     assert reasons[1][0] == "line 4" and "has no UTC offset" in reasons[1][1]
     assert reasons[2] == ("line 6", "expected 8 fields, found 5")
     # the bad rows keep their raw text
@@ -51,12 +55,18 @@ def test_every_row_is_accounted_for(home: DataHome, tmp_path: Path) -> None:
 
 
 def test_reingest_and_overlap_add_nothing(home: DataHome, tmp_path: Path) -> None:
-    a = _write(tmp_path / "a.csv", HEADER
-               + "d1,checkout,production,aaa,2026-11-23T10:00:00Z,2026-11-23T10:05:00Z,success,false\n"
-               + "d2,checkout,production,bbb,2026-11-24T10:00:00Z,2026-11-24T10:05:00Z,success,false\n")
-    b = _write(tmp_path / "b.csv", HEADER
-               + "d2,checkout,production,bbb,2026-11-24T10:00:00Z,2026-11-24T10:05:00Z,success,false\n"
-               + "d3,checkout,production,ccc,2026-11-25T10:00:00Z,2026-11-25T10:05:00Z,success,false\n")
+    a = _write(
+        tmp_path / "a.csv",
+        HEADER
+        + "d1,checkout,production,aaa,2026-11-23T10:00:00Z,2026-11-23T10:05:00Z,success,false\n"
+        + "d2,checkout,production,bbb,2026-11-24T10:00:00Z,2026-11-24T10:05:00Z,success,false\n",
+    )
+    b = _write(
+        tmp_path / "b.csv",
+        HEADER
+        + "d2,checkout,production,bbb,2026-11-24T10:00:00Z,2026-11-24T10:05:00Z,success,false\n"
+        + "d3,checkout,production,ccc,2026-11-25T10:00:00Z,2026-11-25T10:05:00Z,success,false\n",
+    )
     first = ingest_file(home, a)
     again = ingest_file(home, a)
     overlap = ingest_file(home, b)
@@ -70,8 +80,14 @@ def test_reingest_and_overlap_add_nothing(home: DataHome, tmp_path: Path) -> Non
 
 
 def test_a_corrected_row_replaces_the_old_one(home: DataHome, tmp_path: Path) -> None:
-    a = _write(tmp_path / "a.csv", HEADER + "d1,checkout,production,aaa,2026-11-23T10:00:00Z,2026-11-23T10:05:00Z,success,false\n")
-    b = _write(tmp_path / "b.csv", HEADER + "d1,checkout,production,aaa,2026-11-23T10:00:00Z,2026-11-23T10:09:00Z,failure,false\n")
+    a = _write(
+        tmp_path / "a.csv",
+        HEADER + "d1,checkout,production,aaa,2026-11-23T10:00:00Z,2026-11-23T10:05:00Z,success,false\n",
+    )
+    b = _write(
+        tmp_path / "b.csv",
+        HEADER + "d1,checkout,production,aaa,2026-11-23T10:00:00Z,2026-11-23T10:09:00Z,failure,false\n",
+    )
     ingest_file(home, a)
     r = ingest_file(home, b)
     assert (r.loaded, r.duplicates) == (1, 0)
@@ -80,7 +96,9 @@ def test_a_corrected_row_replaces_the_old_one(home: DataHome, tmp_path: Path) ->
 
 def test_newer_updated_at_wins_whatever_the_order(home: DataHome, tmp_path: Path) -> None:
     head = "incident_id,service,created_at,resolved_at,updated_at\n"
-    newer = _write(tmp_path / "newer.csv", head + "i1,checkout,2026-11-23T10:00:00Z,2026-11-23T11:00:00Z,2026-11-23T11:00:00Z\n")
+    newer = _write(
+        tmp_path / "newer.csv", head + "i1,checkout,2026-11-23T10:00:00Z,2026-11-23T11:00:00Z,2026-11-23T11:00:00Z\n"
+    )
     older = _write(tmp_path / "older.csv", head + "i1,checkout,2026-11-23T10:00:00Z,,2026-11-23T10:01:00Z\n")
     ingest_file(home, newer)
     late = ingest_file(home, older)
@@ -90,7 +108,10 @@ def test_newer_updated_at_wins_whatever_the_order(home: DataHome, tmp_path: Path
 
 
 def test_default_time_zone_localizes_naive_timestamps(home: DataHome, tmp_path: Path) -> None:
-    f = _write(tmp_path / "d.csv", HEADER + "d1,checkout,production,aaa,2026-07-01 12:00:00,2026-07-01 12:30:00,success,false\n")
+    f = _write(
+        tmp_path / "d.csv",
+        HEADER + "d1,checkout,production,aaa,2026-07-01 12:00:00,2026-07-01 12:30:00,success,false\n",
+    )
     r = ingest_file(home, f, default_tz="Europe/Berlin")
     assert r.loaded == 1
     started = _rows(home, "deployments", "strftime(started_at, '%H:%M')")[0][0]
@@ -105,7 +126,9 @@ def test_default_time_zone_localizes_naive_timestamps(home: DataHome, tmp_path: 
         (b"\xff\xfe\x00garbage", "could not tell"),
     ],
 )
-def test_unreadable_files_fail_whole_and_write_nothing(home: DataHome, tmp_path: Path, content: bytes, message: str) -> None:
+def test_unreadable_files_fail_whole_and_write_nothing(
+    home: DataHome, tmp_path: Path, content: bytes, message: str
+) -> None:
     f = _write(tmp_path / "bad.json", content)
     r = ingest_file(home, f)
     assert not r.ok and message in (r.error or "")
@@ -115,14 +138,20 @@ def test_unreadable_files_fail_whole_and_write_nothing(home: DataHome, tmp_path:
 
 
 def test_truncated_json_names_the_place(home: DataHome, tmp_path: Path) -> None:
-    f = _write(tmp_path / "deploys.json", '[{"deploy_id": "d1", "environment": "production", "started_at": "2026-11-23T10:00:00Z"},\n {"deploy_id": ')
+    f = _write(
+        tmp_path / "deploys.json",
+        '[{"deploy_id": "d1", "environment": "production", "started_at": "2026-11-23T10:00:00Z"},\n {"deploy_id": ',
+    )
     r = ingest_file(home, f, kind="canonical")
     assert r.error is not None and "line 2" in r.error and "column" in r.error
     assert Lake(home).files(RAW_TABLES["deployments"]) == []
 
 
 def test_non_utf8_csv_is_a_file_error(home: DataHome, tmp_path: Path) -> None:
-    f = _write(tmp_path / "d.csv", HEADER.encode() + b"d1,caf\xe9,production,aaa,2026-11-23T10:00:00Z,2026-11-23T10:05:00Z,success,false\n")
+    f = _write(
+        tmp_path / "d.csv",
+        HEADER.encode() + b"d1,caf\xe9,production,aaa,2026-11-23T10:00:00Z,2026-11-23T10:05:00Z,success,false\n",
+    )
     r = ingest_file(home, f, kind="canonical")
     assert r.error is not None and "UTF-8" in r.error
 
@@ -142,13 +171,16 @@ def test_ndjson_bad_lines_are_quarantined(home: DataHome, tmp_path: Path) -> Non
 
 
 def test_parquet_and_folders(home: DataHome, tmp_path: Path) -> None:
+    from datetime import datetime
+
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from datetime import datetime, timezone
 
-    t = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
+    t = datetime(2026, 11, 23, 10, tzinfo=UTC)
     pq.write_table(
-        pa.table({"metric": ["up", "up"], "labels": ['{"job":"api"}', '{"job":"api"}'], "ts": [t, t], "value": [1.0, 1.0]}),
+        pa.table(
+            {"metric": ["up", "up"], "labels": ['{"job":"api"}', '{"job":"api"}'], "ts": [t, t], "value": [1.0, 1.0]}
+        ),
         tmp_path / "in" / "m.parquet" if (tmp_path / "in").mkdir() is None else None,
     )
     reports = ingest_paths(home, [tmp_path / "in"])
@@ -178,7 +210,7 @@ def test_vectorized_and_row_by_row_checks_agree(tmp_path: Path) -> None:
         csv.writer(fh).writerows([columns, *rows])
     with open(tmp_path / "d.ndjson", "w", encoding="utf-8") as fh:
         for r in rows:
-            fh.write(json.dumps(dict(zip(columns, r))) + "\n")
+            fh.write(json.dumps(dict(zip(columns, r, strict=False))) + "\n")
     results = {}
     for name in ("d.csv", "d.ndjson"):
         home = DataHome.resolve(tmp_path / f"home-{name}").ensure()
@@ -190,20 +222,22 @@ def test_vectorized_and_row_by_row_checks_agree(tmp_path: Path) -> None:
     read, loaded, quarantined, rows_loaded, reasons = results["d.csv"]
     assert (read, loaded, quarantined) == (6, 1, 5)
     assert rows_loaded[0][0] == "d1" and rows_loaded[0][2].hour == 18 and rows_loaded[0][3] is True
-    assert sorted(reasons) == sorted([
-        "status: 'exploded' is not one of success, failure, error, cancelled, pending, in_progress, queued, inactive",
-        "started_at: timestamp 2026-11-24 10:00:00 has no UTC offset; add one or pass a default time zone (--tz)",
-        "environment: required but missing",
-        "started_at: not an ISO 8601 timestamp: 'not a time'",
-        "deploy_id: required but missing",
-    ])
+    assert sorted(reasons) == sorted(
+        [
+            "status: 'exploded' is not one of success, failure, error, cancelled, pending, in_progress, queued, inactive",  # noqa: E501
+            "started_at: timestamp 2026-11-24 10:00:00 has no UTC offset; add one or pass a default time zone (--tz)",
+            "environment: required but missing",
+            "started_at: not an ISO 8601 timestamp: 'not a time'",
+            "deploy_id: required but missing",
+        ]
+    )
 
 
 def test_merging_a_few_days_at_a_time_gives_the_same_lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import ops_warehouse.lake.store as store
 
     lines = [
-        f"d{i % 40},checkout,production,s{i},2026-11-{1 + i % 20:02d}T10:00:00Z,2026-11-{1 + i % 20:02d}T10:05:00Z,success,false\n"
+        f"d{i % 40},checkout,production,s{i},2026-11-{1 + i % 20:02d}T10:00:00Z,2026-11-{1 + i % 20:02d}T10:05:00Z,success,false\n"  # noqa: E501
         for i in range(60)
     ]
     f = _write(tmp_path / "d.csv", HEADER + "".join(lines))

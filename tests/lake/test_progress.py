@@ -19,7 +19,7 @@ HEADER = "deploy_id,service,environment,sha,started_at,finished_at,status\n"
 
 def _deploys(path: Path, n: int) -> Path:
     rows = "".join(
-        f"d{i},checkout,production,sha{i},2026-11-{10 + i % 10:02d}T10:00:00Z,2026-11-{10 + i % 10:02d}T10:05:00Z,success\n"
+        f"d{i},checkout,production,sha{i},2026-11-{10 + i % 10:02d}T10:00:00Z,2026-11-{10 + i % 10:02d}T10:05:00Z,success\n"  # noqa: E501
         for i in range(n)
     )
     path.write_text(HEADER + rows, encoding="utf-8")
@@ -65,15 +65,15 @@ def _cli(home: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedPro
 
     return subprocess.run(
         [sys.executable, "-m", "ops_warehouse.cli", "--home", str(home), *args],
-        capture_output=True, text=True, env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
     )
 
 
 @pytest.mark.parametrize("maker", ["csv", "prometheus"])
 def test_ingest_reports_progress_as_it_goes(tmp_path: Path, maker: str) -> None:
-    path = (
-        _deploys(tmp_path / "d.csv", 30_000) if maker == "csv" else _range_json(tmp_path / "r.json", 40, 2_000)
-    )
+    path = _deploys(tmp_path / "d.csv", 30_000) if maker == "csv" else _range_json(tmp_path / "r.json", 40, 2_000)
     forced = _cli(tmp_path / "home-a", "ingest", str(path), env={progress.ENV_VAR: "1"})
     assert forced.returncode == 0, forced.stderr
     # the line is redrawn in place with carriage returns (text mode reads them as newlines)

@@ -20,7 +20,7 @@ HEADER = "deploy_id,service,environment,sha,started_at,finished_at,status\n"
 
 def _deploys(path: Path, n: int) -> Path:
     rows = "".join(
-        f"d{i},checkout,production,sha{i},2026-11-{10 + i % 10:02d}T10:00:00Z,2026-11-{10 + i % 10:02d}T10:05:00Z,success\n"
+        f"d{i},checkout,production,sha{i},2026-11-{10 + i % 10:02d}T10:00:00Z,2026-11-{10 + i % 10:02d}T10:05:00Z,success\n"  # noqa: E501
         for i in range(n)
     )
     path.write_text(HEADER + rows, encoding="utf-8")
@@ -60,7 +60,9 @@ def test_open_analyst_session_keeps_its_snapshot_while_a_build_publishes(home: D
     publish(home)
     analyst = subprocess.Popen(
         [sys.executable, "-c", ANALYST, str(home.warehouse)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert analyst.stdout is not None and analyst.stdin is not None
@@ -73,10 +75,16 @@ def test_open_analyst_session_keeps_its_snapshot_while_a_build_publishes(home: D
         assert time.perf_counter() - t0 < 60
         # a new connection (another process) sees the new snapshot ...
         fresh = subprocess.run(
-            [sys.executable, "-c",
-             "import sys, duckdb; print(duckdb.connect(sys.argv[1], read_only=True)"
-             ".execute('SELECT count(*) FROM core.deployments').fetchone()[0])", str(home.warehouse)],
-            capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                "-c",
+                "import sys, duckdb; print(duckdb.connect(sys.argv[1], read_only=True)"
+                ".execute('SELECT count(*) FROM core.deployments').fetchone()[0])",
+                str(home.warehouse),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         assert fresh.stdout.strip() == "7"
         # ... and the open session still reads the old one, whole

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ TOLERANCE = 1e-9
 
 def _load_raw(home: DataHome, path: Path) -> None:
     table = RAW_TABLES[path.name.split(".raw-", 1)[1].split(".", 1)[0]]
-    stager = _Stager(home.tmp / f"raw-{path.stem}", str(path), datetime.now(timezone.utc))
+    stager = _Stager(home.tmp / f"raw-{path.stem}", str(path), datetime.now(UTC))
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             stager.add(table, check_row(table, json.loads(line), None))
@@ -56,7 +56,7 @@ def _load_raw(home: DataHome, path: Path) -> None:
 
 def _norm(v: Any) -> Any:
     if isinstance(v, datetime):
-        return (v if v.tzinfo else v.replace(tzinfo=timezone.utc)).astimezone(timezone.utc).isoformat()
+        return (v if v.tzinfo else v.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
     if isinstance(v, date):
         return v.isoformat()
     return v
@@ -101,7 +101,7 @@ def test_scenario(case: Path, tmp_path: Path) -> None:
             params = list(where.values())
             cur = con.execute(f"SELECT * FROM {check['table']} WHERE {cond}", params)
             cols = [d[0] for d in cur.description]
-            rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+            rows = [dict(zip(cols, r, strict=False)) for r in cur.fetchall()]
             label = f"check {n} {check['table']} {where}"
             if "rows" in check:
                 assert len(rows) == check["rows"], f"{label}: {len(rows)} rows, expected {check['rows']}"

@@ -20,12 +20,18 @@ def test_every_core_contract_is_loaded() -> None:
 def test_suite_reports_each_broken_rule(tmp_path: Path) -> None:
     path = tmp_path / "t.parquet"
     pq.write_table(
-        pa.table({"deploy_id": ["a", "a", None, "c"], "status": ["success", "exploded", "failure", "success"],
-                  "lead": [1.0, -2.0, 3.0, None]}),
+        pa.table(
+            {
+                "deploy_id": ["a", "a", None, "c"],
+                "status": ["success", "exploded", "failure", "success"],
+                "lead": [1.0, -2.0, 3.0, None],
+            }
+        ),
         path,
     )
-    contract = Contract("core.t", key=["deploy_id"], accepted_values={"status": ["success", "failure"]},
-                        between={"lead": [0, None]})
+    contract = Contract(
+        "core.t", key=["deploy_id"], accepted_values={"status": ["success", "failure"]}, between={"lead": [0, None]}
+    )
     evaluated, findings = validate_parquet(contract, path)
     rules = {f.rule.split("(")[0]: f.failing_rows for f in findings}
     assert evaluated == 7  # 3 columns exist, not null, unique, in set, between

@@ -125,9 +125,7 @@ def snapshot_tables(home: DataHome) -> set[str]:
     try:
         return {
             f"{s}.{n}"
-            for s, n in con.execute(
-                "SELECT table_schema, table_name FROM information_schema.tables"
-            ).fetchall()
+            for s, n in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
         }
     finally:
         con.close()
@@ -174,7 +172,9 @@ def reference(tmp_path_factory: pytest.TempPathFactory, exports: Exports) -> Ref
     sums = lake_checksums(home)
     assert sums, "the reference build wrote no derived tables"
     assert counts["core.deployments"] > 0 and counts["core.incidents"] > 0
-    return Reference(home=home, checksums=sums, raw=raw_checksums(home), snapshot_tables=snapshot_tables(home), counts=counts)
+    return Reference(
+        home=home, checksums=sums, raw=raw_checksums(home), snapshot_tables=snapshot_tables(home), counts=counts
+    )
 
 
 def raw_checksums(home: DataHome) -> dict[str, str]:
@@ -198,9 +198,7 @@ def raw_counts(home: DataHome) -> dict[str, int]:
 
     con = open_lake(home)
     try:
-        return {
-            name: con.execute(f"SELECT count(*) FROM raw.{quote_ident(name)}").fetchone()[0] for name in RAW_TABLES
-        }
+        return {name: con.execute(f"SELECT count(*) FROM raw.{quote_ident(name)}").fetchone()[0] for name in RAW_TABLES}
     finally:
         con.close()
 

@@ -70,7 +70,7 @@ CANONICAL_NDJSON = (
 INJECTION = "'); DROP TABLE core.deployments; --"
 HOSTILE_STRINGS = [
     INJECTION,
-    'quote " and \' and `tick`',
+    "quote \" and ' and `tick`",
     "semi;colon",
     "ünïcödé ☃ 🚀👩‍💻",
     "\x00nul",
@@ -89,10 +89,42 @@ HOSTILE_STRINGS = [
     "../../../../etc/passwd",
 ]
 
-ENUM_KEYS = {"state", "status", "urgency", "severity", "priority", "action", "type", "conclusion", "event",
-             "kind", "resultType", "aggregationTemporality", "budgetingMethod", "statusCategory"}
-ID_KEYS = {"id", "key", "number", "sha", "name", "created_at", "createdAt", "updated_at", "ts", "timestamp",
-           "environment", "values", "pointlist", "metric", "deployment", "incident", "fields", "service"}
+ENUM_KEYS = {
+    "state",
+    "status",
+    "urgency",
+    "severity",
+    "priority",
+    "action",
+    "type",
+    "conclusion",
+    "event",
+    "kind",
+    "resultType",
+    "aggregationTemporality",
+    "budgetingMethod",
+    "statusCategory",
+}
+ID_KEYS = {
+    "id",
+    "key",
+    "number",
+    "sha",
+    "name",
+    "created_at",
+    "createdAt",
+    "updated_at",
+    "ts",
+    "timestamp",
+    "environment",
+    "values",
+    "pointlist",
+    "metric",
+    "deployment",
+    "incident",
+    "fields",
+    "service",
+}
 
 
 def sample_text(kind: str, index: int = 0) -> tuple[str, str]:
@@ -147,9 +179,13 @@ DROP = object()
 
 def _is_time_key(k: str | None) -> bool:
     k = (k or "").lower()
-    return k.endswith("_at") or k.endswith("at") and k[:-2].endswith(("created", "updated", "resolved")) or any(
-        t in k for t in ("time", "date", "timestamp")
-    ) or k in ("ts", "at")
+    return (
+        k.endswith("_at")
+        or k.endswith("at")
+        and k[:-2].endswith(("created", "updated", "resolved"))
+        or any(t in k for t in ("time", "date", "timestamp"))
+        or k in ("ts", "at")
+    )
 
 
 def _scalar(v: Any) -> bool:
@@ -176,7 +212,9 @@ CONTENT_MUTATIONS: dict[str, Callable[[str | None, Any], Any]] = {
 TEXT_MUTATIONS: dict[str, Callable[[str], str]] = {
     "values_nan": lambda t: "\n".join(_last_token(line, "NaN") for line in t.splitlines()),
     "values_huge": lambda t: "\n".join(_last_token(line, "1" + "0" * 400) for line in t.splitlines()),
-    "timestamps_garbage": lambda t: "\n".join(line + " NaN" if line and not line.startswith("#") else line for line in t.splitlines()),
+    "timestamps_garbage": lambda t: "\n".join(
+        line + " NaN" if line and not line.startswith("#") else line for line in t.splitlines()
+    ),
     "labels_with_quotes": lambda t: t.replace('="', '="\\"\'); DROP TABLE core.deployments; --'),
     "broken_braces": lambda t: t.replace("}", ""),
     "unknown_type": lambda t: t.replace("# TYPE", "# TYPE exploded exploded"),
@@ -219,7 +257,11 @@ def byte_cases(base: bytes, suffix: str) -> list[tuple[str, bytes, str]]:
         ("yaml_tabs_and_junk", b"apiVersion: openslo/v1\nkind: SLO\n\tspec: [\n", suffix),
         ("csv_header_only", b"deploy_id,environment,started_at\n", suffix),
         ("csv_ragged", b"deploy_id,environment,started_at\nd1\nd2,prod,2026-11-23T10:00:00Z,extra,fields\n", suffix),
-        ("csv_duplicate_columns", b"deploy_id,deploy_id,environment,started_at\nd1,d2,prod,2026-11-23T10:00:00Z\n", suffix),
+        (
+            "csv_duplicate_columns",
+            b"deploy_id,deploy_id,environment,started_at\nd1,d2,prod,2026-11-23T10:00:00Z\n",
+            suffix,
+        ),
     ]
 
 
@@ -250,9 +292,9 @@ def canonical_cases() -> list[tuple[str, bytes, str]]:
         "nan_timestamp": "d1,checkout,production,a,NaN,NaN,success,false\n",
         "missing_required": f",checkout,,a,{good},{good},success,false\n",
         "epoch_overflow": "d1,checkout,production,a,99999999999999999999,1e300,success,false\n",
-        "injection": f"d1,\"{INJECTION}\",production,a,{good},{good},success,false\n",
-        "quoted_newlines": f"d1,\"multi\nline\",production,a,{good},{good},success,false\n",
-        "unterminated_quote": f"d1,\"checkout,production,a,{good},{good},success,false\n",
+        "injection": f'd1,"{INJECTION}",production,a,{good},{good},success,false\n',
+        "quoted_newlines": f'd1,"multi\nline",production,a,{good},{good},success,false\n',
+        "unterminated_quote": f'd1,"checkout,production,a,{good},{good},success,false\n',
     }
     cases = [(f"csv_{name}", (head + row).encode("utf-8"), ".csv") for name, row in rows.items()]
     incidents = "incident_id,service,created_at,escalations\n"
@@ -261,10 +303,22 @@ def canonical_cases() -> list[tuple[str, bytes, str]]:
     metrics = "metric,labels,ts,value\n"
     cases.append(("csv_labels_not_json", (metrics + f"up,{{not json,{good},1\n").encode(), ".csv"))
     cases.append(("csv_value_words", (metrics + f"up,{{}},{good},lots\n").encode(), ".csv"))
-    cases.append(("ndjson_int_overflow", json.dumps(
-        {"incident_id": "i1", "service": "s", "created_at": good, "escalations": 10**30}).encode() + b"\n", ".ndjson"))
-    cases.append(("ndjson_nan_ts", b'{"incident_id": "i1", "service": "s", "created_at": NaN}\n'
-                  b'{"incident_id": "i2", "service": "s", "created_at": Infinity}\n', ".ndjson"))
+    cases.append(
+        (
+            "ndjson_int_overflow",
+            json.dumps({"incident_id": "i1", "service": "s", "created_at": good, "escalations": 10**30}).encode()
+            + b"\n",
+            ".ndjson",
+        )
+    )
+    cases.append(
+        (
+            "ndjson_nan_ts",
+            b'{"incident_id": "i1", "service": "s", "created_at": NaN}\n'
+            b'{"incident_id": "i2", "service": "s", "created_at": Infinity}\n',
+            ".ndjson",
+        )
+    )
     return cases
 
 

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from ops_warehouse.catalog import Catalog
 from ops_warehouse.home import DataHome
@@ -75,7 +74,9 @@ ANALYST = textwrap.dedent(
 def _cli(home: DataHome, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ops_warehouse.cli", "--home", str(home.root), *args],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -125,7 +126,9 @@ def test_analysts_never_fail_or_see_half_a_warehouse(reference: Reference, expor
     analysts = [
         subprocess.Popen(
             [sys.executable, "-c", ANALYST, str(home.root), str(stop), PROBE],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(2)
     ]
@@ -141,7 +144,9 @@ def test_analysts_never_fail_or_see_half_a_warehouse(reference: Reference, expor
         # An ingest in another process runs while this process builds and publishes ...
         ingest = subprocess.Popen(
             [sys.executable, "-m", "ops_warehouse.cli", "--home", str(home.root), "ingest", *map(str, sorted(late))],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         build_models(home)
         t0 = time.perf_counter()
@@ -263,7 +268,10 @@ def test_concurrent_ingests_lose_no_rows(reference: Reference, exports: Exports,
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", INGESTER, str(home.root), *map(str, pieces[w::workers])],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for w in range(workers)
     ]

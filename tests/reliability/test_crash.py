@@ -160,7 +160,10 @@ def _start(phase: str, home: DataHome, files: list[Path]) -> subprocess.Popen[st
     """A child process ready to run the phase; the clock starts when :func:`_go` is called."""
     child = subprocess.Popen(
         [sys.executable, "-c", DRIVER, phase, str(home.root), *map(str, files)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert child.stdout is not None and child.stdin is not None
     ready = child.stdout.readline().strip()
@@ -241,7 +244,9 @@ def test_sigkill_at_many_points_leaves_a_recoverable_warehouse(
         # Re-run the interrupted operation (and what follows it) over whatever the dead run left.
         if phase == "ingest":
             ingest_all(home, exports.files)
-            assert raw_checksums(home) == reference.raw, f"{where}: raw differs in {diff(raw_checksums(home), reference.raw)}"
+            assert raw_checksums(home) == reference.raw, (
+                f"{where}: raw differs in {diff(raw_checksums(home), reference.raw)}"
+            )
         if phase in ("ingest", "build"):
             build_models(home)
         if phase in ("build", "publish"):
@@ -249,10 +254,14 @@ def test_sigkill_at_many_points_leaves_a_recoverable_warehouse(
 
         assert_lake_readable(home)
         sums = lake_checksums(home)
-        assert sums == reference.checksums, f"{where}: derived tables differ from a clean run: {diff(sums, reference.checksums)}"
+        assert sums == reference.checksums, (
+            f"{where}: derived tables differ from a clean run: {diff(sums, reference.checksums)}"
+        )
         if phase in ("build", "publish"):
             snap = snapshot_checksums(home)
-            assert snap == reference.checksums, f"{where}: snapshot differs from a clean run: {diff(snap, reference.checksums)}"
+            assert snap == reference.checksums, (
+                f"{where}: snapshot differs from a clean run: {diff(snap, reference.checksums)}"
+            )
             assert_snapshot_complete(home, reference.snapshot_tables)
         shutil.rmtree(home.root)
     # The kill points are only worth something if most of them hit a running operation.

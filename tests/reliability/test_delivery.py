@@ -39,7 +39,9 @@ def _assert_same_as_reference(home: DataHome, reference: Reference, how: str) ->
     build_models(home)
     assert_lake_readable(home)
     sums = lake_checksums(home)
-    assert sums == reference.checksums, f"{how}: derived tables differ from a clean ingest: {diff(sums, reference.checksums)}"
+    assert sums == reference.checksums, (
+        f"{how}: derived tables differ from a clean ingest: {diff(sums, reference.checksums)}"
+    )
 
 
 # ---------------------------------------------------------------- splitting exports
@@ -125,7 +127,9 @@ def test_out_of_order_files_give_the_same_warehouse(reference: Reference, export
     """Exports split into consecutive pieces, then every piece ingested in a shuffled order."""
     pieces: list[Path] = []
     for f in exports.files:
-        pieces += split_export(f, tmp_path / "split" / f.parent.name, [(0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0)])
+        pieces += split_export(
+            f, tmp_path / "split" / f.parent.name, [(0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0)]
+        )
     random.Random(20261129).shuffle(pieces)
     assert pieces != sorted(pieces)
     home = new_home(tmp_path / "home", exports)
@@ -170,7 +174,9 @@ def test_an_update_wins_in_either_order(order: str, exports: Exports, tmp_path: 
     doc = json.loads(src.read_text(encoding="utf-8"))
     resolved = next(i for i in doc["incidents"] if i.get("status") == "resolved")
     open_version = {k: v for k, v in resolved.items() if k != "resolved_at"}
-    open_version.update(status="triggered", updated_at=resolved["created_at"], last_status_change_at=resolved["created_at"])
+    open_version.update(
+        status="triggered", updated_at=resolved["created_at"], last_status_change_at=resolved["created_at"]
+    )
     old = tmp_path / "old.json"
     new = tmp_path / "new.json"
     old.write_text(json.dumps({"incidents": [open_version]}), encoding="utf-8")

@@ -45,9 +45,18 @@ from .hostile_corpus import (
 KINDS = sorted(SAMPLES_BY_KIND)
 
 # Cases that are also ingested without --source (content detection on malformed input).
-DETECT_CASES = {"truncated_half", "not_utf8", "nul_bytes", "json_empty_object", "ndjson_garbage_lines",
-                "unknown_enum_values.0", "missing_required.0", "sql_in_every_string.0", "nan_timestamps.0",
-                "strings_to_ints.0"}
+DETECT_CASES = {
+    "truncated_half",
+    "not_utf8",
+    "nul_bytes",
+    "json_empty_object",
+    "ndjson_garbage_lines",
+    "unknown_enum_values.0",
+    "missing_required.0",
+    "sql_in_every_string.0",
+    "nan_timestamps.0",
+    "strings_to_ints.0",
+}
 
 INT64_OVERFLOW = (
     "ingest.check_row/_coerce accepts a Python int outside int64 for an int64 column; "
@@ -85,7 +94,11 @@ def _lake_state(home: DataHome) -> dict[str, tuple[int, int]]:
 
 
 def _raw_rows(home: DataHome) -> int:
-    return sum(pq.read_metadata(f).num_rows for f in (home.lake / "raw").rglob("*.parquet")) if (home.lake / "raw").exists() else 0
+    return (
+        sum(pq.read_metadata(f).num_rows for f in (home.lake / "raw").rglob("*.parquet"))
+        if (home.lake / "raw").exists()
+        else 0
+    )
 
 
 def _rejected_for(home: DataHome, source_file: str) -> list[tuple[str, str]]:
@@ -211,6 +224,8 @@ DEEP = textwrap.dedent(
         print(json.dumps(out), flush=True)
     """
 )
+
+
 def _deep(kinds: list[str], depth: int = 20_000) -> list[dict[str, Any]]:
     r = subprocess.run([sys.executable, "-c", DEEP, str(depth), *kinds], capture_output=True, text=True, timeout=300)
     lines = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
@@ -238,15 +253,26 @@ def test_deeply_nested_json_in_bounded_memory() -> None:
 def _cli(home: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ops_warehouse.cli", "--home", str(home), *args],
-        capture_output=True, text=True, timeout=300, cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
     )
 
 
 def test_cli_ingest_of_hostile_files_never_shows_a_traceback(tmp_path: Path) -> None:
     folder = tmp_path / "drop"
     folder.mkdir()
-    chosen = ["truncated_half", "not_utf8", "binary", "json_null", "unknown_enum_values.0", "nan_timestamps.0",
-              "missing_required.0", "empty"]
+    chosen = [
+        "truncated_half",
+        "not_utf8",
+        "binary",
+        "json_null",
+        "unknown_enum_values.0",
+        "nan_timestamps.0",
+        "missing_required.0",
+        "empty",
+    ]
     names = []
     for kind in ("pagerduty-incidents", "github-deployment-statuses", "prometheus-range", "jira-issues"):
         for name, data, suffix in corpus(kind):
@@ -256,8 +282,10 @@ def test_cli_ingest_of_hostile_files_never_shows_a_traceback(tmp_path: Path) -> 
                 names.append(f)
     home = tmp_path / "home"
     # with the kind given, then detected from content
-    for args in (("--source", "pagerduty-incidents", *[str(p) for p in names if p.name.startswith("pagerduty")]),
-                 (str(folder),)):
+    for args in (
+        ("--source", "pagerduty-incidents", *[str(p) for p in names if p.name.startswith("pagerduty")]),
+        (str(folder),),
+    ):
         r = _cli(home, "ingest", *args)
         assert r.returncode == 1, r.stdout + r.stderr  # some files cannot be read at all
         assert "Traceback" not in r.stderr and "Traceback" not in r.stdout, r.stderr
@@ -332,7 +360,9 @@ def _fuzzed_bytes(data: st.DataObject, kind: str) -> tuple[bytes, str]:
             i = data.draw(st.integers(0, len(lines) - 1))
             tokens = lines[i].replace(",", " , ").split(" ")
             j = data.draw(st.integers(0, len(tokens) - 1))
-            tokens[j] = data.draw(st.sampled_from(HOSTILE_STRINGS).map(lambda s: s.replace("\x00", "")) | st.text(max_size=8))
+            tokens[j] = data.draw(
+                st.sampled_from(HOSTILE_STRINGS).map(lambda s: s.replace("\x00", "")) | st.text(max_size=8)
+            )
             lines[i] = " ".join(tokens).replace(" , ", ",")
         return "\n".join(lines).encode("utf-8", errors="surrogatepass"), suffix
     fmt, doc = parsed
@@ -350,8 +380,12 @@ def _fuzzed_bytes(data: st.DataObject, kind: str) -> tuple[bytes, str]:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@settings(max_examples=15, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(data=st.data())
 def test_fuzzed_samples_never_escape_and_balance(kind: str, data: st.DataObject, tmp_path: Path) -> None:
     home = DataHome.resolve(tmp_path / f"home-{kind}").ensure()
@@ -370,7 +404,7 @@ NASTY = [
     "O'Brien's \"quoted\" service",
     "semi;colon;--comment",
     "ünïcödé-☃-🚀-👩‍💻",
-    'back\\slash and "double" and \'single\'',
+    "back\\slash and \"double\" and 'single'",
     "$$dollar$$ and %percent% and {brace}",
 ]
 
@@ -378,27 +412,63 @@ NASTY = [
 def test_hostile_values_round_trip_through_build_and_publish(tmp_path: Path) -> None:
     home = DataHome.resolve(tmp_path / "home").ensure()
     home.catalog.write_text(
-        yaml.safe_dump({"services": {s: {"team": "team " + s, "production_environments": ["production"]} for s in NASTY}},
-                       allow_unicode=True),
+        yaml.safe_dump(
+            {"services": {s: {"team": "team " + s, "production_environments": ["production"]} for s in NASTY}},
+            allow_unicode=True,
+        ),
         encoding="utf-8",
     )
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["deploy_id", "service", "environment", "sha", "started_at", "finished_at", "status"])
     for i, s in enumerate(NASTY):
-        w.writerow([f"d{i}-{s}", s, "production", f"sha{i}", f"2026-11-2{i % 5}T10:00:00Z", f"2026-11-2{i % 5}T10:05:00Z", "success"])
+        w.writerow(
+            [
+                f"d{i}-{s}",
+                s,
+                "production",
+                f"sha{i}",
+                f"2026-11-2{i % 5}T10:00:00Z",
+                f"2026-11-2{i % 5}T10:05:00Z",
+                "success",
+            ]
+        )
     deploys = tmp_path / "deploys.csv"
     deploys.write_text(buf.getvalue(), encoding="utf-8")
     incidents = tmp_path / "incidents.ndjson"
-    incidents.write_text("".join(
-        json.dumps({"incident_id": f"i{i}", "service": s, "severity": "sev2", "title": f"title {s}",
-                    "created_at": f"2026-11-2{i % 5}T11:00:00Z", "resolved_at": f"2026-11-2{i % 5}T12:00:00Z"}) + "\n"
-        for i, s in enumerate(NASTY)), encoding="utf-8")
+    incidents.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "incident_id": f"i{i}",
+                    "service": s,
+                    "severity": "sev2",
+                    "title": f"title {s}",
+                    "created_at": f"2026-11-2{i % 5}T11:00:00Z",
+                    "resolved_at": f"2026-11-2{i % 5}T12:00:00Z",
+                }
+            )
+            + "\n"
+            for i, s in enumerate(NASTY)
+        ),
+        encoding="utf-8",
+    )
     metrics = tmp_path / "metrics.ndjson"
-    metrics.write_text("".join(
-        json.dumps({"metric": "http_requests_total", "labels": json.dumps({"service": s, "path": f"/{s}"}),
-                    "ts": "2026-11-23T10:00:00Z", "value": float(i)}) + "\n"
-        for i, s in enumerate(NASTY)), encoding="utf-8")
+    metrics.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "metric": "http_requests_total",
+                    "labels": json.dumps({"service": s, "path": f"/{s}"}),
+                    "ts": "2026-11-23T10:00:00Z",
+                    "value": float(i),
+                }
+            )
+            + "\n"
+            for i, s in enumerate(NASTY)
+        ),
+        encoding="utf-8",
+    )
     for f in (deploys, incidents, metrics):
         r = ingest_and_check(home, f, None)
         assert r.ok and r.loaded == len(NASTY) and r.quarantined == 0, r.line()
@@ -407,8 +477,17 @@ def test_hostile_values_round_trip_through_build_and_publish(tmp_path: Path) -> 
 
     con = duckdb.connect(str(home.warehouse), read_only=True)
     try:
-        tables = {f"{s}.{n}" for s, n in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
-        assert {"core.deployments", "core.incidents", "raw.deployments", "raw.metric_samples", "marts.dora_weekly"} <= tables
+        tables = {
+            f"{s}.{n}"
+            for s, n in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+        }
+        assert {
+            "core.deployments",
+            "core.incidents",
+            "raw.deployments",
+            "raw.metric_samples",
+            "marts.dora_weekly",
+        } <= tables
         services = {r[0] for r in con.execute("SELECT service FROM core.deployments").fetchall()}
         assert services == set(NASTY)
         ids = {r[0] for r in con.execute("SELECT deploy_id FROM core.deployments").fetchall()}
@@ -418,9 +497,13 @@ def test_hostile_values_round_trip_through_build_and_publish(tmp_path: Path) -> 
         titles = {r[0] for r in con.execute("SELECT title FROM core.incidents").fetchall()}
         assert titles == {f"title {s}" for s in NASTY}
         labels = [json.loads(r[0]) for r in con.execute("SELECT labels FROM raw.metric_samples").fetchall()]
-        assert {lab["service"] for lab in labels} == set(NASTY) and {lab["path"] for lab in labels} == {f"/{s}" for s in NASTY}
+        assert {lab["service"] for lab in labels} == set(NASTY) and {lab["path"] for lab in labels} == {
+            f"/{s}" for s in NASTY
+        }
         assert con.execute("SELECT count(*) FROM core.deployments").fetchone()[0] == len(NASTY)
-        mart_services = {r[0] for r in con.execute("SELECT service FROM marts.dora_weekly WHERE scope = 'service'").fetchall()}
+        mart_services = {
+            r[0] for r in con.execute("SELECT service FROM marts.dora_weekly WHERE scope = 'service'").fetchall()
+        }
         assert mart_services == set(NASTY)
     finally:
         con.close()
@@ -445,15 +528,17 @@ def test_file_names_cannot_write_outside_the_data_home(tmp_path: Path) -> None:
     home = DataHome.resolve(tmp_path / "home").ensure()
     inbox = tmp_path / "inbox" / "deep" / "er"
     inbox.mkdir(parents=True)
-    body = ("deploy_id,service,environment,started_at\n"
-            "d1,checkout,production,2026-11-23T10:00:00Z\n"
-            "d2,checkout,production,not-a-time\n")
+    body = (
+        "deploy_id,service,environment,started_at\n"
+        "d1,checkout,production,2026-11-23T10:00:00Z\n"
+        "d2,checkout,production,not-a-time\n"
+    )
     names = [
         "..",  # not a file: the directory
         "..deploys.csv",
         "deploys..csv",
         "..%2F..%2Fescape.csv",
-        "it's \"quoted\"; DROP TABLE core.deployments; --.csv",
+        'it\'s "quoted"; DROP TABLE core.deployments; --.csv',
         "ünï ☃ 🚀.csv",
         "-rf --home.csv",
     ]
@@ -471,9 +556,15 @@ def test_file_names_cannot_write_outside_the_data_home(tmp_path: Path) -> None:
     for r in reports[:-1]:
         assert r.ok and r.balanced and r.quarantined == 1, r.line()
     assert reports[-1].error == "not a regular file"
-    stored = {r[0] for r in duckdb.connect().execute(
-        "SELECT DISTINCT source_file FROM read_parquet(?)", [str(home.lake / "quarantine" / "rejected_rows" / "part-0.parquet")]
-    ).fetchall()}
+    stored = {
+        r[0]
+        for r in duckdb.connect()
+        .execute(
+            "SELECT DISTINCT source_file FROM read_parquet(?)",
+            [str(home.lake / "quarantine" / "rejected_rows" / "part-0.parquet")],
+        )
+        .fetchall()
+    }
     assert stored == {str(p.resolve()) for p in paths[:-1]}
     assert_lake_readable(home)
     # the CLI too, with the home given relative to a working directory
@@ -529,7 +620,9 @@ def _sha(path: Path) -> str:
 
 
 @pytest.mark.parametrize("statement", WRITES)
-def test_sql_cannot_change_anything(statement: str, published: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sql_cannot_change_anything(
+    statement: str, published: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from ops_warehouse.cli import main
 
     monkeypatch.chdir(tmp_path)
@@ -549,7 +642,11 @@ def test_sql_cannot_change_anything(statement: str, published: Path, tmp_path: P
 
 def test_sql_write_through_the_real_command(published: Path, tmp_path: Path) -> None:
     before = _sha(published / "warehouse.duckdb")
-    for statement in ("DROP TABLE core.deployments", "COPY core.incidents TO 'x.csv'", "SELECT 1; DELETE FROM core.incidents"):
+    for statement in (
+        "DROP TABLE core.deployments",
+        "COPY core.incidents TO 'x.csv'",
+        "SELECT 1; DELETE FROM core.incidents",
+    ):
         r = _cli(published, "sql", statement, cwd=tmp_path)
         assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr

@@ -42,8 +42,13 @@ FLAGS = [
 
 
 def find_chromium() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser"), shutil.which("google-chrome")):
+    for candidate in (
+        os.environ.get("CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+        shutil.which("google-chrome"),
+    ):
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -79,8 +84,11 @@ class _Pipe:
 
         self.proc = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            pass_fds=(3, 4), preexec_fn=wire,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            pass_fds=(3, 4),
+            preexec_fn=wire,
         )
         os.close(child_in)
         os.close(child_out)
@@ -89,8 +97,9 @@ class _Pipe:
         self.next_id = 0
         self.events: list[dict[str, Any]] = []
 
-    def send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None,
-             timeout: float = 10.0) -> dict[str, Any]:
+    def send(
+        self, method: str, params: dict[str, Any] | None = None, session: str | None = None, timeout: float = 10.0
+    ) -> dict[str, Any]:
         self.next_id += 1
         msg: dict[str, Any] = {"id": self.next_id, "method": method, "params": params or {}}
         if session:
@@ -180,8 +189,11 @@ def load_page(
         session = pipe.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Page", "Runtime", "Log", "Network"):
             pipe.send(f"{domain}.enable", session=session)
-        pipe.send("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=session)
+        pipe.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            session=session,
+        )
         if not javascript:
             pipe.send("Emulation.setScriptExecutionDisabled", {"value": True}, session=session)
         if media:
@@ -197,13 +209,22 @@ def load_page(
         pipe.pump(settle)
         shot_params: dict[str, Any] = {"format": "png", "captureBeyondViewport": False}
         if clip:
-            shot_params["clip"] = dict(zip(("x", "y", "width", "height"), clip), scale=1)
+            shot_params["clip"] = dict(zip(("x", "y", "width", "height"), clip, strict=False), scale=1)
         shot = pipe.send("Page.captureScreenshot", shot_params, session=session, timeout=timeout)
         out.screenshot = base64.b64decode(shot["data"])
         if pdf:
-            printed = pipe.send("Page.printToPDF", {"landscape": True, "paperWidth": 11.69, "paperHeight": 8.27,
-                                                    "preferCSSPageSize": True, "printBackground": True},
-                                session=session, timeout=timeout)
+            printed = pipe.send(
+                "Page.printToPDF",
+                {
+                    "landscape": True,
+                    "paperWidth": 11.69,
+                    "paperHeight": 8.27,
+                    "preferCSSPageSize": True,
+                    "printBackground": True,
+                },
+                session=session,
+                timeout=timeout,
+            )
             out.pdf = base64.b64decode(printed["data"])
         for name, expr in expressions.items():
             res = pipe.send("Runtime.evaluate", {"expression": expr, "returnByValue": True}, session=session)

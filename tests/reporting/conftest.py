@@ -27,7 +27,7 @@ from ops_warehouse.lake.publish import publish
 HOSTILE_SERVICE = "<script>window.__pwned=1</script>"
 HOSTILE_TEAM = "t\"'<b>&amp;"
 HOSTILE_TITLE = "</script><script>document.title='pwned';window.__pwned=2</script> <!-- ünïcødé \"q\" 'q' \u2028"
-HOSTILE_OWNER = "<img src=x onerror=\"window.__pwned=3\">Zoë"
+HOSTILE_OWNER = '<img src=x onerror="window.__pwned=3">Zoë'
 WEEK = "2026-W10"
 PREV_WEEK = "2026-W09"
 
@@ -39,28 +39,103 @@ DEPLOYS = [
     ("D2", "api", "core", "production", "d" * 40, "2026-03-02T11:00:00Z", "2026-03-02T11:20:00Z", "success"),
     ("D3", "api", "core", "production", "e" * 40, "2026-03-03T09:00:00Z", "2026-03-03T09:30:00Z", "success"),
     ("D4", "api", "core", "production", "f" * 40, "2026-03-04T09:00:00Z", "2026-03-04T09:05:00Z", "failure"),
-    ("H1", HOSTILE_SERVICE, HOSTILE_TEAM, "production", "9" * 40, "2026-03-05T08:00:00Z", "2026-03-05T08:05:00Z",
-     "success"),
+    (
+        "H1",
+        HOSTILE_SERVICE,
+        HOSTILE_TEAM,
+        "production",
+        "9" * 40,
+        "2026-03-05T08:00:00Z",
+        "2026-03-05T08:05:00Z",
+        "success",
+    ),
 ]
 INCIDENTS = [
     # incident_id, service, team, severity, title, created_at, acknowledged_at, resolved_at, caused_by_deploy_id
-    ("INC-0", "api", "core", "sev2", "Slow api", "2026-02-24T12:00:00Z", "2026-02-24T12:02:00Z",
-     "2026-02-24T12:20:00Z", ""),
-    ("INC-1", "api", "core", "sev1", "api down", "2026-03-03T10:00:00Z", "2026-03-03T10:04:00Z",
-     "2026-03-03T10:40:00Z", "D3"),
-    ("INC-2", HOSTILE_SERVICE, HOSTILE_TEAM, "sev3", HOSTILE_TITLE, "2026-03-04T12:00:00Z", "2026-03-04T12:10:00Z",
-     "2026-03-04T13:00:00Z", ""),
+    (
+        "INC-0",
+        "api",
+        "core",
+        "sev2",
+        "Slow api",
+        "2026-02-24T12:00:00Z",
+        "2026-02-24T12:02:00Z",
+        "2026-02-24T12:20:00Z",
+        "",
+    ),
+    (
+        "INC-1",
+        "api",
+        "core",
+        "sev1",
+        "api down",
+        "2026-03-03T10:00:00Z",
+        "2026-03-03T10:04:00Z",
+        "2026-03-03T10:40:00Z",
+        "D3",
+    ),
+    (
+        "INC-2",
+        HOSTILE_SERVICE,
+        HOSTILE_TEAM,
+        "sev3",
+        HOSTILE_TITLE,
+        "2026-03-04T12:00:00Z",
+        "2026-03-04T12:10:00Z",
+        "2026-03-04T13:00:00Z",
+        "",
+    ),
 ]
 ACTIONS = [
     # item_id, incident_id, title, owner, team, category, created_at, due_date, completed_at, status
-    ("A0", "INC-0", "Add index", "Ana", "core", "immediate", "2026-02-24T13:00:00Z", "2026-02-25",
-     "2026-02-25T10:00:00Z", "done"),
-    ("A1", "INC-1", "Add alert", "Ana", "core", "immediate", "2026-03-03T11:00:00Z", "2026-03-04",
-     "2026-03-03T15:00:00Z", "done"),
-    ("A2", "INC-1", "Fix rollout", "Ben", "core", "immediate", "2026-03-03T11:00:00Z", "2026-03-05",
-     "2026-03-07T15:00:00Z", "done"),
-    ("A3", "INC-2", HOSTILE_TITLE, HOSTILE_OWNER, "core", "immediate", "2026-03-04T14:00:00Z", "2026-03-06",
-     "", "open"),
+    (
+        "A0",
+        "INC-0",
+        "Add index",
+        "Ana",
+        "core",
+        "immediate",
+        "2026-02-24T13:00:00Z",
+        "2026-02-25",
+        "2026-02-25T10:00:00Z",
+        "done",
+    ),
+    (
+        "A1",
+        "INC-1",
+        "Add alert",
+        "Ana",
+        "core",
+        "immediate",
+        "2026-03-03T11:00:00Z",
+        "2026-03-04",
+        "2026-03-03T15:00:00Z",
+        "done",
+    ),
+    (
+        "A2",
+        "INC-1",
+        "Fix rollout",
+        "Ben",
+        "core",
+        "immediate",
+        "2026-03-03T11:00:00Z",
+        "2026-03-05",
+        "2026-03-07T15:00:00Z",
+        "done",
+    ),
+    (
+        "A3",
+        "INC-2",
+        HOSTILE_TITLE,
+        HOSTILE_OWNER,
+        "core",
+        "immediate",
+        "2026-03-04T14:00:00Z",
+        "2026-03-06",
+        "",
+        "open",
+    ),
 ]
 
 
@@ -77,20 +152,45 @@ def build_small_warehouse(root: Path) -> DataHome:
     src = root / "exports"
     src.mkdir(parents=True, exist_ok=True)
     files = [
-        _write(src / "deployments.csv",
-               ["deploy_id", "service", "team", "environment", "sha", "started_at", "finished_at", "status",
-                "is_rollback", "is_hotfix"],
-               [(*d, "false", "false") for d in DEPLOYS]),
-        _write(src / "incidents.csv",
-               ["incident_id", "service", "team", "severity", "title", "created_at", "acknowledged_at",
-                "resolved_at", "caused_by_deploy_id", "status"],
-               [(*i, "resolved") for i in INCIDENTS]),
+        _write(
+            src / "deployments.csv",
+            [
+                "deploy_id",
+                "service",
+                "team",
+                "environment",
+                "sha",
+                "started_at",
+                "finished_at",
+                "status",
+                "is_rollback",
+                "is_hotfix",
+            ],
+            [(*d, "false", "false") for d in DEPLOYS],
+        ),
+        _write(
+            src / "incidents.csv",
+            [
+                "incident_id",
+                "service",
+                "team",
+                "severity",
+                "title",
+                "created_at",
+                "acknowledged_at",
+                "resolved_at",
+                "caused_by_deploy_id",
+                "status",
+            ],
+            [(*i, "resolved") for i in INCIDENTS],
+        ),
         # Without incident_id: the canonical adapter reads a header holding both incident_id and
         # created_at as ambiguous between incidents and action items.
-        _write(src / "action_items.csv",
-               ["item_id", "title", "owner", "team", "category", "created_at", "due_date", "completed_at",
-                "status"],
-               [(a[0], *a[2:]) for a in ACTIONS]),
+        _write(
+            src / "action_items.csv",
+            ["item_id", "title", "owner", "team", "category", "created_at", "due_date", "completed_at", "status"],
+            [(a[0], *a[2:]) for a in ACTIONS],
+        ),
     ]
     for f in files:
         report = ingest_file(home, f)
@@ -131,8 +231,9 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> DataHome:
     from ops_warehouse.ingest import ingest_paths
 
     root = tmp_path_factory.mktemp("demo")
-    generate_exports(root / "gen", services=4, weeks=8, seed=11, end=date.fromisoformat(DEMO_END),
-                     slo_services=2, metric_days=14)
+    generate_exports(
+        root / "gen", services=4, weeks=8, seed=11, end=date.fromisoformat(DEMO_END), slo_services=2, metric_days=14
+    )
     home = DataHome.resolve(root / "home").ensure()
     shutil.copyfile(root / "gen" / "catalog.yaml", home.catalog)
     reports = ingest_paths(home, [root / "gen" / "exports"])

@@ -19,7 +19,7 @@ PROBES = {
     "figures": "document.body.getAttribute('data-figures')",
     "containers": "document.querySelectorAll('.figure').length",
     "plots": "document.querySelectorAll('.js-plotly-plot').length",
-    "drawn": "Array.from(document.querySelectorAll('.js-plotly-plot')).filter(e => e.querySelector('.main-svg')).length",
+    "drawn": "Array.from(document.querySelectorAll('.js-plotly-plot')).filter(e => e.querySelector('.main-svg')).length",  # noqa: E501
     "pwned": "typeof window.__pwned",
     "title": "document.title",
     "filter_visible": "!document.getElementById('team-filter-box').hidden",
@@ -129,6 +129,9 @@ def test_print_layout(chromium: str, demo_page: Path) -> None:
     assert v["nav"] == "none" and v["scroll_boxes"] == 0
     assert v["scrolling_tables"] == [] and v["cut_tables"] == [] and v["spilling_tables"] == []
     assert int(v["figures"]) == v["drawn"] > 0
-    assert result.pdf.startswith(b"%PDF") and result.pdf.count(b"/Type /Page\n") + result.pdf.count(b"/Type /Page/") \
-        + result.pdf.count(b"/Type /Page ") >= 2
+    assert (
+        result.pdf.startswith(b"%PDF")
+        and result.pdf.count(b"/Type /Page\n") + result.pdf.count(b"/Type /Page/") + result.pdf.count(b"/Type /Page ")
+        >= 2
+    )
     (OUTPUT / f"weekly-{DEMO_WEEK}.pdf").write_bytes(result.pdf)

@@ -104,8 +104,18 @@ def test_mtbf(home: DataHome) -> None:
 def test_sections_render_with_their_figures(home: DataHome) -> None:
     html = render_weekly(_week(home, W1))
     # burn 0.01x -> 7.50x, share 4500 / 4506 = 99.9%, MTBF 180 h = 7.5 d, 720 h = 30.0 d, 144 h = 6.0 d
-    for text in ("Deploys that burned budget", "<code>d1</code>", "7.50x", "0.01x", "<b>99.9%</b>",
-                 "Burn that followed deploys", "Time between serious failures (MTBF)", "7.5 d", "30.0 d", "6.0 d"):
+    for text in (
+        "Deploys that burned budget",
+        "<code>d1</code>",
+        "7.50x",
+        "0.01x",
+        "<b>99.9%</b>",
+        "Burn that followed deploys",
+        "Time between serious failures (MTBF)",
+        "7.5 d",
+        "30.0 d",
+        "6.0 d",
+    ):
         assert text in html, text
     assert 'id="fig-deploy-impact-sli-0"' in html  # the SLI chart of the suspect deploy
     html3 = render_weekly(_week(home, W3))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -24,7 +24,7 @@ W10 = date(2026, 3, 2)
 
 @pytest.fixture(scope="module")
 def weekly(small_home: DataHome):
-    return build_weekly(small_home, W10, now=datetime(2026, 3, 10, tzinfo=timezone.utc))
+    return build_weekly(small_home, W10, now=datetime(2026, 3, 10, tzinfo=UTC))
 
 
 def _metric(data, key):
@@ -38,7 +38,10 @@ def test_incident_figures_and_week_over_week(weekly) -> None:
     inc = weekly.incidents
     assert inc["total"] == 2 and inc["prev_total"] == 1
     assert {s["severity"]: (s["count"], s["prev"]) for s in inc["by_severity"]} == {
-        "sev1": (1, 0), "sev2": (0, 1), "sev3": (1, 0)}
+        "sev1": (1, 0),
+        "sev2": (0, 1),
+        "sev3": (1, 0),
+    }
     mtta, mttr = _metric(weekly, "mtta"), _metric(weekly, "mttr")
     # the mart's means and its verdict against the configured targets (< 5 min, < 30 min)
     assert (mtta.value, mtta.prev, mtta.target_met) == pytest.approx((7.0, 2.0, False))
@@ -201,9 +204,9 @@ def test_unknown_week_format_is_a_clear_value_error(report_home: DataHome, bad: 
 
 
 def test_default_week_is_the_last_complete_iso_week() -> None:
-    assert last_complete_week(datetime(2026, 11, 29, 23, 59, tzinfo=timezone.utc)) == date(2026, 11, 16)
-    assert last_complete_week(datetime(2026, 11, 30, 0, 0, tzinfo=timezone.utc)) == date(2026, 11, 23)
-    assert last_complete_week(datetime(2027, 1, 4, 12, tzinfo=timezone.utc)) == date(2026, 12, 28)
+    assert last_complete_week(datetime(2026, 11, 29, 23, 59, tzinfo=UTC)) == date(2026, 11, 16)
+    assert last_complete_week(datetime(2026, 11, 30, 0, 0, tzinfo=UTC)) == date(2026, 11, 23)
+    assert last_complete_week(datetime(2027, 1, 4, 12, tzinfo=UTC)) == date(2026, 12, 28)
 
 
 def test_write_is_atomic(report_home: DataHome, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -225,8 +228,9 @@ def test_missing_warehouse_is_a_clear_error(tmp_path: Path) -> None:
         publish_report(DataHome.resolve(tmp_path / "empty"), WEEK)
 
 
-def test_templates_folder_can_be_overridden(report_home: DataHome, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_templates_folder_can_be_overridden(
+    report_home: DataHome, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "tpl"
     folder.mkdir()
     for name in ("report.css", "index.html.j2"):

@@ -96,8 +96,17 @@ TABLES: dict[str, str] = {
     "overdue": "SELECT item_id AS row, days_overdue FROM core.action_items WHERE is_overdue AND due_date < $end",
 }
 # tables whose rows the page lists in full (others show a fixed set of rows)
-FULL_LISTS = {"slo", "slo-summary", "dora-services", "deployment-services", "incidents", "action-teams", "overdue",
-              "incidents-by-severity", "dora-tiers"}
+FULL_LISTS = {
+    "slo",
+    "slo-summary",
+    "dora-services",
+    "deployment-services",
+    "incidents",
+    "action-teams",
+    "overdue",
+    "incidents-by-severity",
+    "dora-tiers",
+}
 NUMBER = re.compile(r"\d")
 BASE_CARDS = {"slos_met", "incidents", "mtta", "mttr", "action_items", "deployments", "cfr", "deploy_success"}
 
@@ -190,8 +199,11 @@ def mismatches(html: str, expected: dict[str, dict[str, dict[str, Any]]]) -> lis
         if c.col not in row:
             problems.append(f"{c.table}/{c.row}/{c.col}: no such column in the SQL")
             continue
-        want = fmt(row[c.col], c.kind) if c.kind in ("count", "pct", "pct3", "minutes", "hours", "ratio", "number") \
+        want = (
+            fmt(row[c.col], c.kind)
+            if c.kind in ("count", "pct", "pct3", "minutes", "hours", "ratio", "number")
             else None
+        )
         if want is None:
             problems.append(f"{c.table}/{c.row}/{c.col}: unknown kind {c.kind!r}")
         elif " ".join(c.text.split()) != want:
@@ -217,8 +229,17 @@ def test_every_number_shown_equals_its_mart_value(page: tuple[str, dict[str, dic
     html, expected = page
     assert mismatches(html, expected) == []
     # the week has something in every section, so the comparison covered them
-    for table in ("summary", "slo", "dora-services", "deployment-services", "incidents", "action-teams",
-                  "incidents-by-severity", "dora-tiers", "deployment-health"):
+    for table in (
+        "summary",
+        "slo",
+        "dora-services",
+        "deployment-services",
+        "incidents",
+        "action-teams",
+        "incidents-by-severity",
+        "dora-tiers",
+        "deployment-health",
+    ):
         assert expected[table], f"the generated week has no rows for {table}"
     assert len(expected["summary"]) == 8
 

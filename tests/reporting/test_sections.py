@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import types
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +57,17 @@ def folder(tmp_path: Path) -> Path:
     return out
 
 
-def test_sections_render_in_place_with_cards_and_charts(small_home: DataHome, folder: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sections_render_in_place_with_cards_and_charts(
+    small_home: DataHome, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     mods = [_module("alpha", None), _module("beta", "incidents"), _module("gamma", None, fail=True)]
     monkeypatch.setattr(sections, "discover", lambda: mods)
-    data = build_weekly(small_home, W10, now=datetime(2026, 3, 10, tzinfo=timezone.utc))
+    data = build_weekly(small_home, W10, now=datetime(2026, 3, 10, tzinfo=UTC))
     assert [(s.topic, s.place, s.has_data) for s in data.sections] == [
-        ("alpha", None, True), ("beta", "incidents", True), ("gamma", None, False)]
+        ("alpha", None, True),
+        ("beta", "incidents", True),
+        ("gamma", None, False),
+    ]
     assert [m.key for m in data.summary["metrics"]][-2:] == ["alpha_card", "beta_card"]
     html = render_weekly(data, folder)
     # alpha stands alone (own section and toc entry), beta sits inside the incidents section

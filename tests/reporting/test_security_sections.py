@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -71,7 +71,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> DataHome:
 
 
 def _section(home: DataHome, topic: str) -> dict:
-    data = build_weekly(home, W48, now=datetime(2026, 12, 1, tzinfo=timezone.utc))
+    data = build_weekly(home, W48, now=datetime(2026, 12, 1, tzinfo=UTC))
     return next(s for s in data.sections if s.topic == topic).data
 
 
@@ -131,7 +131,7 @@ def test_sections_in_a_browser_draw_and_stay_inert(home: DataHome) -> None:
     page = publish_report(home, "2026-W48")
     probes = {
         "containers": "document.querySelectorAll('.figure').length",
-        "drawn": "Array.from(document.querySelectorAll('.js-plotly-plot')).filter(e => e.querySelector('.main-svg')).length",
+        "drawn": "Array.from(document.querySelectorAll('.js-plotly-plot')).filter(e => e.querySelector('.main-svg')).length",  # noqa: E501
         "mine": "['fig-security-attainment', 'fig-security-backlog', 'fig-alerting-trend']"
         ".filter(id => document.getElementById(id) && document.getElementById(id).querySelector('.main-svg')).length",
         "pwned": "typeof window.__pwned",

@@ -4,7 +4,7 @@ build the models and read the results."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import ingest_file
 from ops_warehouse.lake.models import build_models
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def ts(text: str) -> datetime:
@@ -26,29 +26,53 @@ def write_samples(path: Path, samples: list[tuple[str, dict[str, str], datetime,
     """Canonical NDJSON metric samples: (metric, labels, ts, value, kind)."""
     with open(path, "w", encoding="utf-8") as fh:
         for metric, labels, t, value, kind in samples:
-            fh.write(json.dumps({"metric": metric, "labels": labels, "ts": t.isoformat(), "value": value,
-                                 "kind": kind}) + "\n")
+            fh.write(
+                json.dumps({"metric": metric, "labels": labels, "ts": t.isoformat(), "value": value, "kind": kind})
+                + "\n"
+            )
     return path
 
 
-def per_minute_counts(start: datetime, good: list[float], total: list[float], *, metric_good: str = "req_good",
-                      metric_total: str = "req_total", labels: dict[str, str] | None = None,
-                      step: timedelta = timedelta(minutes=1)) -> list[tuple]:
+def per_minute_counts(
+    start: datetime,
+    good: list[float],
+    total: list[float],
+    *,
+    metric_good: str = "req_good",
+    metric_total: str = "req_total",
+    labels: dict[str, str] | None = None,
+    step: timedelta = timedelta(minutes=1),
+) -> list[tuple]:
     """Gauge samples carrying per-interval event counts, one per ``step`` from ``start``."""
     out = []
-    for i, (g, t) in enumerate(zip(good, total)):
+    for i, (g, t) in enumerate(zip(good, total, strict=False)):
         at = start + i * step
         out.append((metric_good, labels or {}, at, float(g), "gauge"))
         out.append((metric_total, labels or {}, at, float(t), "gauge"))
     return out
 
 
-def openslo_yaml(name: str, *, target: float = 0.99, method: str = "Occurrences", duration: str = "28d",
-                 rolling: bool = True, tz: str | None = None, good: str = "req_good", total: str = "req_total",
-                 bad: str | None = None, extra_objective: str = "") -> str:
-    cal = "" if rolling else f"\n      calendar:\n        startTime: 2020-01-01 00:00:00\n        timeZone: {tz or 'UTC'}"
-    first = f"bad:\n          metricSource:\n            type: Prometheus\n            spec:\n              query: '{bad}'" \
-        if bad else f"good:\n          metricSource:\n            type: Prometheus\n            spec:\n              query: '{good}'"
+def openslo_yaml(
+    name: str,
+    *,
+    target: float = 0.99,
+    method: str = "Occurrences",
+    duration: str = "28d",
+    rolling: bool = True,
+    tz: str | None = None,
+    good: str = "req_good",
+    total: str = "req_total",
+    bad: str | None = None,
+    extra_objective: str = "",
+) -> str:
+    cal = (
+        "" if rolling else f"\n      calendar:\n        startTime: 2020-01-01 00:00:00\n        timeZone: {tz or 'UTC'}"
+    )
+    first = (
+        f"bad:\n          metricSource:\n            type: Prometheus\n            spec:\n              query: '{bad}'"
+        if bad
+        else f"good:\n          metricSource:\n            type: Prometheus\n            spec:\n              query: '{good}'"  # noqa: E501
+    )
     return f"""apiVersion: openslo/v1
 kind: SLO
 metadata:
@@ -68,7 +92,7 @@ spec:
               query: '{total}'
   timeWindow:
     - duration: {duration}
-      isRolling: {'true' if rolling else 'false'}{cal}
+      isRolling: {"true" if rolling else "false"}{cal}
   budgetingMethod: {method}
   objectives:
     - displayName: main
@@ -91,9 +115,10 @@ def rows(home: DataHome, layer: str, table: str, where: str = "true", order: str
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     try:
-        cur = con.execute(f"SELECT * FROM read_parquet('{path}') WHERE {where}"
-                          + (f" ORDER BY {order}" if order else ""))
+        cur = con.execute(
+            f"SELECT * FROM read_parquet('{path}') WHERE {where}" + (f" ORDER BY {order}" if order else "")
+        )
         cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r)) for r in cur.fetchall()]
+        return [dict(zip(cols, r, strict=False)) for r in cur.fetchall()]
     finally:
         con.close()

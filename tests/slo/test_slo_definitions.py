@@ -39,8 +39,13 @@ def test_openslo_threshold_sample(samples: Path) -> None:
         "budgeting_method": "Occurrences",
         "target": 0.99,
         "time_window": {"duration": "2w", "is_rolling": True, "time_zone": "UTC", "start_time": None},
-        "indicator": {"kind": "threshold", "good": None, "bad": None, "total": None,
-                      "threshold": {"query": "Any", "op": "lt", "value": 500.0}},
+        "indicator": {
+            "kind": "threshold",
+            "good": None,
+            "bad": None,
+            "total": None,
+            "threshold": {"query": "Any", "op": "lt", "value": 500.0},
+        },
         "time_slice_target": None,
         "time_slice_window": None,
         "source_spec": "openslo",
@@ -67,7 +72,8 @@ def test_sloth_sample(samples: Path) -> None:
     assert spec["time_window"] == {"duration": "30d", "is_rolling": True, "time_zone": "UTC", "start_time": None}
     assert spec["indicator"]["good"] is None
     assert spec["indicator"]["bad"] == (
-        'sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[{{.window}}]))')
+        'sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[{{.window}}]))'
+    )
     assert spec["indicator"]["total"] == 'sum(rate(http_request_duration_seconds_count{job="myservice"}[{{.window}}]))'
     assert spec["source_spec"] == "sloth"
 
@@ -174,16 +180,20 @@ def test_openslo_multi_document_ref_and_rejections(tmp_path: Path) -> None:
     spec = json.loads(row.values["spec"])
     assert spec["name"] == "by-ref" and spec["target"] == 0.995
     assert spec["indicator"]["bad"].startswith("sum(increase(http_requests_total")
-    assert spec["time_window"] == {"duration": "1M", "is_rolling": False, "time_zone": "Europe/Berlin",
-                                   "start_time": "2022-01-01 00:00:00"}
+    assert spec["time_window"] == {
+        "duration": "1M",
+        "is_rolling": False,
+        "time_zone": "Europe/Berlin",
+        "start_time": "2022-01-01 00:00:00",
+    }
     assert spec["time_slice_target"] == 0.9 and spec["time_slice_window"] == "5m"
     assert rejects == {
         "document 3 (line 38)": "spec.indicatorRef: no kind: SLI document named 'nope' in this file",
         "document 4 (line 48)": "spec.indicator.spec.ratioMetric.good.metricSource.spec.query: binary operator '/' "
-                                "is not supported: sum(rate(a[5m])) / sum(rate(b[5m]))",
+        "is not supported: sum(rate(a[5m])) / sum(rate(b[5m]))",
         "document 5 (line 62)": "spec.objectives[0].target: 99.9 is not a target between 0 and 1 (exclusive)",
         "document 6 (line 72)": "spec.budgetingMethod: 'Sometimes' is not one of Occurrences, Timeslices, "
-                                "RatioTimeslices",
+        "RatioTimeslices",
     }
 
 
@@ -194,10 +204,15 @@ def test_rejections_are_quarantined_with_locator(home, tmp_path: Path) -> None:
     assert report.ok and report.kind == "openslo"
     assert (report.read, report.loaded, report.quarantined) == (5, 1, 4)
     con = duckdb.connect()
-    q = con.execute(f"SELECT locator, reason FROM read_parquet('{home.lake}/quarantine/rejected_rows/*.parquet') "
-                    "ORDER BY locator").fetchall()
-    assert [loc for loc, _ in q] == ["document 3 (line 38)", "document 4 (line 48)", "document 5 (line 62)",
-                                     "document 6 (line 72)"]
+    q = con.execute(
+        f"SELECT locator, reason FROM read_parquet('{home.lake}/quarantine/rejected_rows/*.parquet') ORDER BY locator"
+    ).fetchall()
+    assert [loc for loc, _ in q] == [
+        "document 3 (line 38)",
+        "document 4 (line 48)",
+        "document 5 (line 62)",
+        "document 6 (line 72)",
+    ]
 
 
 def test_invalid_yaml_is_a_file_error_with_line(tmp_path: Path) -> None:
@@ -246,11 +261,19 @@ def test_sloth_rejections(tmp_path: Path) -> None:
     assert recs[1].locator == "document 1 (line 1) slos[1]"
     assert recs[1].reason == "slos[1].sli.raw: not supported; only sli.events (error_query/total_query)"
     assert recs[2].reason == "slos[2].objective: 100% is not a target between 0 and 1 (exclusive)"
-    assert recs[3].reason == ("slos[3].sli.events.error_query: function 'histogram_quantile' is not supported: "
-                              "only rate() and increase()")
+    assert recs[3].reason == (
+        "slos[3].sli.events.error_query: function 'histogram_quantile' is not supported: only rate() and increase()"
+    )
 
 
 def test_canonical_still_normalizes() -> None:
-    spec = normalize_canonical({"slo_name": "x", "target": "0.99", "good_query": "g", "total_query": "t",
-                                "budgeting_method": "RatioTimeslices"})
+    spec = normalize_canonical(
+        {
+            "slo_name": "x",
+            "target": "0.99",
+            "good_query": "g",
+            "total_query": "t",
+            "budgeting_method": "RatioTimeslices",
+        }
+    )
     assert spec["time_slice_window"] == "1m" and spec["source_spec"] == "canonical"

@@ -49,10 +49,13 @@ def test_bad_over_total_counter_resets_and_gaps(home, tmp_path: Path) -> None:
     total = [(0, 100), (1, 110), (2, 5), (5, 20), (6, 30)]  # reset at minute 2, gap minutes 3-4
     bad = [(0, 7), (1, 8), (2, 8), (5, 10), (6, 10)]
     samples = [("http_requests_total", {"job": "api"}, t0 + m * M, v, "unknown") for m, v in total]
-    samples += [("http_errors_total", {"job": "api"}, t0 + m * M + timedelta(seconds=30), v, "counter")
-                for m, v in bad]
-    slo = openslo_yaml("resets", bad='sum(rate(http_errors_total{job="api"}[{{.window}}]))',
-                       total='sum(increase(http_requests_total{job="api"}[5m]))', target=0.9)
+    samples += [("http_errors_total", {"job": "api"}, t0 + m * M + timedelta(seconds=30), v, "counter") for m, v in bad]
+    slo = openslo_yaml(
+        "resets",
+        bad='sum(rate(http_errors_total{job="api"}[{{.window}}]))',
+        total='sum(increase(http_requests_total{job="api"}[5m]))',
+        target=0.9,
+    )
     setup(home, tmp_path, slo, samples)
     got = [(r["minute"] - t0, r["good"], r["total"]) for r in rows(home, "core", "sli_minutes", order="minute")]
     assert got == [(0 * M, 0, 0), (1 * M, 9, 10), (2 * M, 5, 5), (5 * M, 13, 15), (6 * M, 10, 10)]
@@ -107,11 +110,14 @@ SLICE_GOOD = [9, 8, 0, 5]
 SLICE_TOTAL = [10, 10, 0, 5]  # minute 3 has no events: it counts neither way
 
 
-@pytest.mark.parametrize("method,extra,expected", [
-    ("Occurrences", "", 22 / 25),
-    ("Timeslices", "\n      timeSliceTarget: 0.9\n      timeSliceWindow: 1m", 2 / 3),
-    ("RatioTimeslices", "\n      timeSliceWindow: 1m", (0.9 + 0.8 + 1.0) / 3),
-])
+@pytest.mark.parametrize(
+    "method,extra,expected",
+    [
+        ("Occurrences", "", 22 / 25),
+        ("Timeslices", "\n      timeSliceTarget: 0.9\n      timeSliceWindow: 1m", 2 / 3),
+        ("RatioTimeslices", "\n      timeSliceWindow: 1m", (0.9 + 0.8 + 1.0) / 3),
+    ],
+)
 def test_budgeting_methods_with_no_data_minutes(home, tmp_path: Path, method: str, extra: str, expected: float) -> None:
     slo = openslo_yaml("m", method=method, extra_objective=extra)
     setup(home, tmp_path, slo, per_minute_counts(ts("2025-11-04 10:00"), SLICE_GOOD, SLICE_TOTAL))
@@ -122,7 +128,9 @@ def test_budgeting_methods_with_no_data_minutes(home, tmp_path: Path, method: st
 
 def test_five_minute_slices(home, tmp_path: Path) -> None:
     good = [9] * 5 + [8] * 5
-    slo = openslo_yaml("s5", method="Timeslices", extra_objective="\n      timeSliceTarget: 0.9\n      timeSliceWindow: 5m")
+    slo = openslo_yaml(
+        "s5", method="Timeslices", extra_objective="\n      timeSliceTarget: 0.9\n      timeSliceWindow: 5m"
+    )
     setup(home, tmp_path, slo, per_minute_counts(ts("2025-11-04 10:00"), good, [10] * 10))
     mins = rows(home, "core", "sli_minutes", order="minute")
     assert [r["slice_start"] for r in mins] == [ts("2025-11-04 10:00")] * 5 + [ts("2025-11-04 10:05")] * 5
@@ -151,8 +159,8 @@ def test_calendar_window_across_month_end_and_dst(home, tmp_path: Path) -> None:
     """A calendar month in Europe/Berlin: the week of Mon 2025-10-27 ends 2025-11-03 00:00 UTC, in
     November local time, so its window starts at 2025-11-01 00:00 CET = 2025-10-31 23:00 UTC. The
     same data under UTC months falls in October's window."""
-    samples = per_minute_counts(ts("2025-10-31 22:30"), [0], [10])      # Oct 31 23:30 CET: October
-    samples += per_minute_counts(ts("2025-10-31 23:30"), [10], [10])    # Nov 1 00:30 CET: November
+    samples = per_minute_counts(ts("2025-10-31 22:30"), [0], [10])  # Oct 31 23:30 CET: October
+    samples += per_minute_counts(ts("2025-10-31 23:30"), [10], [10])  # Nov 1 00:30 CET: November
     samples += per_minute_counts(ts("2025-11-02 10:00"), [9], [10])
     berlin = openslo_yaml("berlin", duration="1M", rolling=False, tz="Europe/Berlin")
     utc = openslo_yaml("utc", duration="1M", rolling=False, tz="UTC").replace("req_good", "req_good")
@@ -172,7 +180,7 @@ def test_calendar_window_across_month_end_and_dst(home, tmp_path: Path) -> None:
     day = {r["day"]: r for r in rows(home, "marts", "slo_budget_daily", where="slo_name = 'berlin'")}
     oct31 = day[date(2025, 10, 31)]
     assert oct31["window_start"] == ts("2025-09-30 22:00")  # Oct 1 00:00 CEST
-    assert oct31["window_end"] == ts("2025-10-31 23:00")    # Nov 1 00:00 CET
+    assert oct31["window_end"] == ts("2025-10-31 23:00")  # Nov 1 00:00 CET
     assert oct31["window_attainment"] == 0.0 and oct31["elapsed_fraction"] == pytest.approx(1.0)
     nov1 = day[date(2025, 11, 1)]
     assert nov1["window_start"] == ts("2025-10-31 23:00") and nov1["elapsed_fraction"] == pytest.approx(1 / 30)
@@ -210,23 +218,36 @@ def test_burn_rate_alerts_fire_and_resolve(home, tmp_path: Path) -> None:
     ticket 1d/2h (3) and 3d/6h (1): fire at +61m and still fire when the data ends."""
     t0 = ts("2025-11-04 00:00")
     good = [800 if 60 <= m < 70 else 1000 for m in range(180)]
-    setup(home, tmp_path, openslo_yaml("alerting", target=0.999, duration="30d"),
-          per_minute_counts(t0, good, [1000] * 180))
-    got = [(a["alert"], a["long_window"], a["short_window"], round(a["factor"], 4), a["fired_at"] - t0,
-            None if a["resolved_at"] is None else a["resolved_at"] - t0)
-           for a in rows(home, "marts", "slo_alerts", order="long_window, fired_at")]
-    assert sorted(got) == sorted([
-        ("page", "1h", "5m", 14.4, 65 * M, 75 * M),
-        ("page", "6h", "30m", 6.0, 62 * M, 100 * M),
-        ("ticket", "1d", "2h", 3.0, 61 * M, None),
-        ("ticket", "3d", "6h", 1.0, 61 * M, None),
-    ])
+    setup(
+        home,
+        tmp_path,
+        openslo_yaml("alerting", target=0.999, duration="30d"),
+        per_minute_counts(t0, good, [1000] * 180),
+    )
+    got = [
+        (
+            a["alert"],
+            a["long_window"],
+            a["short_window"],
+            round(a["factor"], 4),
+            a["fired_at"] - t0,
+            None if a["resolved_at"] is None else a["resolved_at"] - t0,
+        )
+        for a in rows(home, "marts", "slo_alerts", order="long_window, fired_at")
+    ]
+    assert sorted(got) == sorted(
+        [
+            ("page", "1h", "5m", 14.4, 65 * M, 75 * M),
+            ("page", "6h", "30m", 6.0, 62 * M, 100 * M),
+            ("ticket", "1d", "2h", 3.0, 61 * M, None),
+            ("ticket", "3d", "6h", 1.0, 61 * M, None),
+        ]
+    )
 
 
 def test_alert_factors_28_days(home, tmp_path: Path) -> None:
     t0 = ts("2025-11-04 00:00")
-    setup(home, tmp_path, openslo_yaml("f28", target=0.99, duration="28d"),
-          per_minute_counts(t0, [0] * 10, [10] * 10))
+    setup(home, tmp_path, openslo_yaml("f28", target=0.99, duration="28d"), per_minute_counts(t0, [0] * 10, [10] * 10))
     factors = {(a["long_window"], round(a["factor"], 4)) for a in rows(home, "marts", "slo_alerts")}
     assert factors == {("1h", 13.44), ("6h", 5.6), ("1d", 2.8), ("3d", 0.9333)}
 
@@ -236,8 +257,11 @@ def test_sloth_sample_end_to_end(home, tmp_path: Path, samples: Path) -> None:
     have it): bad = 5xx and 429 increases, good = total - bad."""
     t0 = ts("2025-11-04 00:00")
     series = {"200": [0, 100, 200, 300], "500": [0, 1, 1, 3], "429": [0, 0, 2, 2], "404": [0, 5, 10, 15]}
-    data = [("http_request_duration_seconds_count", {"job": "myservice", "code": code}, t0 + i * M, float(v), "unknown")
-            for code, vals in series.items() for i, v in enumerate(vals)]
+    data = [
+        ("http_request_duration_seconds_count", {"job": "myservice", "code": code}, t0 + i * M, float(v), "unknown")
+        for code, vals in series.items()
+        for i, v in enumerate(vals)
+    ]
     data.append(("http_request_duration_seconds_count", {"job": "other", "code": "500"}, t0 + M, 99.0, "unknown"))
     ingest(home, samples / "sloth_prometheus_v1_getting_started.yml")
     ingest(home, write_samples(tmp_path / "s.ndjson", data))
@@ -254,10 +278,27 @@ def test_empty_lake_builds_empty_tables(home) -> None:
         assert counts[key] == 0
     cols = {c for c in rows(home, "marts", "slo_weekly") or []}
     con = duckdb.connect()
-    names = [d[0] for d in con.execute(
-        f"SELECT * FROM read_parquet('{home.lake}/marts/slo_weekly.parquet')").description]
-    assert names[:18] == ["slo_name", "service", "week_start", "good", "total", "attainment", "target",
-                          "window_start", "window_end", "window_attainment", "budget_consumed",
-                          "budget_remaining", "burn_rate_1h", "burn_rate_6h", "burn_rate_1d", "burn_rate_3d",
-                          "policy_stage", "exhausted_at"]
+    names = [
+        d[0] for d in con.execute(f"SELECT * FROM read_parquet('{home.lake}/marts/slo_weekly.parquet')").description
+    ]
+    assert names[:18] == [
+        "slo_name",
+        "service",
+        "week_start",
+        "good",
+        "total",
+        "attainment",
+        "target",
+        "window_start",
+        "window_end",
+        "window_attainment",
+        "budget_consumed",
+        "budget_remaining",
+        "burn_rate_1h",
+        "burn_rate_6h",
+        "burn_rate_1d",
+        "burn_rate_3d",
+        "policy_stage",
+        "exhausted_at",
+    ]
     assert not cols

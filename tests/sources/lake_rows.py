@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS, RawTable
 
 
 def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
+    return datetime(*parts, tzinfo=UTC)
 
 
 def ingest(home: DataHome, path: Path, **kw: Any) -> FileReport:
@@ -27,7 +27,7 @@ def ingest(home: DataHome, path: Path, **kw: Any) -> FileReport:
 def scan(home: DataHome, table: RawTable, where: str = "true") -> list[dict[str, Any]]:
     cur = connect().execute(f"SELECT * FROM ({Lake(home).scan_sql(table)}) t WHERE {where}")
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
+    return [dict(zip(names, row, strict=False)) for row in cur.fetchall()]
 
 
 def by_key(home: DataHome, table: str, key: str) -> dict[str, dict[str, Any]]:

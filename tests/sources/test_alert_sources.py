@@ -90,14 +90,24 @@ def _alert(fp: str, status: str, starts: str, ends: str = "0001-01-01T00:00:00Z"
 
 
 def _notification(status: str, *alerts_: dict[str, Any]) -> dict[str, Any]:
-    return {"version": "4", "receiver": "pager", "status": status, "groupKey": "{}:{}", "alerts": list(alerts_),
-            "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://am"}
+    return {
+        "version": "4",
+        "receiver": "pager",
+        "status": status,
+        "groupKey": "{}:{}",
+        "alerts": list(alerts_),
+        "groupLabels": {},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://am",
+    }
 
 
 def _notifications() -> list[Any]:
     firing = _notification("firing", _alert("aaaa", "firing", "2026-11-23T10:00:00.123456789Z"))
     resolved = _notification(
-        "resolved", _alert("aaaa", "resolved", "2026-11-23T10:00:00.123456789Z", "2026-11-23T10:20:00Z"))
+        "resolved", _alert("aaaa", "resolved", "2026-11-23T10:00:00.123456789Z", "2026-11-23T10:20:00Z")
+    )
     return [
         firing,
         firing,  # re-sent: the same firing
@@ -134,11 +144,13 @@ def test_webhook_resent_and_resolved(home: DataHome, tmp_path: Path) -> None:
     assert "startsAt" in reasons["line 8 /alerts/0"]
 
 
-def test_columnar_path_gives_the_same_rows(home: DataHome, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                            samples: Path) -> None:
+def test_columnar_path_gives_the_same_rows(
+    home: DataHome, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, samples: Path
+) -> None:
     monkeypatch.setattr(alertmanager_webhook, "BULK_MIN_BYTES", 0)
     path = write(tmp_path, "notifications.ndjson", "\n".join(json.dumps(n) for n in _notifications()) + "\n")
     from ops_warehouse.sources.base import ReadContext
+
     assert alertmanager_webhook.ADAPTER.bulk(ReadContext(path)) is not None
     report = ingest(home, path)
     _check_notifications(home, report)
@@ -153,8 +165,9 @@ def test_columnar_path_gives_the_same_rows(home: DataHome, tmp_path: Path, monke
     assert set(rejected(home)) == set(rejected(other))
 
 
-def test_columnar_path_falls_back_on_a_broken_line(home: DataHome, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_columnar_path_falls_back_on_a_broken_line(
+    home: DataHome, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(alertmanager_webhook, "BULK_MIN_BYTES", 0)
     lines = [json.dumps(n) for n in _notifications()[:3]] + ['{"alerts": [ broken']
     report = ingest(home, write(tmp_path, "n.ndjson", "\n".join(lines) + "\n"))
@@ -163,12 +176,18 @@ def test_columnar_path_falls_back_on_a_broken_line(home: DataHome, tmp_path: Pat
 
 
 def test_api_snapshot_and_webhook_are_one_episode(home: DataHome, tmp_path: Path) -> None:
-    api = [{
-        "labels": {"alertname": "HighLatency", "severity": "critical", "job": "checkout"},
-        "annotations": {}, "fingerprint": "aaaa", "receivers": [{"name": "pager"}],
-        "startsAt": "2026-11-23T10:00:00.123Z", "endsAt": "2026-11-23T10:09:00.123Z",
-        "updatedAt": "2026-11-23T10:05:00.000Z", "status": {"state": "active", "silencedBy": [], "inhibitedBy": []},
-    }]
+    api = [
+        {
+            "labels": {"alertname": "HighLatency", "severity": "critical", "job": "checkout"},
+            "annotations": {},
+            "fingerprint": "aaaa",
+            "receivers": [{"name": "pager"}],
+            "startsAt": "2026-11-23T10:00:00.123Z",
+            "endsAt": "2026-11-23T10:09:00.123Z",
+            "updatedAt": "2026-11-23T10:05:00.000Z",
+            "status": {"state": "active", "silencedBy": [], "inhibitedBy": []},
+        }
+    ]
     ingest(home, write(tmp_path, "api.json", api))
     ingest(home, write(tmp_path, "hook.ndjson", "\n".join(json.dumps(n) for n in _notifications()[:3]) + "\n"))
     (episode,) = [r for r in alerts(home) if r["fingerprint"] == "aaaa"]
@@ -176,15 +195,34 @@ def test_api_snapshot_and_webhook_are_one_episode(home: DataHome, tmp_path: Path
 
 
 def test_pagerduty_alert_edge_cases(home: DataHome, tmp_path: Path) -> None:
-    page = {"alerts": [
-        {"id": "A1", "type": "alert", "created_at": "2026-11-23T10:00:00Z", "status": "triggered",
-         "alert_key": "disk-full", "severity": "warning", "service": {"id": "PSVC", "summary": "checkout"},
-         "incident": {"id": "PINC"}, "summary": "Disk <full>"},
-        {"id": "A2", "type": "alert", "created_at": "2026-11-23T11:00:00Z", "status": "resolved",
-         "resolved_at": "2026-11-23T11:30:00Z", "severity": "critical"},
-        {"id": "A3", "type": "alert", "status": "triggered"},
-        {"type": "alert", "created_at": "2026-11-23T11:00:00Z"},
-    ], "limit": 25, "offset": 0, "more": False}
+    page = {
+        "alerts": [
+            {
+                "id": "A1",
+                "type": "alert",
+                "created_at": "2026-11-23T10:00:00Z",
+                "status": "triggered",
+                "alert_key": "disk-full",
+                "severity": "warning",
+                "service": {"id": "PSVC", "summary": "checkout"},
+                "incident": {"id": "PINC"},
+                "summary": "Disk <full>",
+            },
+            {
+                "id": "A2",
+                "type": "alert",
+                "created_at": "2026-11-23T11:00:00Z",
+                "status": "resolved",
+                "resolved_at": "2026-11-23T11:30:00Z",
+                "severity": "critical",
+            },
+            {"id": "A3", "type": "alert", "status": "triggered"},
+            {"type": "alert", "created_at": "2026-11-23T11:00:00Z"},
+        ],
+        "limit": 25,
+        "offset": 0,
+        "more": False,
+    }
     report = ingest(home, write(tmp_path, "pd.json", page))
     assert (report.read, report.loaded, report.quarantined) == (4, 2, 2)
     rows = {r["alert_id"]: r for r in alerts(home)}

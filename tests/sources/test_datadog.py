@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,11 @@ KIND = "datadog-query"
 
 def rows(home: DataHome) -> list[tuple[Any, ...]]:
     sql = Lake(home).scan_sql(RAW_TABLES["metric_samples"])
-    return connect().execute(
-        f"SELECT metric, labels, ts, value, kind, source FROM ({sql}) ORDER BY metric, labels, ts"
-    ).fetchall()
+    return (
+        connect()
+        .execute(f"SELECT metric, labels, ts, value, kind, source FROM ({sql}) ORDER BY metric, labels, ts")
+        .fetchall()
+    )
 
 
 def answer(tmp_path: Path, series: list[dict[str, Any]]) -> Path:
@@ -35,19 +37,26 @@ def test_real_sample(home: DataHome, samples: Path) -> None:
     assert (report.error, report.read, report.loaded, report.quarantined) == (None, 5, 5, 0)
     first = rows(home)[0]
     assert first == (
-        "system.cpu.idle", "{}", datetime(2021, 6, 16, 12, 25, tzinfo=timezone.utc), 94.31900300343831, "unknown", "datadog"
+        "system.cpu.idle",
+        "{}",
+        datetime(2021, 6, 16, 12, 25, tzinfo=UTC),
+        94.31900300343831,
+        "unknown",
+        "datadog",
     )
     assert ingest_file(home, path).loaded == 0
 
 
 def test_tags_and_null_points(home: DataHome, tmp_path: Path) -> None:
-    series = [{
-        "metric": "trace.http.request.hits",
-        "scope": "env:prod,service:web",
-        "tag_set": ["env:prod", "service:web", "url:http://x/a"],
-        "aggr": "sum",
-        "pointlist": [[1700000000000.0, 3.0], [1700000060000.0, None], [1700000120000.0, 5]],
-    }]
+    series = [
+        {
+            "metric": "trace.http.request.hits",
+            "scope": "env:prod,service:web",
+            "tag_set": ["env:prod", "service:web", "url:http://x/a"],
+            "aggr": "sum",
+            "pointlist": [[1700000000000.0, 3.0], [1700000060000.0, None], [1700000120000.0, 5]],
+        }
+    ]
     report = ingest_file(home, answer(tmp_path, series))
     assert (report.read, report.loaded, report.quarantined) == (3, 2, 1)
     got = rows(home)

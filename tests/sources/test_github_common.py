@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from ops_warehouse.ingest import FileReport, ingest_file
 from ops_warehouse.lake.store import Lake
 from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def ingest(home: DataHome, path: Path, kind: str | None = None) -> FileReport:
@@ -28,7 +28,7 @@ def table(home: DataHome, name: str) -> dict[Any, dict[str, Any]]:
     """The rows of a raw table by natural key (the key's value, or a tuple for composite keys)."""
     t = RAW_TABLES[name]
     rel = duckdb.sql(Lake(home).scan_sql(t))
-    rows = [dict(zip(rel.columns, r)) for r in rel.fetchall()]
+    rows = [dict(zip(rel.columns, r, strict=False)) for r in rel.fetchall()]
     if len(t.key) == 1:
         return {r[t.key[0]]: r for r in rows}
     return {tuple(r[k] for k in t.key): r for r in rows}

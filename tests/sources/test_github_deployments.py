@@ -13,7 +13,6 @@ from ops_warehouse.ingest import detect_kind, ingest_file
 from ops_warehouse.sources.base import Sniff, all_adapters
 from tests.sources.test_github_common import UTC, ingest, rejects, sample, table, write
 
-
 # ---------------------------------------------------------------- deployments
 
 
@@ -119,7 +118,11 @@ def test_deployment_statuses_sample(home: DataHome, samples: Path) -> None:
 
 def test_statuses_newest_first_inactive_and_unknown_state(home: DataHome, samples: Path, tmp_path: Path) -> None:
     base = sample(samples, "github_rest_deployment_statuses_list.json")[0]
-    states = [("exploded", "2020-08-26T16:00:00Z"), ("inactive", "2020-08-26T15:00:00Z"), ("success", "2020-08-26T14:40:00Z")]
+    states = [
+        ("exploded", "2020-08-26T16:00:00Z"),
+        ("inactive", "2020-08-26T15:00:00Z"),
+        ("success", "2020-08-26T14:40:00Z"),
+    ]
     statuses = [dict(base, id=500 + i, state=s, created_at=t, updated_at=t) for i, (s, t) in enumerate(states)]
     no_deployment = dict(base, id=600)
     del no_deployment["deployment_url"]
@@ -173,7 +176,11 @@ def test_workflow_run_states(home: DataHome, samples: Path, tmp_path: Path) -> N
     assert (report.read, report.loaded, report.quarantined) == (6, 5, 1)
     rows = table(home, "deployments")
     assert [rows[f"github-run:{10 + i}"]["status"] for i in range(5)] == [
-        "failure", "error", "cancelled", "in_progress", "queued",
+        "failure",
+        "error",
+        "cancelled",
+        "in_progress",
+        "queued",
     ]
     assert rows["github-run:10"]["environment"] == "branch:feature"
     assert rows["github-run:11"]["environment"] == "production"
@@ -186,8 +193,14 @@ def test_workflow_run_states(home: DataHome, samples: Path, tmp_path: Path) -> N
 
 
 MINE = {
-    "github-deployments", "github-deployment-statuses", "github-webhooks", "github-workflow-runs",
-    "github-pulls", "github-pull-commits", "github-issues", "gitlab-deployments",
+    "github-deployments",
+    "github-deployment-statuses",
+    "github-webhooks",
+    "github-workflow-runs",
+    "github-pulls",
+    "github-pull-commits",
+    "github-issues",
+    "gitlab-deployments",
 }
 
 

@@ -35,10 +35,18 @@ def test_issue_sample_without_incident_label_is_quarantined(home: DataHome, samp
 def test_incidents_action_items_and_pull_requests(home: DataHome, samples: Path, tmp_path: Path) -> None:
     base = sample(samples, "github_rest_issue.json")
     issues = [
-        issue(base, 40, ["Incident", "sev2"], state="open", closed_at=None,
-              body="Checkout down.\n\nRoot cause: ABCDEF1234567 (bad config)", updated_at="2026-11-24T10:00:00Z"),
-        issue(base, 41, ["action-item", "short-term"], state="closed", state_reason="not_planned",
-              body="incident: #40"),
+        issue(
+            base,
+            40,
+            ["Incident", "sev2"],
+            state="open",
+            closed_at=None,
+            body="Checkout down.\n\nRoot cause: ABCDEF1234567 (bad config)",
+            updated_at="2026-11-24T10:00:00Z",
+        ),
+        issue(
+            base, 41, ["action-item", "short-term"], state="closed", state_reason="not_planned", body="incident: #40"
+        ),
         issue(base, 42, ["action item", "Long_Term"], state="closed", state_reason="completed"),
         issue(base, 43, ["follow-up"], state="open", closed_at=None, milestone=None, assignees=[], assignee=None),
         dict(issue(base, 44, ["incident"]), pull_request={"url": f"https://api.github.com/repos/{REPO}/pulls/44"}),
@@ -96,10 +104,22 @@ def test_postmortem_issues_are_postmortems_not_action_items(home: DataHome, samp
     base = sample(samples, "github_rest_issue.json")
     issues = [
         issue(base, 50, ["postmortem"], state="open", closed_at=None, body="Draft.\n\nincident: #40\n"),
-        issue(base, 51, ["Post-Mortem", "action-item"], state="closed", state_reason="completed",
-              body="**Incident:** acme/ops#12"),
-        issue(base, 52, ["postmortem"], state="closed", state_reason="completed",
-              body="incident: https://acme.pagerduty.com/incidents/PT4KHLK"),
+        issue(
+            base,
+            51,
+            ["Post-Mortem", "action-item"],
+            state="closed",
+            state_reason="completed",
+            body="**Incident:** acme/ops#12",
+        ),
+        issue(
+            base,
+            52,
+            ["postmortem"],
+            state="closed",
+            state_reason="completed",
+            body="incident: https://acme.pagerduty.com/incidents/PT4KHLK",
+        ),
         issue(base, 53, ["postmortem"], state="closed", state_reason="not_planned", body="Incident ID: `PXYZ123`"),
         issue(base, 54, ["postmortem"], state="open", closed_at=None, body="no reference to anything"),
     ]
@@ -109,7 +129,11 @@ def test_postmortem_issues_are_postmortems_not_action_items(home: DataHome, samp
     pms = table(home, "postmortems")
     draft = pms[f"github-issue:{REPO}#50"]
     assert (draft["incident_id"], draft["status"], draft["published_at"], draft["source"]) == (
-        f"github-issue:{REPO}#40", "draft", None, "github")
+        f"github-issue:{REPO}#40",
+        "draft",
+        None,
+        "github",
+    )
     assert draft["created_at"] == datetime(2012, 5, 19, 10, 38, 23, tzinfo=UTC)
     published = pms[f"github-issue:{REPO}#51"]
     assert (published["incident_id"], published["status"]) == ("github-issue:acme/ops#12", "published")

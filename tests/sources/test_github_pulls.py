@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import detect_kind, ingest_file
-from tests.sources.test_github_common import UTC, ingest, rejects, sample, table, write
+from tests.sources.test_github_common import UTC, ingest, rejects, sample, table, write  # noqa: F811
 
 SHAS = [
     "4aadfff21cdd2d2566b0e4bd7309c233b5f4ae23",
@@ -95,7 +95,7 @@ def test_wrapped_pull_commits_and_local_offsets(home: DataHome, samples: Path, t
     assert {(r["repo"], r["pr_number"]) for r in rows.values()} == {("acme/checkout", 12)}
     assert rejects(home) == [("/commits/0", "commit: missing sha")]
     stored = rows[(SHAS[1], "github-pull-commits")]["authored_at"]
-    assert stored.utcoffset() is not None and stored.astimezone(timezone.utc).utcoffset() == timedelta(0)
+    assert stored.utcoffset() is not None and stored.astimezone(UTC).utcoffset() == timedelta(0)
 
 
 def test_wrapper_with_a_bad_pull_number_is_a_file_error(home: DataHome, tmp_path: Path) -> None:

@@ -23,7 +23,12 @@ def test_deployment_status_delivery(home: DataHome, samples: Path) -> None:
     report = ingest(home, path)
     assert (report.read, report.loaded, report.quarantined) == (2, 2, 0)
     dep = table(home, "deployments")["github:145988746"]
-    assert (dep["repo"], dep["environment"], dep["ref"], dep["task"]) == ("Codertocat/Hello-World", "production", "master", "deploy")
+    assert (dep["repo"], dep["environment"], dep["ref"], dep["task"]) == (
+        "Codertocat/Hello-World",
+        "production",
+        "master",
+        "deploy",
+    )
     assert dep["sha"] == "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"
     assert dep["started_at"] == datetime(2019, 5, 15, 15, 20, 53, tzinfo=UTC)
     assert dep["status"] is None
@@ -78,17 +83,25 @@ def test_issues_delivery(home: DataHome, samples: Path, tmp_path: Path) -> None:
 def test_ndjson_wrappers_redelivery_and_bad_lines(home: DataHome, samples: Path, tmp_path: Path) -> None:
     status = sample(samples, "github_webhook_deployment_status.json")
     push = sample(samples, "github_webhook_push.json")
-    pull = {"action": "closed", "number": 31, "pull_request": sample(samples, "github_rest_pull_request.json"),
-            "repository": push["repository"]}
-    path = ndjson(tmp_path, "deliveries.ndjson", [
-        status,
-        status,  # redelivered
-        {"event": "push", "payload": push},
-        {"headers": {"X-GitHub-Event": "ping", "X-GitHub-Delivery": "1"}, "payload": {"zen": "Keep it simple."}},
-        '{"action": "created", "deployment_status": {',
-        {"headers": {"x-github-event": "pull_request"}, "body": json.dumps(pull)},
-        {"zen": "no event here"},
-    ])
+    pull = {
+        "action": "closed",
+        "number": 31,
+        "pull_request": sample(samples, "github_rest_pull_request.json"),
+        "repository": push["repository"],
+    }
+    path = ndjson(
+        tmp_path,
+        "deliveries.ndjson",
+        [
+            status,
+            status,  # redelivered
+            {"event": "push", "payload": push},
+            {"headers": {"X-GitHub-Event": "ping", "X-GitHub-Delivery": "1"}, "payload": {"zen": "Keep it simple."}},
+            '{"action": "created", "deployment_status": {',
+            {"headers": {"x-github-event": "pull_request"}, "body": json.dumps(pull)},
+            {"zen": "no event here"},
+        ],
+    )
     assert detect_kind(path) == "github-webhooks"
     report = ingest(home, path)
     assert (report.read, report.loaded, report.duplicates, report.quarantined) == (9, 4, 2, 3)

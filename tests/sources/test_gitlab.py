@@ -44,10 +44,16 @@ def test_gitlab_statuses(home: DataHome, samples: Path, tmp_path: Path) -> None:
     report = ingest(home, path)
     assert (report.read, report.loaded, report.quarantined) == (8, 6, 2)
     rows = table(home, "deployments")
-    got = [(rows[f"gitlab:{100 + i}"]["status"], rows[f"gitlab:{100 + i}"]["finished_at"] is not None) for i in range(6)]
+    got = [
+        (rows[f"gitlab:{100 + i}"]["status"], rows[f"gitlab:{100 + i}"]["finished_at"] is not None) for i in range(6)
+    ]
     assert got == [
-        ("failure", True), ("cancelled", True), ("in_progress", False),
-        ("pending", False), ("pending", False), ("cancelled", True),
+        ("failure", True),
+        ("cancelled", True),
+        ("in_progress", False),
+        ("pending", False),
+        ("pending", False),
+        ("cancelled", True),
     ]
     assert rows["gitlab:100"]["finished_at"] == datetime(2016, 8, 11, 11, 34, 1, 123000, tzinfo=UTC)
     assert rows["gitlab:101"]["repo"] == "acme/checkout"

@@ -19,12 +19,6 @@ from tests.sources.lake_rows import ingest, rejected, scan, utc
 SAMPLE = "jira_issues_in_sprint_search_response.json"
 
 
-
-
-
-
-
-
 def write(tmp_path: Path, name: str, issues: list[Any]) -> Path:
     """A Jira search response holding ``issues``."""
     path = tmp_path / name
@@ -34,10 +28,6 @@ def write(tmp_path: Path, name: str, issues: list[Any]) -> Path:
 
 def items(home: DataHome) -> dict[str, dict[str, Any]]:
     return {r["item_id"]: r for r in scan(home, RAW_TABLES["action_items"])}
-
-
-
-
 
 
 def issue(key: str = "PM-1", category: str = "new", **fields: Any) -> dict[str, Any]:
@@ -85,13 +75,20 @@ def test_mapping_dates_and_labels(home: DataHome, tmp_path: Path) -> None:
     rows = items(home)
     plain = rows["jira:PM-1"]
     assert (plain["title"], plain["owner"], plain["team"], plain["status"]) == (
-        "Add a canary stage", "Jane Doe", "PM", "open")
+        "Add a canary stage",
+        "Jane Doe",
+        "PM",
+        "open",
+    )
     assert plain["created_at"] == utc(2026, 11, 20, 17)
     assert plain["due_date"] == date(2026, 11, 27)
     assert (plain["category"], plain["incident_id"]) == (None, None)
     tagged = rows["jira:PM-2"]
     assert (tagged["category"], tagged["incident_id"], tagged["team"]) == (
-        "short_term", "pagerduty:PT4KHLK", "payments")
+        "short_term",
+        "pagerduty:PT4KHLK",
+        "payments",
+    )
 
 
 def test_incident_from_issue_link(home: DataHome, tmp_path: Path) -> None:
@@ -127,8 +124,13 @@ def test_status_rules(home: DataHome, tmp_path: Path) -> None:
 
 
 def test_later_export_completes_the_item(home: DataHome, tmp_path: Path) -> None:
-    done = issue("PM-1", "done", resolution={"name": "Done"}, resolutiondate="2026-11-26T12:00:00.000Z",
-                 updated="2026-11-26T12:00:00.000Z")
+    done = issue(
+        "PM-1",
+        "done",
+        resolution={"name": "Done"},
+        resolutiondate="2026-11-26T12:00:00.000Z",
+        updated="2026-11-26T12:00:00.000Z",
+    )
     ingest(home, write(tmp_path, "open.json", [issue()]))
     assert ingest(home, write(tmp_path, "done.json", [done])).loaded == 1
     assert ingest(home, tmp_path / "open.json").loaded == 0
@@ -186,11 +188,23 @@ def test_postmortems_are_not_action_items(home: DataHome, tmp_path: Path) -> Non
     incident = {"key": "INC-7", "fields": {"issuetype": {"name": "Incident"}}}
     links = [{"type": {"name": "Relates"}, "inwardIssue": incident}]
     issues = [
-        issue("PM-20", "done", issuetype={"name": "Postmortem"}, labels=["incident:PT4KHLK"],
-              resolution={"name": "Done"}, resolutiondate="2026-11-30T10:00:00.000+0100"),
+        issue(
+            "PM-20",
+            "done",
+            issuetype={"name": "Postmortem"},
+            labels=["incident:PT4KHLK"],
+            resolution={"name": "Done"},
+            resolutiondate="2026-11-30T10:00:00.000+0100",
+        ),
         issue("PM-21", "indeterminate", labels=["Postmortem", "incident:pagerduty:PT4KHLK"]),
-        issue("PM-22", "done", issuetype={"name": "Post-incident review"}, issuelinks=links,
-              resolution={"name": "Won't Do"}, resolutiondate="2026-11-30T10:00:00.000Z"),
+        issue(
+            "PM-22",
+            "done",
+            issuetype={"name": "Post-incident review"},
+            issuelinks=links,
+            resolution={"name": "Won't Do"},
+            resolutiondate="2026-11-30T10:00:00.000Z",
+        ),
         issue("PM-23", labels=["action-item", "incident:PT4KHLK"]),
     ]
     report = ingest(home, write(tmp_path, "pm.json", issues))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +15,18 @@ from ops_warehouse.lake.store import Lake, connect
 from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS
 
 KIND = "prometheus-text"
-SCRAPE = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+SCRAPE = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
 def rows(home: DataHome, where: str = "true") -> list[tuple[Any, ...]]:
     sql = Lake(home).scan_sql(RAW_TABLES["metric_samples"])
-    return connect().execute(
-        f"SELECT metric, labels, ts, value, kind, source FROM ({sql}) WHERE {where} ORDER BY metric, labels, ts"
-    ).fetchall()
+    return (
+        connect()
+        .execute(
+            f"SELECT metric, labels, ts, value, kind, source FROM ({sql}) WHERE {where} ORDER BY metric, labels, ts"
+        )
+        .fetchall()
+    )
 
 
 def copy_with_mtime(src: Path, tmp_path: Path) -> Path:
@@ -76,7 +80,7 @@ def test_timestamps_ms_vs_float_seconds(home: DataHome, tmp_path: Path) -> None:
         assert detect_kind(path) == KIND
         assert ingest_file(home, path).loaded >= 1
     got = rows(home)
-    expected = datetime(2015, 7, 1, 20, 10, 30, 781000, tzinfo=timezone.utc)
+    expected = datetime(2015, 7, 1, 20, 10, 30, 781000, tzinfo=UTC)
     assert [r[2] for r in got] == [expected] * 3
     assert [r[5] for r in got] == ["prometheus", "prometheus", "openmetrics"]
     assert math.isnan(got[1][3]) and got[2][3] == math.inf

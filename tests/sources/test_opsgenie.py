@@ -17,18 +17,8 @@ from tests.sources.lake_rows import ingest, rejected, scan, utc, write
 SAMPLE = "opsgenie_incidents_list_EXCERPT.json"
 
 
-
-
-
-
-
-
 def incidents(home: DataHome) -> dict[str, dict[str, Any]]:
     return {r["incident_id"]: r for r in scan(home, RAW_TABLES["incidents"])}
-
-
-
-
 
 
 def incident(iid: str = "aaaa-1", **over: Any) -> dict[str, Any]:
@@ -61,7 +51,11 @@ def test_sample(home: DataHome, samples: Path) -> None:
     rows = incidents(home)
     resolved = rows["opsgenie:b15c7555-d685-4a96-8798-46320618004e"]
     assert (resolved["source"], resolved["status"], resolved["priority"], resolved["severity"]) == (
-        "opsgenie", "resolved", "P3", "sev3")
+        "opsgenie",
+        "resolved",
+        "P3",
+        "sev3",
+    )
     assert resolved["title"] == "test"
     assert resolved["created_at"] == utc(2021, 11, 15, 10, 2, 46, 289000)
     assert resolved["resolved_at"] == utc(2021, 11, 15, 10, 8, 58, 793000)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +13,18 @@ from ops_warehouse.lake.store import Lake, connect
 from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS
 
 KIND = "otlp-metrics"
-T0 = datetime(2018, 12, 13, 14, 51, 0, 300000, tzinfo=timezone.utc)
+T0 = datetime(2018, 12, 13, 14, 51, 0, 300000, tzinfo=UTC)
 
 
 def rows(home: DataHome, where: str = "true") -> list[tuple[Any, ...]]:
     sql = Lake(home).scan_sql(RAW_TABLES["metric_samples"])
-    return connect().execute(
-        f"SELECT metric, labels, ts, value, kind, source FROM ({sql}) WHERE {where} ORDER BY metric, labels, ts"
-    ).fetchall()
+    return (
+        connect()
+        .execute(
+            f"SELECT metric, labels, ts, value, kind, source FROM ({sql}) WHERE {where} ORDER BY metric, labels, ts"
+        )
+        .fetchall()
+    )
 
 
 def rejects(home: DataHome) -> list[tuple[str, str]]:
@@ -59,7 +63,10 @@ def test_request_sample(home: DataHome, samples: Path) -> None:
         "service.name": "my.service",
     }
     buckets = rows(home, "metric = 'my.histogram_bucket'")
-    assert [(json.loads(r[1])["le"], r[3], r[4]) for r in buckets] == [("+Inf", 2.0, "unknown"), ("1.0", 1.0, "unknown")]
+    assert [(json.loads(r[1])["le"], r[3], r[4]) for r in buckets] == [
+        ("+Inf", 2.0, "unknown"),
+        ("1.0", 1.0, "unknown"),
+    ]
     assert [r[3] for r in rows(home, "metric IN ('my.histogram_count', 'my.histogram_sum')")] == [2.0, 2.0]
     assert rows(home, "metric = 'my.counter'")[0][3:5] == (5.0, "unknown")  # delta temporality
     assert "exponential" in rejects(home)[0][1]
@@ -73,18 +80,33 @@ def test_file_exporter_sample(home: DataHome, samples: Path) -> None:
     assert (report.error, report.read, report.loaded) == (None, 1, 1)
     metric, labels, ts, value, kind, _ = rows(home)[0]
     assert (metric, value, kind) == ("system.cpu.time", 1168005.59, "gauge")
-    assert ts == datetime(2025, 1, 17, 17, 8, 46, 158376, tzinfo=timezone.utc)
+    assert ts == datetime(2025, 1, 17, 17, 8, 46, 158376, tzinfo=UTC)
     assert json.loads(labels)["host.name"] == "YOUR_HOST_NAME" and json.loads(labels)["state"] == "user"
 
 
 def test_cumulative_int64_strings_and_enum_names(home: DataHome, tmp_path: Path) -> None:
     lines = [
-        request({"name": "req", "sum": {"aggregationTemporality": 2, "isMonotonic": True,
-                                        "dataPoints": [point({"asInt": "9007199254740993"})]}}),
-        request({"name": "lat", "histogram": {"aggregationTemporality": "AGGREGATION_TEMPORALITY_CUMULATIVE",
-                                              "dataPoints": [point({"count": "6", "sum": 7.5,
-                                                                    "bucketCounts": ["1", "2", "3"],
-                                                                    "explicitBounds": [0.5, 1]})]}}),
+        request(
+            {
+                "name": "req",
+                "sum": {
+                    "aggregationTemporality": 2,
+                    "isMonotonic": True,
+                    "dataPoints": [point({"asInt": "9007199254740993"})],
+                },
+            }
+        ),
+        request(
+            {
+                "name": "lat",
+                "histogram": {
+                    "aggregationTemporality": "AGGREGATION_TEMPORALITY_CUMULATIVE",
+                    "dataPoints": [
+                        point({"count": "6", "sum": 7.5, "bucketCounts": ["1", "2", "3"], "explicitBounds": [0.5, 1]})
+                    ],
+                },
+            }
+        ),
     ]
     path = tmp_path / "metrics.ndjson"
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
@@ -96,18 +118,29 @@ def test_cumulative_int64_strings_and_enum_names(home: DataHome, tmp_path: Path)
     assert json.loads(req[1]) == {"otel_scope_name": "lib", "service.name": "checkout"}
     buckets = rows(home, "metric = 'lat_bucket'")
     assert sorted((json.loads(r[1])["le"], r[3], r[4]) for r in buckets) == [
-        ("+Inf", 6.0, "histogram"), ("0.5", 1.0, "histogram"), ("1.0", 3.0, "histogram")
+        ("+Inf", 6.0, "histogram"),
+        ("0.5", 1.0, "histogram"),
+        ("1.0", 3.0, "histogram"),
     ]
 
 
 def test_bad_points_and_lines(home: DataHome, tmp_path: Path) -> None:
-    good = request({"name": "g", "gauge": {"dataPoints": [
-        point({"asDouble": "NaN"}),
-        point({}),
-        {"asDouble": 1},
-        point({"asDouble": 1}, flags=1),
-    ]}})
-    bad_hist = request({"name": "h", "histogram": {"dataPoints": [point({"bucketCounts": ["1"], "explicitBounds": [1]})]}})
+    good = request(
+        {
+            "name": "g",
+            "gauge": {
+                "dataPoints": [
+                    point({"asDouble": "NaN"}),
+                    point({}),
+                    {"asDouble": 1},
+                    point({"asDouble": 1}, flags=1),
+                ]
+            },
+        }
+    )
+    bad_hist = request(
+        {"name": "h", "histogram": {"dataPoints": [point({"bucketCounts": ["1"], "explicitBounds": [1]})]}}
+    )
     path = tmp_path / "metrics.ndjson"
     path.write_text(json.dumps(good) + "\n" + json.dumps(bad_hist) + "\n" + '{"resourceMetrics": [\n')
     report = ingest_file(home, path, kind=KIND)

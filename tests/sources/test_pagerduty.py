@@ -22,18 +22,8 @@ KINDS = {
 }
 
 
-
-
-
-
-
-
 def incidents(home: DataHome) -> dict[str, dict[str, Any]]:
     return {r["incident_id"]: r for r in scan(home, RAW_TABLES["incidents"])}
-
-
-
-
 
 
 def ndjson(tmp_path: Path, name: str, lines: list[Any]) -> Path:
@@ -109,8 +99,9 @@ def test_first_acknowledgement_wins_over_re_ack(home: DataHome, tmp_path: Path) 
 
 
 def test_later_export_overrides_earlier(home: DataHome, tmp_path: Path) -> None:
-    early = incident(status="acknowledged", updated_at="2026-11-23T10:05:00Z",
-                     acknowledgements=[{"at": "2026-11-23T10:05:00Z"}])
+    early = incident(
+        status="acknowledged", updated_at="2026-11-23T10:05:00Z", acknowledgements=[{"at": "2026-11-23T10:05:00Z"}]
+    )
     late = incident(status="resolved", updated_at="2026-11-23T10:40:00Z", resolved_at="2026-11-23T10:40:00Z")
     early_path = write(tmp_path, "early.json", {"incidents": [early]})
     late_path = write(tmp_path, "late.json", {"incidents": [late]})
@@ -307,8 +298,14 @@ def test_analytics_naive_timestamps_in_time_zone(home: DataHome, tmp_path: Path)
     doc = {
         "data": [
             analytics("PSUMMER", priority_name="SEV-2"),
-            analytics("PWINTER", created_at="2023-01-10T10:00:00", resolved_at=None, updated_at=None,
-                      priority_name="P1", seconds_to_first_ack=None),
+            analytics(
+                "PWINTER",
+                created_at="2023-01-10T10:00:00",
+                resolved_at=None,
+                updated_at=None,
+                priority_name="P1",
+                seconds_to_first_ack=None,
+            ),
             analytics("PTOKYO", time_zone="Asia/Tokyo"),
         ],
         "time_zone": "America/New_York",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,13 @@ KIND = "prometheus-range"
 
 def rows(home: DataHome, where: str = "true") -> list[tuple[Any, ...]]:
     sql = Lake(home).scan_sql(RAW_TABLES["metric_samples"])
-    return connect().execute(
-        f"SELECT metric, labels, ts, value, kind, source FROM ({sql}) WHERE {where} ORDER BY metric, labels, ts"
-    ).fetchall()
+    return (
+        connect()
+        .execute(
+            f"SELECT metric, labels, ts, value, kind, source FROM ({sql}) WHERE {where} ORDER BY metric, labels, ts"
+        )
+        .fetchall()
+    )
 
 
 def rejects(home: DataHome) -> list[tuple[str, str]]:
@@ -46,7 +50,7 @@ def test_real_sample(home: DataHome, samples: Path) -> None:
     metric, labels, ts, _, kind, source = got[0]
     assert (metric, kind, source) == ("up", "unknown", "prometheus")
     assert json.loads(labels) == {"instance": "localhost:9091", "job": "node"}
-    assert ts == datetime(2015, 7, 1, 20, 10, 30, 781000, tzinfo=timezone.utc)
+    assert ts == datetime(2015, 7, 1, 20, 10, 30, 781000, tzinfo=UTC)
     again = ingest_file(home, path)
     assert (again.read, again.loaded, again.duplicates) == (6, 0, 6)
 
@@ -71,12 +75,21 @@ def test_value_strings_kinds_and_le(home: DataHome, tmp_path: Path) -> None:
 
 def test_vector_result(home: DataHome, tmp_path: Path) -> None:
     path = tmp_path / "vector.json"
-    path.write_text(json.dumps({"status": "success", "data": {"resultType": "vector", "result": [
-        {"metric": {"__name__": "up", "job": "a"}, "value": [1700000000.5, "1"]}]}}))
+    path.write_text(
+        json.dumps(
+            {
+                "status": "success",
+                "data": {
+                    "resultType": "vector",
+                    "result": [{"metric": {"__name__": "up", "job": "a"}, "value": [1700000000.5, "1"]}],
+                },
+            }
+        )
+    )
     assert detect_kind(path) == KIND
     report = ingest_file(home, path)
     assert report.loaded == 1
-    assert rows(home)[0][2] == datetime(2023, 11, 14, 22, 13, 20, 500000, tzinfo=timezone.utc)
+    assert rows(home)[0][2] == datetime(2023, 11, 14, 22, 13, 20, 500000, tzinfo=UTC)
 
 
 def test_overlapping_exports_add_no_duplicates(home: DataHome, tmp_path: Path) -> None:
@@ -106,7 +119,7 @@ def test_bad_points_are_rejected_with_reasons(home: DataHome, tmp_path: Path) ->
 def test_truncated_json_names_the_place(home: DataHome, tmp_path: Path) -> None:
     full = export(tmp_path, [{"metric": {"__name__": "up"}, "values": [[t, "1"] for t in range(0, 600, 15)]}] * 3)
     cut = tmp_path / "cut.json"
-    cut.write_bytes(full.read_bytes()[: -200])
+    cut.write_bytes(full.read_bytes()[:-200])
     report = ingest_file(home, cut, kind=KIND)
     assert report.error is not None and "/data/result/2/values/" in report.error
     assert report.loaded == 0 and rows(home) == []
@@ -150,14 +163,20 @@ def test_deep_nesting_is_refused_without_exhausting_memory(home: DataHome, tmp_p
 
 COLUMNAR_CASES = {
     "clean": [
-        {"metric": {"__name__": "http_requests_total", "job": "api", "code": "200"},
-         "values": [[1435781430.781, "1"], [1435781445, "1e3"], [1435781460.5, "-2.5E-3"], ["1435781475", "NaN"]]},
-        {"metric": {"__name__": "latency_bucket", "le": "1", "job": "äpi"},
-         "values": [[1435781430, "+Inf"], [1435781445, "-Inf"]]},
-        {"values": [[0.0000005, "7"], [1435781430.0000015, "8"]], "metric": {"__name__": "up", "instance": "h\"1\\"}},
+        {
+            "metric": {"__name__": "http_requests_total", "job": "api", "code": "200"},
+            "values": [[1435781430.781, "1"], [1435781445, "1e3"], [1435781460.5, "-2.5E-3"], ["1435781475", "NaN"]],
+        },
+        {
+            "metric": {"__name__": "latency_bucket", "le": "1", "job": "äpi"},
+            "values": [[1435781430, "+Inf"], [1435781445, "-Inf"]],
+        },
+        {"values": [[0.0000005, "7"], [1435781430.0000015, "8"]], "metric": {"__name__": "up", "instance": 'h"1\\'}},
     ],
     "vector": [{"metric": {"__name__": "up", "job": "a"}, "value": [1435781430.781, "1"]}],
-    "bad point": [{"metric": {"__name__": "up"}, "values": [[1435781430, "1"], [1435781445, " 2"], [1435781460, "1_0"]]}],
+    "bad point": [
+        {"metric": {"__name__": "up"}, "values": [[1435781430, "1"], [1435781445, " 2"], [1435781460, "1_0"]]}
+    ],
     "no name": [{"metric": {"__name__": "up"}, "values": [[1, "1"]]}, {"metric": {"job": "x"}, "values": [[1, "1"]]}],
     "null values": [{"metric": {"__name__": "up"}, "values": None}, {"metric": {"__name__": "x"}, "value": [1, "2"]}],
     "both": [{"metric": {"__name__": "up"}, "values": [[1, "1"]], "value": [2, "2"]}],
@@ -185,10 +204,14 @@ def test_columnar_and_point_by_point_readers_agree(tmp_path: Path, case: str, mo
         home = DataHome.resolve(tmp_path / f"home-{columnar}").ensure()
         report = ingest_file(home, path)
         assert report.error is None, report.error
-        loaded = connect().execute(
-            f"SELECT metric, labels, ts, CAST(value AS VARCHAR), kind, source "
-            f"FROM ({Lake(home).scan_sql(RAW_TABLES['metric_samples'])}) ORDER BY ALL"
-        ).fetchall()
+        loaded = (
+            connect()
+            .execute(
+                f"SELECT metric, labels, ts, CAST(value AS VARCHAR), kind, source "
+                f"FROM ({Lake(home).scan_sql(RAW_TABLES['metric_samples'])}) ORDER BY ALL"
+            )
+            .fetchall()
+        )
         accounting = (report.read, report.loaded, report.duplicates, report.quarantined)
         results.append((accounting, loaded, rejects(home)))
     assert results[0] == results[1]

@@ -123,6 +123,6 @@ def test_table_is_the_same_on_both_engines(lakes: tuple[DataHome, DataHome, Any]
     assert len(spark_rows) == len(duck_rows)
     assert duck_rows, f"{key} is empty on the test data: parity would prove nothing"
     columns = [c for c, _ in duck_schema]
-    for d, s in zip(duck_rows, spark_rows):
-        differ = [f"{c}: duckdb {a!r} spark {b!r}" for c, a, b in zip(columns, d, s) if not _same(a, b)]
-        assert not differ, f"{key} row {dict(zip(columns, d))}: " + "; ".join(differ)
+    for d, s in zip(duck_rows, spark_rows, strict=False):
+        differ = [f"{c}: duckdb {a!r} spark {b!r}" for c, a, b in zip(columns, d, s, strict=False) if not _same(a, b)]
+        assert not differ, f"{key} row {dict(zip(columns, d, strict=False))}: " + "; ".join(differ)

@@ -94,6 +94,7 @@ def build_sections(
         except duckdb.Error as exc:
             log.warning("report section %s shows no data: %s", topic, str(exc).splitlines()[0])
             data = {"has_data": False}
-        out.append(Section(topic, str(getattr(module, "TITLE", topic)), place, int(getattr(module, "ORDER", 100)),
-                           data))
+        out.append(
+            Section(topic, str(getattr(module, "TITLE", topic)), place, int(getattr(module, "ORDER", 100)), data)
+        )
     return out

@@ -20,7 +20,7 @@ ORDER = 10
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     cur = con.execute(sql, params)
     names = [d[0] for d in cur.description or []]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
+    return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
 
 
 def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, Any]) -> dict[str, Any]:
@@ -39,9 +39,11 @@ def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, 
     overall = next((r for r in rows if r["scope"] == "overall"), None)
     services = [r for r in rows if r["scope"] == "service"]
     if services:
-        teams = dict(con.execute(
-            "SELECT service, arg_max(team, finished_at) FROM core.deployments WHERE team IS NOT NULL GROUP BY service"
-        ).fetchall())
+        teams = dict(
+            con.execute(
+                "SELECT service, arg_max(team, finished_at) FROM core.deployments WHERE team IS NOT NULL GROUP BY service"  # noqa: E501
+            ).fetchall()
+        )
         for r in services:
             r["team"] = teams.get(r["service"])
     return {"has_data": overall is not None, "overall": overall, "services": services}

@@ -28,7 +28,7 @@ CONTEXT = timedelta(minutes=90)  # minutes of SLI drawn before the deploy and af
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     cur = con.execute(sql, params)
     names = [d[0] for d in cur.description or []]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
+    return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
 
 
 def _utc(d: date) -> datetime:
@@ -36,8 +36,12 @@ def _utc(d: date) -> datetime:
 
 
 def _weekly(con: duckdb.DuckDBPyConnection, week_start: date) -> dict[str, Any] | None:
-    rows = _rows(con, "SELECT deployments_measured, suspect_deployments FROM marts.deploy_impact_weekly "
-                      "WHERE scope = 'overall' AND week_start = ?", [week_start])
+    rows = _rows(
+        con,
+        "SELECT deployments_measured, suspect_deployments FROM marts.deploy_impact_weekly "
+        "WHERE scope = 'overall' AND week_start = ?",
+        [week_start],
+    )
     return rows[0] if rows else None
 
 
@@ -50,8 +54,15 @@ def sli_figure(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> go.Figure
         "WHERE slo_name = ? AND minute > ? AND minute <= ? AND total > 0 ORDER BY minute",
         [row["slo_name"], row["started_at"] - CONTEXT, row["finished_at"] + CONTEXT],
     )
-    fig = go.Figure(go.Scatter(x=[p["minute"] for p in points], y=[p["sli"] for p in points], mode="lines",
-                               name="SLI", line={"color": "#0969da", "width": 1.5}))
+    fig = go.Figure(
+        go.Scatter(
+            x=[p["minute"] for p in points],
+            y=[p["sli"] for p in points],
+            mode="lines",
+            name="SLI",
+            line={"color": "#0969da", "width": 1.5},
+        )
+    )
     for at, label in ((row["started_at"], "deploy started"), (row["finished_at"], "finished")):
         fig.add_shape(type="line", x0=at, x1=at, yref="paper", y0=0, y1=1, line={"color": "#cf222e", "dash": "dot"})
         fig.add_annotation(x=at, yref="paper", y=1, text=label, showarrow=False, font={"size": 10})
@@ -59,8 +70,11 @@ def sli_figure(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> go.Figure
         fig.add_hline(y=row["target"], line={"color": "#8c959f", "dash": "dash"})
     fig.update_layout(
         title={"text": f"{row['slo_name']} around {row['deploy_id']}", "font": {"size": 13}, "x": 0},
-        height=220, margin={"l": 50, "r": 10, "t": 36, "b": 30}, showlegend=False,
-        yaxis={"tickformat": ".2%"}, template="plotly_white",
+        height=220,
+        margin={"l": 50, "r": 10, "t": 36, "b": 30},
+        showlegend=False,
+        yaxis={"tickformat": ".2%"},
+        template="plotly_white",
     )
     return fig
 
@@ -91,6 +105,15 @@ def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, 
         "deployments_measured": this["deployments_measured"] if this else None,
         "threshold": threshold,
         "figures": figures,
-        "cards": [Metric("suspect_deploys", "Deploys that burned budget", count, prev_count, "count", better="down",
-                         note=f"burn >= {threshold:g}x in the hour after")],
+        "cards": [
+            Metric(
+                "suspect_deploys",
+                "Deploys that burned budget",
+                count,
+                prev_count,
+                "count",
+                better="down",
+                note=f"burn >= {threshold:g}x in the hour after",
+            )
+        ],
     }

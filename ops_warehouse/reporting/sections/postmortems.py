@@ -25,7 +25,7 @@ MAX_FINDINGS = 10
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     cur = con.execute(sql, params)
     names = [d[0] for d in cur.description or []]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
+    return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
 
 
 def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, Any]) -> dict[str, Any]:
@@ -58,6 +58,15 @@ def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, 
         "findings": findings,
         "draft_days": draft_days,
         "publish_days": publish_days,
-        "cards": [Metric("late_postmortems", "Late postmortems", late, prev_late, "count", better="down",
-                         note=f"sev1/sev2 not published within {publish_days} days")],
+        "cards": [
+            Metric(
+                "late_postmortems",
+                "Late postmortems",
+                late,
+                prev_late,
+                "count",
+                better="down",
+                note=f"sev1/sev2 not published within {publish_days} days",
+            )
+        ],
     }

@@ -29,19 +29,23 @@ OLDEST = 5
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     cur = con.execute(sql, params)
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
+    return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
 
 
 def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, Any]) -> dict[str, Any]:
     prev_start = week_start - timedelta(days=7)
     first = week_start - timedelta(weeks=TREND_WEEKS - 1)
-    severity_rows = _rows(con, """
+    severity_rows = _rows(
+        con,
+        """
         SELECT week_start, severity, opened, fixed, dismissed, fixed_within_sla, sla_attainment,
                remediation_p50_hours, remediation_p90_hours, open_at_week_end, open_past_sla_at_week_end, sla_hours
         FROM marts.vulnerability_weekly
         WHERE scope IN ('severity', 'overall') AND week_start BETWEEN ? AND ?
         ORDER BY week_start
-    """, [first, week_start])
+    """,
+        [first, week_start],
+    )
     if not severity_rows:
         return {"has_data": False}
     this = {r["severity"]: r for r in severity_rows if r["week_start"] == week_start}
@@ -55,32 +59,48 @@ def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, 
         by_severity.append({"severity": sev, "sla_hours": policy.get(sev), "this": cur or {}, "prev": before or {}})
     overall, overall_prev = this.get("(all)") or {}, prev.get("(all)") or {}
 
-    services = _rows(con, """
+    services = _rows(
+        con,
+        """
         SELECT service, open_at_week_end, open_past_sla_at_week_end, fixed, sla_attainment
         FROM marts.vulnerability_weekly
         WHERE scope = 'service' AND week_start = ? AND open_past_sla_at_week_end > 0
         ORDER BY open_past_sla_at_week_end DESC, open_at_week_end DESC, service
         LIMIT 10
-    """, [week_start])
+    """,
+        [week_start],
+    )
     week_end = week_start + timedelta(days=7)
-    oldest = _rows(con, """
+    oldest = _rows(
+        con,
+        """
         SELECT finding_id, service, package, advisory_id, title, opened_at, sla_due_at, source
         FROM core.vulnerabilities
         WHERE severity = 'critical' AND opened_at < ?
           AND (fixed_at IS NULL OR fixed_at >= ?) AND (dismissed_at IS NULL OR dismissed_at >= ?)
         ORDER BY opened_at, finding_id
         LIMIT ?
-    """, [week_end, week_end, week_end, OLDEST])
-    incidents = _rows(con, """
+    """,
+        [week_end, week_end, week_end, OLDEST],
+    )
+    incidents = _rows(
+        con,
+        """
         SELECT week_start, incidents, acknowledged, unacknowledged, acknowledged_within_target,
                ack_target_attainment, ack_minutes_p50, ack_minutes_mean, ack_target_minutes
         FROM marts.security_incident_weekly WHERE week_start IN (?, ?)
-    """, [week_start, prev_start])
+    """,
+        [week_start, prev_start],
+    )
     inc_this = next((r for r in incidents if r["week_start"] == week_start), None)
     inc_prev = next((r for r in incidents if r["week_start"] == prev_start), None)
 
     card = Metric(
-        "patch_sla", "Patch SLA attainment", overall.get("sla_attainment"), overall_prev.get("sla_attainment"), "pct",
+        "patch_sla",
+        "Patch SLA attainment",
+        overall.get("sla_attainment"),
+        overall_prev.get("sla_attainment"),
+        "pct",
         better="up",
         note=f"{overall.get('open_past_sla_at_week_end') or 0} open findings past SLA" if overall else None,
     )
@@ -109,8 +129,16 @@ def _attainment_figure(rows: list[dict[str, Any]]) -> go.Figure:
     for sev in SEVERITIES:
         got = {r["week_start"]: r["sla_attainment"] for r in rows if r["severity"] == sev}
         if any(v is not None for v in got.values()):
-            fig.add_trace(go.Scatter(x=x, y=[got.get(w) for w in weeks], name=sev, mode="lines+markers",
-                                     connectgaps=False, line={"color": SEVERITY_COLOURS[sev]}))
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=[got.get(w) for w in weeks],
+                    name=sev,
+                    mode="lines+markers",
+                    connectgaps=False,
+                    line={"color": SEVERITY_COLOURS[sev]},
+                )
+            )
     fig.update_yaxes(range=[0, 1.05])
     return _layout(fig, "Patch SLA attainment by severity (fixes of the week)", yformat=".0%")
 
