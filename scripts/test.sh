@@ -27,4 +27,10 @@ command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless "the Spar
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,spark]'
+# the code keeps itself clean: lint, formatting and types fail the run before any test does
+# (settings in pyproject.toml)
+echo "ruff check, ruff format --check, mypy"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"
