@@ -93,7 +93,7 @@ def test_open_analyst_session_keeps_its_snapshot_while_a_build_publishes(home: D
         assert analyst.stdout.readline().strip() == "3"
     finally:
         analyst.kill()
-        analyst.wait()
+        analyst.communicate()  # reaps it and closes its pipes
 
 
 def test_scratch_of_killed_runs_is_cleaned_when_old(home: DataHome, tmp_path: Path) -> None:
