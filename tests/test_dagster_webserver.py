@@ -107,3 +107,5 @@ def test_dagster_dev_shows_what_the_command_line_built(tmp_path: Path, monkeypat
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()

@@ -207,7 +207,7 @@ def _run_and_kill(phase: str, home: DataHome, files: list[Path], delay: float) -
     finally:
         if child.poll() is None:
             child.kill()
-            child.wait()
+        child.communicate()  # reaps it and closes its pipes
 
 
 def _check_after_kill(home: DataHome, states: States, reference: Reference, phase: str) -> None:
