@@ -1,23 +1,47 @@
-"""Arrow types spelled as DuckDB types, for empty relations and casts."""
+"""The lake's Arrow types spelled as SQL types of each engine, for empty relations and casts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pyarrow as pa
+
+# (is this Arrow type, DuckDB spelling, Spark spelling), tried in order; timestamps are handled first
+_TYPES: tuple[tuple[Callable[[pa.DataType], bool], str, str], ...] = (
+    (lambda t: pa.types.is_string(t) or pa.types.is_large_string(t), "VARCHAR", "STRING"),
+    (pa.types.is_int64, "BIGINT", "BIGINT"),
+    (pa.types.is_int32, "INTEGER", "INT"),
+    (pa.types.is_float64, "DOUBLE", "DOUBLE"),
+    (pa.types.is_boolean, "BOOLEAN", "BOOLEAN"),
+    (pa.types.is_date32, "DATE", "DATE"),
+)
+
+
+def _sql_type(t: pa.DataType, engine: str) -> str:
+    spark = engine == "spark"
+    if pa.types.is_timestamp(t):
+        if spark:
+            return "TIMESTAMP" if t.tz else "TIMESTAMP_NTZ"
+        return "TIMESTAMPTZ" if t.tz else "TIMESTAMP"
+    for matches, duck, spark_name in _TYPES:
+        if matches(t):
+            return spark_name if spark else duck
+    raise TypeError(f"no {'Spark' if spark else 'DuckDB'} type for {t}")
 
 
 def duckdb_type(t: pa.DataType) -> str:
-    if pa.types.is_timestamp(t):
-        return "TIMESTAMPTZ" if t.tz else "TIMESTAMP"
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return "VARCHAR"
-    if pa.types.is_int64(t):
-        return "BIGINT"
-    if pa.types.is_int32(t):
-        return "INTEGER"
-    if pa.types.is_float64(t):
-        return "DOUBLE"
-    if pa.types.is_boolean(t):
-        return "BOOLEAN"
-    if pa.types.is_date32(t):
-        return "DATE"
-    raise TypeError(f"no DuckDB type for {t}")
+    """An Arrow type spelled as a DuckDB type.
+
+    >>> duckdb_type(pa.timestamp("us", tz="UTC")), duckdb_type(pa.int32())
+    ('TIMESTAMPTZ', 'INTEGER')
+    """
+    return _sql_type(t, "duckdb")
+
+
+def spark_type(t: pa.DataType) -> str:
+    """An Arrow type spelled as a Spark SQL type.
+
+    >>> spark_type(pa.timestamp("us", tz="UTC")), spark_type(pa.timestamp("us")), spark_type(pa.string())
+    ('TIMESTAMP', 'TIMESTAMP_NTZ', 'STRING')
+    """
+    return _sql_type(t, "spark")

@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from ops_warehouse.catalog import Catalog
 from ops_warehouse.home import DataHome
+from ops_warehouse.lake.duck_types import spark_type
 from ops_warehouse.lake.spark_sql import CsvRead, to_spark, view_name
 from ops_warehouse.lake.store import Lake, fsync_file
 from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
@@ -80,25 +81,6 @@ def slo_constants() -> dict[str, pa.Table]:
 
 class SparkUnavailable(RuntimeError):
     """pyspark (the ``spark`` extra) or Java is missing."""
-
-
-def spark_type(t: pa.DataType) -> str:
-    """An Arrow type of the lake's schema spelled as a Spark SQL type."""
-    if pa.types.is_timestamp(t):
-        return "TIMESTAMP" if t.tz else "TIMESTAMP_NTZ"
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return "STRING"
-    if pa.types.is_int64(t):
-        return "BIGINT"
-    if pa.types.is_int32(t):
-        return "INT"
-    if pa.types.is_float64(t):
-        return "DOUBLE"
-    if pa.types.is_boolean(t):
-        return "BOOLEAN"
-    if pa.types.is_date32(t):
-        return "DATE"
-    raise TypeError(f"no Spark type for {t}")
 
 
 def open_session(remote: str | None = None, master: str | None = None) -> SparkSession:
