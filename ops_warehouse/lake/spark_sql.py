@@ -19,6 +19,11 @@ the Spark functions with the same result (the session's time zone is UTC, as Duc
 - ``epoch(a - b)`` (seconds of an interval, fractional) -> ``(unix_micros(a) - unix_micros(b)) / 1e6``
   (sqlglot writes ``unix_timestamp(a - b)``, which Spark rejects), ``epoch(t)`` likewise;
 - ``to_microseconds(n)``, ``to_days(n)`` -> ``make_dt_interval(...)``;
+- ``json_extract_string(j, '$."' || key || '"')`` (the member named by ``key``, whatever characters
+  it holds) -> ``try_element_at(from_json(j, 'map<string,string>'), key)``: Spark's
+  ``get_json_object`` knows no quoted member names;
+- ``isodow(t)`` (Monday 1 .. Sunday 7) -> ``weekday(t) + 1`` (sqlglot's ``dayofweek(t) % 7 + 1``
+  is off by one), ``dayofweek(t)`` (Sunday 0) -> ``dayofweek(t) - 1`` (Spark's counts Sunday 1);
 - ``quantile_cont(x, q)`` -> ``percentile(x, q)`` (both interpolate linearly between ranks);
 - ``row_number()``, ``rank()``, ``dense_rank()`` and integer ``generate_series`` are cast to
   BIGINT, their type in DuckDB (INT in Spark);
@@ -126,6 +131,20 @@ def _timezone(zone: exp.Expression, value: exp.Expression) -> exp.Expression:
     return exp.cast(exp.Anonymous(this="FROM_UTC_TIMESTAMP", expressions=[value, zone]), ntz)
 
 
+def _json_key(path: exp.Expression) -> exp.Expression | None:
+    """The key of a JSON path built as ``'$."' || key || '"'`` (a member named at run time), else None."""
+    if (
+        isinstance(path, exp.DPipe)
+        and isinstance(path.expression, exp.Literal)
+        and path.expression.this == '"'
+        and isinstance(path.this, exp.DPipe)
+        and isinstance(path.this.this, exp.Literal)
+        and path.this.this.this == '$."'
+    ):
+        return path.this.expression
+    return None
+
+
 def _seconds_interval(seconds: exp.Expression) -> exp.Expression:
     return exp.Anonymous(
         this="MAKE_DT_INTERVAL",
@@ -173,6 +192,18 @@ def to_spark(
             )
         if isinstance(node, exp.TimeToUnix):
             return exp.Div(this=exp.Paren(this=_epoch_micros(node.this)), expression=exp.Literal.number("1000000.0"))
+        if isinstance(node, exp.DayOfWeekIso):
+            # sqlglot writes (DAYOFWEEK(t) % 7) + 1, which makes Sunday 2 and Saturday 1
+            weekday = exp.Anonymous(this="WEEKDAY", expressions=[node.this])
+            return exp.Paren(this=exp.Add(this=weekday, expression=exp.Literal.number(1)))
+        if isinstance(node, exp.DayOfWeek):
+            # DuckDB's dayofweek counts Sunday 0 .. Saturday 6; Spark's DAYOFWEEK Sunday 1 .. Saturday 7
+            dow = exp.Anonymous(this="DAYOFWEEK", expressions=[node.this])
+            return exp.Paren(this=exp.Sub(this=dow, expression=exp.Literal.number(1)))
+        if isinstance(node, exp.JSONExtractScalar) and (key := _json_key(node.expression)) is not None:
+            # get_json_object has no quoted member ($."a.b"): read the object as a map instead
+            as_map = exp.Anonymous(this="FROM_JSON", expressions=[node.this, exp.Literal.string("map<string,string>")])
+            return exp.Anonymous(this="TRY_ELEMENT_AT", expressions=[as_map, key])
         if isinstance(node, exp.PercentileCont) and node.expression is not None:
             return exp.Anonymous(this="PERCENTILE", expressions=[node.this, node.expression])
         if isinstance(node, exp.Table) and isinstance(node.this, exp.ReadCSV):

@@ -48,6 +48,15 @@ def test_every_model_file_carries_to_spark(path: Path) -> None:
         ("SELECT t - to_microseconds(n)", "SELECT t - MAKE_DT_INTERVAL(0, 0, 0, (n) / 1000000.0D)"),
         # an exact percentile with linear interpolation, as quantile_cont
         ("SELECT quantile_cont(x, 0.5) FROM t", "SELECT PERCENTILE(x, 0.5D) FROM t"),
+        # ISO day of week (Monday 1 .. Sunday 7) and DuckDB's dayofweek (Sunday 0 .. Saturday 6)
+        ("SELECT isodow(t) >= 6", "SELECT (WEEKDAY(t) + 1) >= 6"),
+        ("SELECT dayofweek(t)", "SELECT (DAYOFWEEK(t) - 1)"),
+        # a JSON member named at run time, whatever its characters ("service.name"): read as a map
+        (
+            """SELECT json_extract_string(labels, '$."' || label || '"')""",
+            "SELECT TRY_ELEMENT_AT(FROM_JSON(labels, 'map<string,string>'), label)",
+        ),
+        ("SELECT json_extract_string(spec, '$.target')", "SELECT GET_JSON_OBJECT(spec, '$.target')"),
     ],
 )
 def test_carried_constructs(duckdb_sql: str, spark_sql: str) -> None:
