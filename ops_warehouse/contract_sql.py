@@ -23,7 +23,8 @@ from ops_warehouse.progress import Progress, run_query
 from ops_warehouse.sources.base import BulkChunk
 from ops_warehouse.timeutil import zone
 
-_OFFSET = r"([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$"
+# an offset after a time of day: a plain date's "-25" is a day, not an offset
+_OFFSET = r"[Tt ][0-9]{2}[^ ]*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$"
 _TRUE = "('true', 't', '1', 'yes', 'y')"
 _FALSE = "('false', 'f', '0', 'no', 'n')"
 

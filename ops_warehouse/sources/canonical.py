@@ -14,13 +14,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ops_warehouse.lake.store import connect, quote_ident, quote_literal
+from ops_warehouse.sources._metrics import SCAN_BLOCK
 from ops_warehouse.sources.base import (
     Adapter,
     BulkChunk,
@@ -206,7 +210,10 @@ class CanonicalAdapter(Adapter):
 
     def bulk(self, ctx: ReadContext) -> BulkInput | None:
         """CSV and Parquet files of the event tables are checked in one vectorized pass
-        (``ops_warehouse.contract_sql``); other shapes go row by row through :meth:`read`."""
+        (``ops_warehouse.contract_sql``); other shapes go row by row through :meth:`read`. A CSV
+        file is parsed by DuckDB's ``read_csv`` when it is plain enough that its line numbers and
+        fields are certainly the ones ``csv.reader`` would give (see :func:`_csv_columnar`),
+        otherwise by ``csv.reader`` into Arrow chunks."""
         path = ctx.path
         with open(path, "rb") as fh:
             magic = fh.read(4)
@@ -232,6 +239,9 @@ class CanonicalAdapter(Adapter):
         table = table_for(header) if header else None
         if table not in BULK_TABLES:
             return None
+        columnar = _csv_columnar(path, TABLES[table][1], ctx.scratch) if ctx.scratch is not None else None
+        if columnar is not None:
+            return BulkInput(table, iter([BulkChunk(columnar)]))
         return BulkInput(table, _csv_chunks(path, TABLES[table][1]))
 
     def detect(self, sniff: Sniff) -> bool:
@@ -398,6 +408,92 @@ def _csv_chunks(path: Path, wanted: tuple[str, ...]) -> Iterator[BulkChunk]:
             yield flush()
     if lines or rejects:
         yield flush()
+
+
+# ---------------------------------------------------------------- the columnar CSV pass
+
+CSV_MEMORY = "1GB"
+# what str.strip() removes, as an RE2 class: a row of such cells only is a blank row
+_PY_SPACE = r"[\t-\r\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]*"
+# whitespace next to a quote, where csv.reader keeps the quote as text and DuckDB may not
+_SPACED_QUOTE = re.compile(rb'(?:^|,)[ \t\f\v]+"|"[ \t\f\v]+(?:,|\r?$)', re.MULTILINE)
+
+
+def _csv_columnar(path: Path, wanted: tuple[str, ...], scratch: Path) -> str | None:
+    """A SELECT over ``read_csv`` giving what :func:`_csv_chunks` gives (text columns, line
+    numbers, the raw row, blank rows skipped), or None when the file is not plain enough to be
+    sure of that: a header that is not one line or repeats a name, a field holding a quote or a
+    line break, whitespace next to a quote, a lone carriage return, a NUL byte, blank lines,
+    anything ``read_csv`` refuses (wrong field counts, bytes that are not UTF-8). Each record is
+    then one line of the file, so the n-th record read is on line n + 1."""
+    header = _plain_header(path)
+    lines = _plain_line_count(path)
+    if header is None or lines is None:
+        return None
+    columns = "{" + ", ".join(f"{quote_literal(name)}: 'VARCHAR'" for name in header) + "}"
+    reader = (
+        f"read_csv({quote_literal(str(path))}, header = true, all_varchar = true, delim = ',', quote = '\"', "
+        f"escape = '\"', strict_mode = true, null_padding = false, auto_detect = false, columns = {columns})"
+    )
+    names = [quote_ident(name) for name in header]
+    odd = " OR ".join(f"contains({n}, '\"') OR contains({n}, chr(10)) OR contains({n}, chr(13))" for n in names)
+    con = connect(memory_limit=CSV_MEMORY, temp_dir=scratch / "duckdb")
+    try:
+        count, unsure = con.execute(f"SELECT count(*), coalesce(bool_or({odd}), false) FROM {reader}").fetchall()[0]
+    except duckdb.Error:  # csv.reader words what DuckDB refuses (or reads it: it is laxer)
+        return None
+    finally:
+        con.close()
+    if unsure or count + 1 != lines:
+        return None
+    selected = [quote_ident(name) for name in wanted if name in header]
+    cells = [f"coalesce({n}, '')" for n in names]
+    raw = " || ',' || ".join(cells)
+    blank = f"regexp_full_match({' || '.join(cells)}, {quote_literal(_PY_SPACE)})"
+    return (
+        f"SELECT {', '.join(selected)}, 'canonical' AS source, 'line ' || _line AS _locator, {raw} AS _raw, "
+        f"_line AS _ord FROM (SELECT *, row_number() OVER () + 1 AS _line FROM {reader}) WHERE NOT {blank}"
+    )
+
+
+def _plain_header(path: Path) -> list[str] | None:
+    """The header's column names when it is one line of distinct, non-empty names."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            names = [h.strip() for h in next(reader)]
+            if reader.line_num != 1:
+                return None
+    except (csv.Error, UnicodeDecodeError, StopIteration):
+        return None
+    if not all(names) or len(set(names)) != len(names):
+        return None
+    return names
+
+
+def _plain_line_count(path: Path) -> int | None:
+    """The file's number of lines as ``csv.reader`` counts them, or None when its bytes hold what
+    the columnar pass must not meet (see :func:`_csv_columnar`)."""
+    lines = 0
+    tail = b""  # the end of the previous block, so what spans two blocks is seen
+    with open(path, "rb") as fh:
+        while block := fh.read(SCAN_BLOCK):
+            if block.endswith(b"\r"):
+                block += fh.read(1)
+            window = tail + block
+            if (
+                b"\x00" in block
+                or block.count(b"\r") != block.count(b"\r\n")
+                or b"\n\n" in window
+                or b"\n\r\n" in window
+                or window.startswith((b"\n", b"\r\n"))
+            ):
+                return None
+            if any(p in window for p in (b' "', b'" ', b'"\t', b'\t"')) and _SPACED_QUOTE.search(window):
+                return None
+            lines += block.count(b"\n")
+            tail = block[-256:]
+    return lines + (0 if tail.endswith(b"\n") else 1)
 
 
 def _ndjson_records(path: Path) -> Iterator[tuple[str, Any, str | None]]:

@@ -1,0 +1,142 @@
+"""Canonical CSV read by DuckDB's ``read_csv`` gives exactly what the row-by-row readers give: the
+same rows, rejects (locator, reason, raw text) and accounting, falling back whenever the file is
+not plain enough to be sure of that."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ops_warehouse.home import DataHome
+from ops_warehouse.ingest import ingest_file
+from ops_warehouse.lake.store import Lake, connect
+from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS
+from ops_warehouse.sources import canonical
+from ops_warehouse.sources.canonical import ADAPTER
+
+HEADER = "deploy_id,service,environment,sha,started_at,finished_at,status,is_rollback"
+GOOD = "checkout,production,aaa,2026-11-23T10:00:00Z,2026-11-23T10:05:00Z,success,false"
+BAD_ROWS = [
+    "d2,checkout,production,bbb,2026-11-24T10:00:00+01:00,,exploded,false",
+    "d3,,production,ccc,2026-11-24 10:00:00,2026-11-24T10:05:00Z,success,no",
+    "d4,checkout,,ddd,2026-11-25T10:00:00Z,yesterday,failure,maybe",
+    "d5,checkout,staging,eee,not a time,,success,",
+    ",checkout,staging,fff,2026-11-25T10:00:00Z,,success,",
+    "d6,checkout,staging,ggg,2026-11-25T10:00:00Z,2026-11-25T10:05:00-0800,pending,TRUE",
+    "d7,checkout,staging,hhh,2026-11-25T10:00:00Z,2026-11-25,success,1",
+]
+# files the columnar pass reads itself
+PLAIN = {
+    "bad rows": "\n".join([HEADER, "d1," + GOOD, *BAD_ROWS, "d1," + GOOD.replace("aaa", "zzz")]) + "\n",
+    "quoted, CRLF, BOM, blank rows": "\ufeff"
+    + "\r\n".join(
+        [
+            '"deploy_id","service","environment","sha","started_at","finished_at","status","is_rollback","note"',
+            '"d1","check, out","production","a","2026-11-23T10:00:00Z","","success","false","x"',
+            ",,,,,,,,",
+            "  , ,,,\t,,,, ",
+            '"d2","checkout","production","b","2026-11-23T11:00:00Z","","failure","","é, ü"',
+            '"d3","",production,c,2026-11-23T11:00:00Z,,nope,,',
+        ]
+    ),
+    "no final newline": HEADER + "\n" + "d1," + GOOD + "\n" + BAD_ROWS[0],
+    "header only": HEADER + "\n",
+    "whitespace-only row": HEADER + "\nd1," + GOOD + "\n\t,\t,\t,\t,\t,\t,\t,\t\n" + BAD_ROWS[0] + "\n",
+}
+# files only csv.reader reads exactly as the row-by-row reader does
+ODD = {
+    "wrong field counts": "\n".join([HEADER, "d1," + GOOD, "d2,checkout", "d3," + GOOD + ",extra"]) + "\n",
+    "blank line": "\n".join([HEADER, "d1," + GOOD, "", "d2," + GOOD, BAD_ROWS[1]]) + "\n",
+    "trailing blank lines": "\n".join([HEADER, "d1," + GOOD, BAD_ROWS[3]]) + "\n\n\n",
+    "line break in a field": HEADER + '\n"d\n1",' + GOOD + "\nd2," + GOOD + "\n" + BAD_ROWS[2] + "\n",
+    "space before a quote": HEADER + '\nd1, "checkout",production,a,2026-11-23T10:00:00Z,,success,false\n',
+    "quote inside a field": HEADER + '\nd"1,checkout,production,a,2026-11-23T10:00:00Z,,success,false\n',
+    "lone carriage return": HEADER + "\nd1," + GOOD + "\rd2," + GOOD + "\n",
+    "doubled quote": HEADER + '\n"d1","a ""b""",production,a,2026-11-23T10:00:00Z,,success,false\n',
+    "repeated column": HEADER + ",status\nd1," + GOOD + ",failure\n",
+}
+
+
+def _outcome(tmp_path: Path, path: Path, label: str) -> tuple[Any, ...]:
+    home = DataHome.resolve(tmp_path / f"home-{label}").ensure()
+    report = ingest_file(home, path)
+    lake = Lake(home)
+    loaded = (
+        connect()
+        .execute(
+            "SELECT deploy_id, service, environment, sha, started_at, finished_at, status, is_rollback, source "
+            f"FROM ({lake.scan_sql(RAW_TABLES['deployments'])}) ORDER BY ALL"
+        )
+        .fetchall()
+        if (home.lake / "raw" / "deployments").exists() or report.loaded
+        else []
+    )
+    rejected = (
+        connect().execute(f"SELECT locator, reason, raw FROM ({lake.scan_sql(REJECTED_ROWS)}) ORDER BY ALL").fetchall()
+        if report.quarantined
+        else []
+    )
+    return (report.error, report.read, report.loaded, report.duplicates, report.quarantined), loaded, rejected
+
+
+def _three_ways(tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch, *, columnar: bool) -> list[Any]:
+    path = tmp_path / "deploys.csv"
+    path.write_bytes(text.encode("utf-8"))
+    outcomes = []
+    with monkeypatch.context() as m:
+        if columnar:  # neither csv.reader path may be used
+            m.setattr(canonical, "_csv_chunks", lambda *a: iter([1 / 0]))
+            m.setattr(type(ADAPTER), "read", lambda self, ctx: iter([1 / 0]))
+        else:
+            m.setattr(canonical, "_csv_columnar", _must_refuse)
+        outcomes.append(_outcome(tmp_path, path, "bulk"))
+    with monkeypatch.context() as m:
+        m.setattr(canonical, "_csv_columnar", lambda *a: None)
+        outcomes.append(_outcome(tmp_path, path, "csv-chunks"))
+    with monkeypatch.context() as m:
+        m.setattr(type(ADAPTER), "bulk", lambda self, ctx: None)
+        outcomes.append(_outcome(tmp_path, path, "row-by-row"))
+    return outcomes
+
+
+_real_columnar = canonical._csv_columnar
+
+
+def _must_refuse(*args: Any) -> None:
+    assert _real_columnar(*args) is None
+    return None
+
+
+@pytest.mark.parametrize("case", sorted(PLAIN))
+def test_columnar_csv_agrees_with_the_row_by_row_readers(
+    tmp_path: Path, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    columnar, chunks, rows = _three_ways(tmp_path, PLAIN[case], monkeypatch, columnar=True)
+    assert columnar == chunks == rows
+    assert columnar[0][0] is None
+
+
+@pytest.mark.parametrize("case", sorted(ODD))
+def test_odd_csv_falls_back_to_csv_reader(tmp_path: Path, case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    bulk, chunks, rows = _three_ways(tmp_path, ODD[case], monkeypatch, columnar=False)
+    assert bulk == chunks == rows
+
+
+def test_bad_rows_keep_their_line_reason_and_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not only the same as the row path: the figures themselves, so a shared mistake shows."""
+    columnar, _, _ = _three_ways(tmp_path, PLAIN["bad rows"], monkeypatch, columnar=True)
+    (error, read, loaded, duplicates, quarantined), rows, rejected = columnar
+    assert (error, read, loaded, duplicates, quarantined) == (None, 9, 2, 1, 6)
+    assert [r[0] for r in rows] == ["d1", "d6"]
+    assert rows[0][3] == "zzz"  # the later row of a repeated key wins
+    assert rows[1][5].hour == 18 and rows[1][7] is True
+    assert rejected[0] == (
+        "line 3",
+        "status: 'exploded' is not one of success, failure, error, cancelled, pending, in_progress, queued, inactive",
+        BAD_ROWS[0],
+    )
+    assert [r[0] for r in rejected] == ["line 3", "line 4", "line 5", "line 6", "line 7", "line 9"]
+    # a plain date has no offset (its "-25" is the day)
+    assert rejected[-1][1].startswith("finished_at: timestamp 2026-11-25 has no UTC offset")
