@@ -1,8 +1,9 @@
 """The engines that run the models: DuckDB in process (the default) or Apache Spark.
 
 Both run the same model files over the same lake and write the same ``lake/<layer>/<name>.parquet``
-files, so everything downstream (contract checks, the published snapshot, the report) is the same
-whichever ran. The choice is configuration (``OPS_WAREHOUSE_ENGINE=duckdb|spark``, and for Spark
+files (or folders of days, ``lake/<layer>/<name>/day=YYYY-MM-DD/part-0.parquet``), so everything
+downstream (contract checks, the published snapshot, the report) is the same whichever ran. The
+choice is configuration (``OPS_WAREHOUSE_ENGINE=duckdb|spark``, and for Spark
 ``OPS_WAREHOUSE_SPARK_REMOTE=sc://host:15002`` for Spark Connect, ``local[*]`` when unset); the
 Dagster resource in ``ops_warehouse.defs.resources`` wraps :func:`get_engine`.
 
@@ -14,6 +15,7 @@ On Spark, a model that exists only as Python (no SQL file) cannot run, and a mod
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -128,17 +130,35 @@ class SparkEngine:
         variables["sli_samples_from"] = None
         variables["dora_benchmarks_dir"] = str(assets / "benchmarks")
         incremental_.forget(home, model.key)
-        target = home.lake / model.layer / f"{model.name}.parquet"
+        from ops_warehouse.lake.spark import derived_table
+
+        # a table kept as a folder of days is written in that layout, by the day of its key
+        target = derived_table(home, model.layer, model.name)
+        day_column = None
+        if target.is_dir():
+            declared = incremental_.declaration(sql)
+            if declared is None:
+                raise ValueError(f"{model.key} is stored by day but declares no incremental key to split it by")
+            day_column = declared.key
+        runner = self.runner()
         if validate is None:
-            rows = self.runner().run(home, sql, model.deps, target, catalog, variables)
+            rows = runner.run(home, sql, model.deps, target, catalog, variables, day_column=day_column)
         else:
-            staged = home.tmp / f"{target.stem}.{uuid.uuid4().hex}.staged.parquet"
+            staged = home.tmp / f"{model.name}.{uuid.uuid4().hex}.staged.parquet"
             try:
-                rows = self.runner().run(home, sql, model.deps, staged, catalog, variables)
+                rows = runner.run(home, sql, model.deps, staged, catalog, variables, day_column=day_column)
                 if not validate(staged):
                     raise models_.StagedTableRejected(f"{model.key} failed validation; the table was left as it was")
-                os.replace(staged, target)
+                if staged.is_dir() and target.exists():
+                    old = home.tmp / f"{model.name}.{uuid.uuid4().hex}.old"
+                    os.replace(target, old)
+                    os.replace(staged, target)
+                    shutil.rmtree(old, ignore_errors=True)
+                else:
+                    os.replace(staged, target)
             finally:
+                if staged.is_dir():
+                    shutil.rmtree(staged, ignore_errors=True)
                 staged.unlink(missing_ok=True)
         incremental_.record(
             home,

@@ -6,11 +6,14 @@ A :class:`SparkRunner` holds one Spark session: Spark Connect when ``remote`` na
 1. registers temp views for what the model reads: ``raw__<table>`` over the raw table's
    Hive-partitioned Parquet folder (one row per natural key, the newest version, as DuckDB's
    ``open_lake`` does), ``core__<name>``/``marts__<name>`` over the derived tables'
-   ``lake/<layer>/<name>.parquet``, ``catalog__<relation>`` from the service catalog;
+   ``lake/<layer>/<name>.parquet`` (or a day-partitioned folder ``lake/<layer>/<name>/``, see
+   :func:`derived_table`), ``catalog__<relation>`` from the service catalog;
 2. carries the model's DuckDB SQL to Spark SQL (:mod:`ops_warehouse.lake.spark_sql`);
 3. writes the result as one Parquet file in a scratch folder and renames it over
    ``lake/<layer>/<name>.parquet``, so readers (the next model, ``publish``) see the old file or
-   the new one, never half of one, and DuckDB's publish step reads it as it reads its own.
+   the new one, never half of one, and DuckDB's publish step reads it as it reads its own. A table
+   stored as a folder of days (``<name>/day=YYYY-MM-DD/part-0.parquet``, files holding the table's
+   columns and no ``day`` column) is written in that layout, one file per day of its key column.
 
 Spark builds are full builds: the incremental planner works from DuckDB queries over the lake, so
 on Spark every model is recomputed whole (``since`` is NULL). The build state is recorded as after
@@ -60,6 +63,13 @@ LOCAL_CONF = {
     # a raw table has a folder per day: list them in the driver, not with a Spark job per read
     "spark.sql.sources.parallelPartitionDiscovery.threshold": "100000",
 }
+
+
+def derived_table(home: DataHome, layer: str, name: str) -> Path:
+    """Where a core or mart table is stored: the folder ``lake/<layer>/<name>/`` when the table is
+    kept as one file per day (``day=YYYY-MM-DD/part-0.parquet``), else ``lake/<layer>/<name>.parquet``."""
+    folder = home.lake / layer / name
+    return folder if folder.is_dir() else home.lake / layer / f"{name}.parquet"
 
 
 def slo_constants() -> dict[str, pa.Table]:
@@ -165,10 +175,14 @@ class SparkRunner:
 
     def _register_derived(self, home: DataHome, relation: str) -> None:
         layer, name = relation.split(".", 1)
-        path = home.lake / layer / f"{name}.parquet"
+        path = derived_table(home, layer, name)
         if not path.exists():
             raise FileNotFoundError(f"{relation} has not been built yet ({path})")
-        self.spark.read.parquet(str(path)).createOrReplaceTempView(view_name(layer, name))
+        reader = self.spark.read
+        if path.is_dir():
+            # the day folders' files hold every column: no day column is inferred from the names
+            reader = reader.option("recursiveFileLookup", "true").option("pathGlobFilter", "*.parquet")
+        reader.parquet(str(path)).createOrReplaceTempView(view_name(layer, name))
 
     def _register_catalog(self, catalog: Catalog) -> None:
         from pyspark.sql.types import StringType, StructField, StructType
@@ -191,9 +205,18 @@ class SparkRunner:
     # ------------------------------------------------------------------ running
 
     def run(
-        self, home: DataHome, sql: str, deps: set[str], target: Path, catalog: Catalog, variables: dict[str, Any]
+        self,
+        home: DataHome,
+        sql: str,
+        deps: set[str],
+        target: Path,
+        catalog: Catalog,
+        variables: dict[str, Any],
+        *,
+        day_column: str | None = None,
     ) -> int:
-        """Run one model's DuckDB SQL on Spark and write it to ``target`` atomically; returns rows."""
+        """Run one model's DuckDB SQL on Spark and write it to ``target`` atomically; returns rows.
+        With ``day_column``, ``target`` is a folder of one file per day of that column."""
         reads: list[CsvRead] = []
         spark_sql = to_spark(sql, variables=variables, csv_reads=reads)
         for dep in sorted(deps):
@@ -205,6 +228,8 @@ class SparkRunner:
         for read in reads:
             self._register_csv(read)
         frame = self.spark.sql(spark_sql)
+        if day_column is not None:
+            return self._write_days(home, frame, target, day_column)
         return self._write(home, frame, target)
 
     def _write(self, home: DataHome, frame: DataFrame, target: Path) -> int:
@@ -222,9 +247,47 @@ class SparkRunner:
             os.replace(parts[0], target)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        import pyarrow.parquet as pq
+        return _parquet_rows(target)
 
-        return int(pq.ParquetFile(target).metadata.num_rows)
+    def _write_days(self, home: DataHome, frame: DataFrame, target: Path, day_column: str) -> int:
+        """``target/day=YYYY-MM-DD/part-0.parquet``, one file per UTC day of ``day_column``, each
+        holding the table's columns (no ``day`` column). The folder is built in scratch and swapped
+        in by two renames; the old folder is removed after."""
+        from pyspark.sql import functions as F
+
+        home.tmp.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        scratch = home.tmp / f"spark-{target.name}-{uuid.uuid4().hex}"
+        built = home.tmp / f"spark-{target.name}-{uuid.uuid4().hex}.days"
+        old = home.tmp / f"spark-{target.name}-{uuid.uuid4().hex}.old"
+        tag = "_ow_day"  # not "day": a table may have a column of that name, which must stay in its files
+        try:
+            days = frame.withColumn(tag, F.to_date(F.col(day_column)))
+            days.repartition(tag).write.mode("overwrite").partitionBy(tag).parquet(str(scratch))
+            built.mkdir()
+            rows = 0
+            for folder in sorted(scratch.glob(f"{tag}=*")):
+                parts = sorted(folder.glob("part-*.parquet"))
+                if len(parts) != 1:
+                    raise RuntimeError(f"Spark wrote {len(parts)} part files for {folder.name}, expected one")
+                day = built / f"day={folder.name.split('=', 1)[1]}"
+                day.mkdir()
+                fsync_file(parts[0])
+                os.replace(parts[0], day / "part-0.parquet")
+                rows += _parquet_rows(day / "part-0.parquet")
+            if target.exists():
+                os.replace(target, old)
+            os.replace(built, target)
+        finally:
+            for leftover in (scratch, built, old):
+                shutil.rmtree(leftover, ignore_errors=True)
+        return rows
 
     def stop(self) -> None:
         self.spark.stop()
+
+
+def _parquet_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
