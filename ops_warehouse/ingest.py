@@ -407,7 +407,7 @@ def ingest_file(
                 _stage_bulk(one, stager, report, kind=kind, default_tz=default_tz, progress=progress) for one in bulks
             ):
                 bulk = None  # the columnar pass met something only the record-by-record reader can word
-                report.read = 0
+                report.read = report.duplicates = 0
                 stager.chunks.clear()
                 stager.exact.clear()
                 shutil.rmtree(staging, ignore_errors=True)
@@ -507,7 +507,8 @@ def _stage_bulk(
             log.debug("columnar pass of %s gave way to the record-by-record reader: %s", stager.source_file, exc)
             return False
         stager.bulk_index += 1
-        report.read += result.read
+        report.read += result.read + chunk.duplicates
+        report.duplicates += chunk.duplicates
         progress.update(rows=report.read)
         if result.by_day is not None:
             for day, files in result.by_day.items():

@@ -21,13 +21,16 @@ notification maps to one row (locator ``line 7 /alerts/2``). METRICS.md ("Alert 
 Rejected: an alert without labels or ``startsAt``, a bad timestamp, a resolution before the start.
 
 Large NDJSON files take a columnar path: DuckDB's JSON reader flattens the notifications in one
-pass and the contract is checked in SQL (``ops_warehouse.contract_sql``); it gives the same rows as the
-record-by-record path, and a file it cannot parse whole (a broken line) goes record by record so
-that each bad line is quarantined with its reason.
+pass and keeps one version of each firing (the merge's rule; the others count as duplicates), which
+goes straight into the day partitions. It gives the same rows, rejects and counts as the
+record-by-record path: alerts it cannot classify exactly are handed to the record-by-record mapper
+(see "the columnar path" below), and a file it cannot parse whole (a broken line) goes record by
+record so that each bad line is quarantined with its reason.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -35,7 +38,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from ops_warehouse.lake.store import connect, quote_literal
 from ops_warehouse.sources import _security as sec
 from ops_warehouse.sources.base import (
     Adapter,
@@ -47,6 +53,7 @@ from ops_warehouse.sources.base import (
     Reject,
     Row,
     Sniff,
+    iter_ndjson,
     raw_json,
     text,
 )
@@ -123,90 +130,260 @@ def notification_rows(rec: dict[str, Any], locator: str, tz: str | None) -> list
 
 
 # ---------------------------------------------------------------- the columnar path
+#
+# One pass of DuckDB's JSON reader flattens every alert with the fields it needs as JSON values, so
+# their types are known (a number where the record-by-record reader expects text is not "clean").
+# Each distinct label set is normalized once in Python with the very functions above. Alerts the
+# pass cannot classify exactly ("unclean": a missing or odd timestamp, labels that are not an object
+# of text, a resolution before the start...) are read again from their line by the record-by-record
+# mapper: its rejects (reason, locator, raw) join the batch; when it would load one of them instead,
+# the whole file goes record by record. The clean alerts keep one version per key, chosen by the
+# merge's rule (the greatest updated_at, then the later in the file); the others count as duplicates.
 
-_ALERT = (
-    "STRUCT(status VARCHAR, labels MAP(VARCHAR, VARCHAR), annotations MAP(VARCHAR, VARCHAR), "
-    '"startsAt" VARCHAR, "endsAt" VARCHAR, fingerprint VARCHAR)[]'
+# exactly the characters Python's str.strip() removes
+_WS = (
+    r"[\x{9}-\x{d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}"
+    r"\x{3000}]"
 )
+_WS_CHARS = quote_literal(
+    "".join(chr(c) for c in (*range(0x9, 0xE), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B)))
+    + "".join(chr(c) for c in (0x2028, 0x2029, 0x202F, 0x205F, 0x3000))
+)
+_TIME = (
+    r"^(19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+_ALERT_JSON = 'STRUCT(status JSON, labels JSON, annotations JSON, "startsAt" JSON, "endsAt" JSON, fingerprint JSON)[]'
+
+
+_TEXTS = ("a_status", "n_status", "fingerprint", "starts", "ends", "summary", "description")
+
+
+def _unescaped(col: str) -> str:
+    """The value of a JSON string (none for other JSON); the JSON functions unescape it only when it
+    holds an escape."""
+    return (
+        f"CASE WHEN starts_with({col}, '\"') THEN CASE WHEN contains({col}, '\\') "
+        f"THEN json_extract_string({col}, '$') ELSE substr({col}, 2, length({col}) - 2) END END AS {col}"
+    )
+
+
+def _stripped(col: str) -> str:
+    """Python's ``text()``: stripped as str.strip() strips, '' is none. The ends are looked at first:
+    the pattern runs only when one of them is white space."""
+    ends = f"strpos({_WS_CHARS}, left({col}, 1)) > 0 OR strpos({_WS_CHARS}, right({col}, 1)) > 0"
+    stripped = f"regexp_replace({col}, {quote_literal(f'^{_WS}+|{_WS}+$')}, '', 'g')"
+    return f"nullif(CASE WHEN {ends} THEN {stripped} ELSE {col} END, '') AS {col}"
+
+
+def _odd(col: str) -> str:
+    """A JSON value present but neither text nor null (the record-by-record mapper would str() it)."""
+    return f"coalesce(NOT starts_with({col}, '\"') AND {col} <> 'null', false)"
 
 
 def _flatten_sql(path: Path, out: Path) -> str:
-    src = str(path).replace("'", "''")
-    dst = str(out).replace("'", "''")
+    """Each alert's fields as the record-by-record mapper reads them, with ``clean`` false where it
+    cannot be sure; a notification without alerts is one unclean row with alert index -1. Each
+    step is a projection of its own, so no expression is computed twice."""
+    src = quote_literal(str(path))
+    time_re = quote_literal(_TIME)
     return f"""
 COPY (
     WITH n AS (
-        SELECT row_number() OVER () AS line, status AS n_status, alerts
-        FROM read_json('{src}', format = 'newline_delimited', records = true,
-                       columns = {{status: 'VARCHAR', alerts: '{_ALERT}'}})
+        SELECT ordinality AS line, CAST(status AS VARCHAR) AS n_status, alerts
+        FROM read_json({src}, format = 'newline_delimited', records = true,
+                       columns = {{status: 'JSON', alerts: '{_ALERT_JSON}'}}) WITH ORDINALITY
     ),
     a AS (
-        SELECT line, n_status, unnest(alerts) AS a, generate_subscripts(alerts, 1) - 1 AS i FROM n
+        SELECT line, n_status, unnest(alerts) AS a, generate_subscripts(alerts, 1) - 1 AS i
+        FROM n WHERE len(alerts) > 0
     ),
-    f AS (
-        SELECT
-            line, i,
-            lower(coalesce(nullif(trim(a.status), ''), nullif(trim(n_status), ''), 'firing')) AS status,
-            a.labels AS labels,
-            CASE WHEN a.labels IS NULL OR cardinality(a.labels) = 0 THEN NULL
-                 ELSE to_json(map_from_entries(list_sort(map_entries(a.labels)))) END AS labels_json,
-            nullif(trim(a."startsAt"), '') AS starts_text,
-            nullif(trim(a."endsAt"), '') AS ends_text,
-            nullif(trim(a.fingerprint), '') AS fingerprint,
-            coalesce(nullif(trim(a.annotations['summary']), ''), nullif(trim(a.annotations['description']), ''))
-                AS summary
-        FROM a
+    x AS (  -- annotations that are not an object have neither (the mapper reads them as none)
+        SELECT *, CAST(json_extract(a.annotations, ['$.summary', '$.description']) AS VARCHAR[]) AS ann FROM a
+    ),
+    j AS (  -- the JSON values as written
+        SELECT line, i, CAST(a.labels AS VARCHAR) AS labels_raw, CAST(a.status AS VARCHAR) AS a_status, n_status,
+               CAST(a.fingerprint AS VARCHAR) AS fingerprint, CAST(a."startsAt" AS VARCHAR) AS starts,
+               CAST(a."endsAt" AS VARCHAR) AS ends, ann[1] AS summary, ann[2] AS description
+        FROM x
+    ),
+    u AS (
+        SELECT line, i, labels_raw, {", ".join(_unescaped(c) for c in _TEXTS)},
+               coalesce(ends IN ('null', '""'), true) AS no_end, {_odd("ends")} AS odd_end,
+               {_odd("summary")} OR {_odd("description")} AS odd_annotation
+        FROM j
+    ),
+    t AS (
+        SELECT line, i, labels_raw, {", ".join(_stripped(c) for c in _TEXTS)}, no_end, odd_end, odd_annotation
+        FROM u
+    ),
+    f AS (  -- the lower case of text beyond ASCII might differ between Python and DuckDB: not clean
+        SELECT line, i, labels_raw, fingerprint, starts, ends, no_end, odd_end,
+               coalesce(summary, description) AS summary,
+               lower(coalesce(a_status, n_status, 'firing')) AS status,
+               odd_annotation OR strlen(coalesce(a_status, n_status, '')) <> length(coalesce(a_status, n_status, ''))
+                   AS odd
+        FROM t
     ),
     g AS (
         SELECT *,
-            regexp_replace(starts_text, '(\\.[0-9]{{3}})[0-9]+', '\\1') AS started_text,
-            CASE WHEN status = 'resolved' AND NOT starts_with(ends_text, '0001-01-01') THEN ends_text END
-                AS ended_text
+            CASE WHEN regexp_matches(starts, {time_re})
+                 THEN TRY_CAST(regexp_replace(starts, '^([^.]*[.][0-9]{{1,3}})[0-9]*', '\\1') AS TIMESTAMPTZ) END
+                AS started_at,
+            CASE WHEN status <> 'resolved' OR no_end THEN 'none'
+                 WHEN odd_end THEN 'odd'
+                 WHEN starts_with(ends, '0001-01-01') THEN 'none'
+                 WHEN regexp_matches(ends, {time_re}) THEN 'time'
+                 ELSE 'odd' END AS ends_kind
         FROM f
+    ),
+    h AS (
+        SELECT *,
+            CASE WHEN ends_kind = 'time'
+                 THEN TRY_CAST(regexp_replace(ends, '^([^.]*[.][0-9]{{1,6}})[0-9]*', '\\1') AS TIMESTAMPTZ) END
+                AS ended_at
+        FROM g
     )
-    SELECT
-        'alertmanager' AS source,
-        coalesce(fingerprint, left(md5(labels_json), 16)) AS fingerprint,
-        started_text AS started_at,
-        nullif(trim(labels['alertname']), '') AS alertname,
-        coalesce(nullif(trim(labels['service']), ''), nullif(trim(labels['job']), '')) AS service,
-        lower(nullif(trim(labels['severity']), '')) AS severity,
-        status,
-        ended_text AS ended_at,
-        summary,
-        labels_json AS labels,
-        coalesce(ended_text, started_text) AS updated_at,
-        'line ' || line || ' /alerts/' || i AS _locator,
-        NULL::VARCHAR AS _raw,
-        line * 100000 + i AS _ord,
-        CASE
-            WHEN labels_json IS NULL THEN 'labels: required but missing'
-            WHEN starts_text IS NULL THEN 'startsAt: required but missing'
-            WHEN TRY_CAST(started_text AS TIMESTAMPTZ) IS NOT NULL AND TRY_CAST(ended_text AS TIMESTAMPTZ) IS NOT NULL
-                 AND TRY_CAST(ended_text AS TIMESTAMPTZ) < TRY_CAST(started_text AS TIMESTAMPTZ)
-                THEN 'endsAt: ' || ended_text || ' is before the finding or alert started'
-        END AS _bad
-    FROM g
-) TO '{dst}' (FORMAT parquet)
+    SELECT line, i, labels_raw, status, fingerprint, started_at, ended_at, summary,
+           NOT odd AND started_at IS NOT NULL AND ends_kind <> 'odd'
+               AND (ends_kind = 'none' OR (ended_at IS NOT NULL AND ended_at >= started_at)) AS clean
+    FROM h
+    UNION ALL  -- a notification without alerts: the record-by-record mapper words it
+    SELECT line, -1, NULL, NULL, NULL, NULL, NULL, NULL, false FROM n WHERE alerts IS NULL OR len(alerts) = 0
+) TO {quote_literal(str(out))} (FORMAT parquet)
 """
 
 
-def _bulk_chunks(flat: Path, folder: Path) -> Iterator[BulkChunk]:
-    try:
-        con = duckdb.connect()
-        try:
-            src = str(flat).replace("'", "''")
-            bad = con.execute(f"SELECT _locator, _bad FROM read_parquet('{src}') WHERE _bad IS NOT NULL").fetchall()
-        finally:
-            con.close()
-        rejects = [Reject(loc, reason) for loc, reason in bad]
-        cols = (
-            "source, fingerprint, started_at, alertname, service, severity, status, ended_at, summary, labels, "
-            "updated_at, _locator, _raw, _ord"
+_LABELS_SCHEMA = pa.schema(
+    [
+        ("labels_raw", pa.string()),
+        ("ok", pa.bool_()),
+        ("labels", pa.string()),
+        ("hash", pa.string()),
+        ("alertname", pa.string()),
+        ("service", pa.string()),
+        ("severity", pa.string()),
+    ]
+)
+
+
+def _label_sets(raws: list[str | None]) -> pa.Table:
+    """Each distinct label set as the record-by-record mapper stores it; ``ok`` false when that
+    mapper would reject the alert or read the set differently (values that are not text)."""
+    cols: dict[str, list[Any]] = {f.name: [] for f in _LABELS_SCHEMA}
+    for raw in raws:
+        labels = json.loads(raw) if raw is not None else None
+        ok = isinstance(labels, dict) and bool(labels) and all(isinstance(v, str) for v in labels.values())
+        lj = sec.labels_text(labels) if ok else None  # type: ignore[arg-type]
+        values = (
+            (
+                lj,
+                sec.labels_hash(lj),  # type: ignore[arg-type]
+                _label(labels, "alertname"),  # type: ignore[arg-type]
+                _label(labels, "service") or _label(labels, "job"),  # type: ignore[arg-type]
+                (_label(labels, "severity") or "").lower() or None,  # type: ignore[arg-type]
+            )
+            if ok
+            else (None,) * 5
         )
-        yield BulkChunk(f"SELECT {cols} FROM read_parquet('{src}') WHERE _bad IS NULL", rejects)
+        for name, value in zip(_LABELS_SCHEMA.names, (raw, ok, *values), strict=True):
+            cols[name].append(value)
+    return pa.table(cols, schema=_LABELS_SCHEMA)
+
+
+def _winners_sql(flat: Path, labels: Path, out: Path) -> str:
+    """The clean alerts, one per key (the merge's rule), as raw.alerts rows."""
+    return f"""
+COPY (
+    SELECT 'alertmanager' AS source, coalesce(f.fingerprint, l.hash) AS fingerprint, f.started_at,
+           l.alertname, l.service, l.severity, f.status, f.ended_at, f.summary, l.labels,
+           coalesce(f.ended_at, f.started_at) AS updated_at
+    FROM read_parquet({quote_literal(str(flat))}) AS f
+    JOIN read_parquet({quote_literal(str(labels))}) AS l ON f.labels_raw = l.labels_raw
+    WHERE f.clean AND l.ok
+    QUALIFY row_number() OVER (
+        PARTITION BY coalesce(f.fingerprint, l.hash), f.started_at
+        ORDER BY coalesce(f.ended_at, f.started_at) DESC, f.line DESC, f.i DESC
+    ) = 1
+) TO {quote_literal(str(out))} (FORMAT parquet)
+"""
+
+
+def _reread(path: Path, wanted: dict[int, set[int]], tz: str | None) -> list[Record] | None:
+    """The record-by-record mapper's records for the given alerts (line -> alert indexes; -1: the
+    whole line); None when it reads a line other than the columnar pass did."""
+    out: list[Record] = []
+    for lineno, rec, raw in iter_ndjson(path):
+        picks = wanted.get(lineno)
+        if picks is None:
+            continue
+        locator = f"line {lineno}"
+        records = sec.mapped(lambda r, loc: notification_rows(r, loc, tz), rec, locator, raw)
+        if -1 in picks:
+            out += records
+            continue
+        if any(r.locator == locator for r in records):  # the whole line refused: not what the pass saw
+            return None
+        keep = {sec.child(locator, "alerts", i) for i in picks}
+        out += [r for r in records if r.locator in keep]
+    return out
+
+
+def _columnar(path: Path, folder: Path, tz: str | None) -> BulkChunk | None:
+    flat, labels, winners = folder / "alerts.parquet", folder / "labels.parquet", folder / "winners.parquet"
+    con = connect(memory_limit=COLUMNAR_MEMORY, temp_dir=folder / "duckdb")
+    try:
+        con.execute(_flatten_sql(path, flat))
+        raws = [
+            r[0]
+            for r in con.execute(f"SELECT DISTINCT labels_raw FROM read_parquet({quote_literal(str(flat))})").fetchall()
+        ]
+        pq.write_table(_label_sets(raws), labels)
+        clean, unclean = con.execute(
+            f"SELECT count(*) FILTER (WHERE f.clean AND l.ok), list(struct_pack(line := f.line, i := f.i)) "
+            f"FILTER (WHERE NOT (f.clean AND coalesce(l.ok, false))) "
+            f"FROM read_parquet({quote_literal(str(flat))}) AS f "
+            f"LEFT JOIN read_parquet({quote_literal(str(labels))}) AS l ON f.labels_raw = l.labels_raw"
+        ).fetchone()
+        kept = con.execute(_winners_sql(flat, labels, winners)).fetchone()[0]
+    except duckdb.Error:  # JSON the columnar reader refuses (a broken line): read record by record
+        return None
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        con.close()
+    rejects: list[Reject] = []
+    if unclean:
+        wanted: dict[int, set[int]] = {}
+        for pos in unclean:
+            wanted.setdefault(int(pos["line"]), set()).add(int(pos["i"]))
+        records = _reread(path, wanted, tz)
+        if records is None:
+            return None
+        for rec in records:
+            if not isinstance(rec, Reject):  # the mapper loads what the pass could not classify
+                return None
+            rejects.append(rec)
+    cols = (
+        "source, fingerprint, started_at, alertname, service, severity, status, ended_at, summary, labels, updated_at"
+    )
+    rows = f"SELECT {cols}, false AS _unclean FROM read_parquet({quote_literal(str(winners))})"
+    return BulkChunk(rows, rejects, exact=True, duplicates=int(clean) - int(kept))
+
+
+COLUMNAR_MEMORY = "2GB"
+
+
+def _then_remove(chunk: BulkChunk, folder: Path | None) -> Iterator[BulkChunk]:
+    """The batch; then its scratch folder goes, when the adapter made one itself."""
+    try:
+        yield chunk
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _rejects_only(rejects: list[Reject]) -> BulkChunk:
+    """The quarantined alerts of a columnar pass, as a batch of their own (no rows)."""
+    return BulkChunk("SELECT NULL::VARCHAR AS _locator, NULL::VARCHAR AS _raw, NULL::BIGINT AS _ord LIMIT 0", rejects)
 
 
 class AlertmanagerWebhookAdapter(Adapter):
@@ -220,23 +397,24 @@ class AlertmanagerWebhookAdapter(Adapter):
         for locator, rec, raw in sec.iter_records(ctx.path):
             yield from sec.mapped(lambda r, loc: notification_rows(r, loc, ctx.default_tz), rec, locator, raw)
 
-    def bulk(self, ctx: ReadContext) -> BulkInput | None:
+    def bulk(self, ctx: ReadContext) -> list[BulkInput] | None:
         """The columnar path for a large NDJSON file without blank lines (its locators are line
-        numbers); None (record by record) for anything else or a file DuckDB cannot read whole."""
+        numbers); None (record by record) for anything else (see the notes above)."""
         path = ctx.path
         if path.stat().st_size < BULK_MIN_BYTES or not Sniff(path).is_ndjson or sec.has_blank_lines(path):
             return None
-        folder = Path(tempfile.mkdtemp(prefix="ow-alertmanager-"))
-        flat = folder / "alerts.parquet"
-        con = duckdb.connect(config={"memory_limit": "2GB", "temp_directory": str(folder / "spill")})
-        try:
-            con.execute(_flatten_sql(path, flat))
-        except duckdb.Error:
-            shutil.rmtree(folder, ignore_errors=True)
+        folder = ctx.scratch if ctx.scratch is not None else Path(tempfile.mkdtemp(prefix="ow-alertmanager-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        chunk = _columnar(path, folder, ctx.default_tz)
+        if chunk is None:
+            if ctx.scratch is None:
+                shutil.rmtree(folder, ignore_errors=True)
             return None
-        finally:
-            con.close()
-        return BulkInput("alerts", _bulk_chunks(flat, folder))
+        rejects, chunk.rejects = chunk.rejects, []
+        out = [BulkInput("alerts", _then_remove(chunk, None if ctx.scratch is not None else folder))]
+        if rejects:
+            out.append(BulkInput("alerts", iter([_rejects_only(rejects)])))
+        return out
 
 
 ADAPTER = AlertmanagerWebhookAdapter()

@@ -64,11 +64,15 @@ class BulkChunk:
     reader cannot tell exactly what the record-by-record reader would make of the record) instead of
     ``_locator``, ``_raw`` and ``_ord``. When any row is unclean or breaks the contract, or a key
     repeats, the engine reads the file record by record instead (:meth:`Adapter.read`), so rejects
-    keep their reasons and locators."""
+    keep their reasons and locators. An adapter that keeps only each key's winning version says how
+    many records it folded (``duplicates``), so the file's accounting is the record-by-record one."""
 
     rows: pa.Table | str
     rejects: list[Reject] = field(default_factory=list)
     exact: bool = False
+    # records the adapter already folded into another record of the same key in this file (the
+    # merge's rule: the greatest updated_at wins, then the later record): read, and duplicates
+    duplicates: int = 0
 
 
 @dataclass
