@@ -194,9 +194,10 @@ COPY (
         FROM read_json({src}, format = 'newline_delimited', records = true,
                        columns = {{status: 'JSON', alerts: '{_ALERT_JSON}'}}) WITH ORDINALITY
     ),
-    a AS (
-        SELECT line, n_status, unnest(alerts) AS a, generate_subscripts(alerts, 1) - 1 AS i
-        FROM n WHERE len(alerts) > 0
+    a AS (  -- a notification without alerts keeps one empty row, index -1 (the file is read once)
+        SELECT line, n_status, unnest(CASE WHEN len(alerts) > 0 THEN alerts ELSE [NULL] END) AS a,
+               CASE WHEN len(alerts) > 0 THEN generate_subscripts(alerts, 1) - 1 ELSE -1 END AS i
+        FROM n
     ),
     x AS (  -- annotations that are not an object have neither (the mapper reads them as none)
         SELECT *, CAST(json_extract(a.annotations, ['$.summary', '$.description']) AS VARCHAR[]) AS ann FROM a
@@ -245,11 +246,9 @@ COPY (
         FROM g
     )
     SELECT line, i, labels_raw, status, fingerprint, started_at, ended_at, summary,
-           NOT odd AND started_at IS NOT NULL AND ends_kind <> 'odd'
+           i >= 0 AND NOT odd AND started_at IS NOT NULL AND ends_kind <> 'odd'
                AND (ends_kind = 'none' OR (ended_at IS NOT NULL AND ended_at >= started_at)) AS clean
     FROM h
-    UNION ALL  -- a notification without alerts: the record-by-record mapper words it
-    SELECT line, -1, NULL, NULL, NULL, NULL, NULL, NULL, false FROM n WHERE alerts IS NULL OR len(alerts) = 0
 ) TO {quote_literal(str(out))} (FORMAT parquet)
 """
 
@@ -292,19 +291,28 @@ def _label_sets(raws: list[str | None]) -> pa.Table:
 
 
 def _winners_sql(flat: Path, labels: Path, out: Path) -> str:
-    """The clean alerts, one per key (the merge's rule), as raw.alerts rows."""
+    """The clean alerts, one per key, as raw.alerts rows: the merge's rule picks the version with
+    the greatest updated_at, then the later in the file."""
     return f"""
 COPY (
-    SELECT 'alertmanager' AS source, coalesce(f.fingerprint, l.hash) AS fingerprint, f.started_at,
-           l.alertname, l.service, l.severity, f.status, f.ended_at, f.summary, l.labels,
-           coalesce(f.ended_at, f.started_at) AS updated_at
-    FROM read_parquet({quote_literal(str(flat))}) AS f
-    JOIN read_parquet({quote_literal(str(labels))}) AS l ON f.labels_raw = l.labels_raw
-    WHERE f.clean AND l.ok
-    QUALIFY row_number() OVER (
-        PARTITION BY coalesce(f.fingerprint, l.hash), f.started_at
-        ORDER BY coalesce(f.ended_at, f.started_at) DESC, f.line DESC, f.i DESC
-    ) = 1
+    WITH c AS (
+        SELECT coalesce(f.fingerprint, l.hash) AS fingerprint, f.started_at,
+               struct_pack(alertname := l.alertname, service := l.service, severity := l.severity,
+                           status := f.status, ended_at := f.ended_at, summary := f.summary, labels := l.labels)
+                   AS v,
+               coalesce(f.ended_at, f.started_at) AS updated_at, f.line, f.i
+        FROM read_parquet({quote_literal(str(flat))}) AS f
+        JOIN read_parquet({quote_literal(str(labels))}) AS l ON f.labels_raw = l.labels_raw
+        WHERE f.clean AND l.ok
+    ),
+    w AS (
+        SELECT fingerprint, started_at, arg_max(v, struct_pack(u := updated_at, l := line, i := i)) AS v,
+               max(updated_at) AS updated_at
+        FROM c GROUP BY fingerprint, started_at
+    )
+    SELECT 'alertmanager' AS source, fingerprint, started_at, v.alertname, v.service, v.severity, v.status,
+           v.ended_at, v.summary, v.labels, updated_at
+    FROM w
 ) TO {quote_literal(str(out))} (FORMAT parquet)
 """
 
