@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from ops_warehouse.generate.security import with_time_zones, write_security
+from ops_warehouse.generate.security import with_time_zones, write_security, write_security_canonical
 from ops_warehouse.generate.synthetic import Organisation, generate
 from ops_warehouse.generate.writers_canonical import write_canonical
 from ops_warehouse.generate.writers_real import catalog_for, write_real
@@ -38,6 +38,8 @@ def generate_exports(
     paths = writer(org, out / "exports")
     if fmt == "real":
         paths += write_security(org, out / "exports", seed=seed)
+    else:
+        paths += write_security_canonical(org, out / "exports", seed=seed)
     catalog = with_time_zones(catalog_for(org))
     (out / "catalog.yaml").write_text(yaml.safe_dump(catalog, sort_keys=False), encoding="utf-8")
     return org, paths

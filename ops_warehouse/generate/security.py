@@ -9,6 +9,8 @@ flapping alerts makes the noise the alert-quality figures measure.
 - ``github/code-scanning-alerts.json``: ``GET /orgs/{org}/code-scanning/alerts``
 - ``trivy/<service>.ndjson``: the service image's ``trivy image --format json`` reports, one per
   line (a scan a day for the last two weeks, a scan a week before)
+- ``grype/<service>.ndjson``: the same scans as ``grype -o json`` reports, for the services whose
+  team scans with Grype (every third service, by name), with the scanning host's UTC offset
 - ``alertmanager/notifications-<week>.ndjson``: webhook notifications as a receiver logs them,
   firing, re-sent while firing (``repeat_interval``) and resolved
 - ``alertmanager/api-alerts.json``: a ``GET /api/v2/alerts`` snapshot of what still fires at the end
@@ -19,12 +21,13 @@ flapping alerts makes the noise the alert-quality figures measure.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import random
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -288,6 +291,85 @@ def trivy_report(image: str, at: datetime, vulns: list[_Vuln], rng: random.Rando
     }
 
 
+def grype_report(image: str, at: datetime, vulns: list[_Vuln], rng: random.Random) -> dict[str, Any]:
+    """A ``grype -o json`` report of an image (drawing as many random numbers as ``trivy_report``)."""
+    host = at.astimezone(timezone(timedelta(hours=-5)))  # the scanning host's local time
+    digest = hashlib.sha256(image.encode()).hexdigest()
+    stamp = host.strftime("%Y-%m-%dT%H:%M:%S.") + f"{rng.randrange(10**9) // 1000:06d}" + host.strftime("%z")
+    matches = []
+    for v in vulns:
+        fixed = rng.random() < 0.8
+        matches.append(
+            {
+                "vulnerability": {
+                    "id": v.cve,
+                    "dataSource": f"https://security-tracker.debian.org/tracker/{v.cve}",
+                    "namespace": "debian:distro:debian:12",
+                    "severity": v.severity.title(),
+                    "urls": [f"https://security-tracker.debian.org/tracker/{v.cve}"],
+                    "description": f"{v.package}: memory corruption in parser",
+                    "cvss": [],
+                    "fix": {"versions": ["1.0-2"], "state": "fixed"}
+                    if fixed
+                    else {"versions": [], "state": "not-fixed"},
+                    "advisories": [],
+                },
+                "relatedVulnerabilities": [],
+                "matchDetails": [
+                    {
+                        "type": "exact-direct-match",
+                        "matcher": "dpkg-matcher",
+                        "searchedBy": {"distro": {"type": "debian", "version": "12"}, "package": {"name": v.package}},
+                        "found": {"vulnerabilityID": v.cve, "versionConstraint": "< 1.0-2 (deb)"},
+                    }
+                ],
+                "artifact": {
+                    "id": hashlib.sha1(f"{image}{v.package}".encode()).hexdigest()[:16],
+                    "name": v.package,
+                    "version": "1.0-1",
+                    "type": "deb",
+                    "locations": [{"path": "/var/lib/dpkg/status", "layerID": f"sha256:{digest}"}],
+                    "language": "",
+                    "licenses": [],
+                    "cpes": [f"cpe:2.3:a:{v.package}:{v.package}:1.0-1:*:*:*:*:*:*:*"],
+                    "purl": f"pkg:deb/debian/{v.package}@1.0-1?distro=debian-12",
+                    "upstreams": [],
+                },
+            }
+        )
+    return {
+        "matches": matches,
+        "source": {
+            "type": "image",
+            "target": {
+                "userInput": image,
+                "imageID": f"sha256:{digest}",
+                "manifestDigest": f"sha256:{digest[::-1]}",
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "tags": [image],
+                "imageSize": 48_000_000 + len(vulns),
+                "layers": [],
+                "repoDigests": [],
+                "architecture": "amd64",
+                "os": "linux",
+            },
+        },
+        "distro": {"name": "debian", "version": "12", "idLike": []},
+        "descriptor": {
+            "name": "grype",
+            "version": "0.86.1",
+            "configuration": {"output": ["json"], "only-fixed": False},
+            "db": {"built": host.strftime("%Y-%m-%dT00:00:00Z"), "schemaVersion": 5},
+            "timestamp": stamp[:-2] + ":" + stamp[-2:],
+        },
+    }
+
+
+def scans_with_grype(svc: Service) -> bool:
+    """Teams choose their scanner: about one service in three (by a hash of its name) uses Grype."""
+    return int(hashlib.sha1(svc.name.encode()).hexdigest(), 16) % 3 == 0
+
+
 def _write_trivy(org: Organisation, folder: Path, rng: random.Random) -> list[Path]:
     paths = []
     times = scan_times(org.start, org.end)
@@ -299,11 +381,14 @@ def _write_trivy(org: Organisation, folder: Path, rng: random.Random) -> list[Pa
             opened = org.start + timedelta(seconds=rng.uniform(0, (org.end - org.start).total_seconds()))
             fixed = opened + _fix_after(rng, sev)
             vulns.append(_Vuln(_cve(rng, opened.year), rng.choice(OS_PACKAGES), sev, opened, fixed))
+        grype = scans_with_grype(svc)
+        report = grype_report if grype else trivy_report
         lines = []
         for at in times:
             listed = [v for v in vulns if v.opened <= at and (v.fixed is None or v.fixed > at)]
-            lines.append(json.dumps(trivy_report(image, at, listed, rng)))
-        paths.append(_write(folder / f"{svc.name}.ndjson", "\n".join(lines) + "\n"))
+            lines.append(json.dumps(report(image, at, listed, rng)))
+        where = folder.parent / "grype" if grype else folder
+        paths.append(_write(where / f"{svc.name}.ndjson", "\n".join(lines) + "\n"))
     return paths
 
 
@@ -526,7 +611,7 @@ def with_time_zones(catalog: dict[str, Any]) -> dict[str, Any]:
     return catalog
 
 
-def _write_security_incidents(org: Organisation, path: Path, rng: random.Random) -> Path:
+def _security_incidents(org: Organisation, rng: random.Random) -> list[dict[str, Any]]:
     incidents = []
     t = org.start + timedelta(hours=rng.uniform(10, 60))
     n = 0
@@ -563,4 +648,104 @@ def _write_security_incidents(org: Organisation, path: Path, rng: random.Random)
             }
         )
         t += timedelta(hours=rng.uniform(40, 120))
+    return incidents
+
+
+def _write_security_incidents(org: Organisation, path: Path, rng: random.Random) -> Path:
+    incidents = _security_incidents(org, rng)
     return _json(path, {"incidents": incidents, "limit": 100, "offset": 0, "more": False, "total": None})
+
+
+# ---------------------------------------------------------------- canonical
+
+
+def write_security_canonical(org: Organisation, out: Path, *, seed: int = 7) -> list[Path]:
+    """The same organisation's findings, alert firings and security incidents as canonical files
+    (``vulnerabilities.csv``, ``alerts.ndjson``, ``security-incidents.ndjson``): the core tables'
+    own columns, for a warehouse fed by another pipeline."""
+    rng = random.Random(seed * 7919 + 14)
+    findings: list[list[str]] = []
+    for svc in org.services:
+        eco = rng.choice(sorted(PACKAGES))
+        for n in range(1, rng.randint(4, 10) + 1):
+            sev = _severity(rng)
+            opened, fixed, dismissed = _lifecycle(org, rng, sev)
+            pkg = rng.choice(PACKAGES[eco])
+            state = "fixed" if fixed else ("dismissed" if dismissed else "open")
+            findings.append(
+                [
+                    f"dependabot:{svc.repo}#{n}",
+                    svc.name,
+                    svc.repo,
+                    sev,
+                    pkg,
+                    _cve(rng, opened.year),
+                    f"{pkg} vulnerable to {rng.choice(['prototype pollution', 'ReDoS', 'path traversal'])}",
+                    state,
+                    _z(opened),
+                    _z(fixed) if fixed else "",
+                    _z(dismissed) if dismissed else "",
+                    _z(fixed or dismissed or opened),
+                ]
+            )
+    paths = [_csv(out / "vulnerabilities.csv", list(CANONICAL_FINDING_COLUMNS), findings)]
+    alerts = []
+    for f in firings(org, rng):
+        end = f.end if f.end is not None and f.end < org.end else None
+        labels = {"alertname": f.name, "service": f.svc.name, "severity": f.severity, "team": f.svc.team}
+        alerts.append(
+            {
+                "fingerprint": _fingerprint(f.name, f.svc.name, f.severity),
+                "alertname": f.name,
+                "service": f.svc.name,
+                "severity": f.severity,
+                "status": "resolved" if end else "firing",
+                "started_at": f.start.astimezone(UTC).isoformat(timespec="milliseconds"),
+                "ended_at": _z(end) if end else None,
+                "summary": f.summary,
+                "labels": json.dumps(labels, sort_keys=True),
+                "updated_at": _z(end or f.start),
+            }
+        )
+    alerts.sort(key=lambda a: a["started_at"])
+    paths.append(_write(out / "alerts.ndjson", "".join(json.dumps(a) + "\n" for a in alerts)))
+    incidents = [
+        {
+            "incident_id": i["id"],
+            "service": "security",
+            "team": "security",
+            "severity": "sev2",
+            "title": i["title"],
+            "created_at": i["created_at"],
+            "acknowledged_at": i["acknowledgements"][0]["at"],
+            "resolved_at": i["resolved_at"] or "",
+        }
+        for i in _security_incidents(org, rng)
+    ]
+    paths.append(_write(out / "security-incidents.ndjson", "".join(json.dumps(i) + "\n" for i in incidents)))
+    return paths
+
+
+CANONICAL_FINDING_COLUMNS = (
+    "finding_id",
+    "service",
+    "repo",
+    "severity",
+    "package",
+    "advisory_id",
+    "title",
+    "state",
+    "opened_at",
+    "fixed_at",
+    "dismissed_at",
+    "updated_at",
+)
+
+
+def _csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path

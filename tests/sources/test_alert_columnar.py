@@ -66,7 +66,7 @@ def _lines(samples: Path) -> list[dict[str, Any]]:
             _alert(status=" RESOLVED ", endsAt="2026-11-23T10:30:00.000001999Z", fingerprint="f2"),
             _alert(status=None, fingerprint="f3", annotations={"summary": "\u00a0 ", "description": " \tlow <disk>\n"}),
             _alert(fingerprint="f4", annotations="not an object", startsAt="  2026-11-23T12:00:00Z "),
-            _alert(fingerprint="f5", labels={"alertname": "x\u00e9\\\"quoted\"", "z": "\u2028", "a": ""}),
+            _alert(fingerprint="f5", labels={"alertname": 'x\u00e9\\"quoted"', "z": "\u2028", "a": ""}),
             _alert(status="resolved", fingerprint="f6", endsAt=""),  # no end: none
             _alert(status="resolved", fingerprint="f7", endsAt=None),
             status="resolved",
