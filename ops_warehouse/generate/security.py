@@ -707,7 +707,7 @@ def write_security_canonical(org: Organisation, out: Path, *, seed: int = 7) -> 
                 "updated_at": _z(end or f.start),
             }
         )
-    alerts.sort(key=lambda a: a["started_at"])
+    alerts.sort(key=lambda a: str(a["started_at"]))
     paths.append(_write(out / "alerts.ndjson", "".join(json.dumps(a) + "\n" for a in alerts)))
     incidents = [
         {

@@ -347,13 +347,14 @@ def _columnar(path: Path, folder: Path, tz: str | None) -> BulkChunk | None:
             for r in con.execute(f"SELECT DISTINCT labels_raw FROM read_parquet({quote_literal(str(flat))})").fetchall()
         ]
         pq.write_table(_label_sets(raws), labels)
-        clean, unclean = con.execute(
+        clean, unclean = _one(
+            con,
             f"SELECT count(*) FILTER (WHERE f.clean AND l.ok), list(struct_pack(line := f.line, i := f.i)) "
             f"FILTER (WHERE NOT (f.clean AND coalesce(l.ok, false))) "
             f"FROM read_parquet({quote_literal(str(flat))}) AS f "
-            f"LEFT JOIN read_parquet({quote_literal(str(labels))}) AS l ON f.labels_raw = l.labels_raw"
-        ).fetchone()
-        kept = con.execute(_winners_sql(flat, labels, winners)).fetchone()[0]
+            f"LEFT JOIN read_parquet({quote_literal(str(labels))}) AS l ON f.labels_raw = l.labels_raw",
+        )
+        (kept,) = _one(con, _winners_sql(flat, labels, winners))
     except duckdb.Error:  # JSON the columnar reader refuses (a broken line): read record by record
         return None
     finally:
@@ -378,6 +379,12 @@ def _columnar(path: Path, folder: Path, tz: str | None) -> BulkChunk | None:
 
 
 COLUMNAR_MEMORY = "2GB"
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    row = con.execute(sql).fetchone()
+    assert row is not None  # an aggregate or a COPY answers one row
+    return row
 
 
 def _then_remove(chunk: BulkChunk, folder: Path | None) -> Iterator[BulkChunk]:
