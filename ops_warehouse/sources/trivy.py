@@ -18,9 +18,10 @@ Rejected: a report without ``ArtifactName`` (nothing to track the finding on), a
 without ``VulnerabilityID`` or ``PkgName``, a bad timestamp.
 
 Large NDJSON files (a day's or a month's reports of many images) take a columnar path: DuckDB's
-JSON reader flattens every report in one pass and the contract is checked in SQL
-(``ops_warehouse.contract_sql``), with the same rows and rejects as the record-by-record path; a file it
-cannot parse whole goes record by record.
+JSON reader flattens every report in one pass, one version of each scan and observation is kept
+(the later in the file, as the merge keeps it; the others count as duplicates) and goes straight
+into the day partitions, with the same rows and rejects as the record-by-record path; a file it
+cannot parse whole, or a row the contract check refuses, goes record by record.
 """
 
 from __future__ import annotations
@@ -225,19 +226,43 @@ def _flatten_sql(path: Path, folder: Path, file_time: str, default_tz: str | Non
     return [reports, vulns, scans, observations]
 
 
+_KEYS = {
+    "scans": "target, scanned_at",
+    "observations": "target, package, advisory_id, scanned_at",
+}
+
+
 def _chunks(folder: Path, name: str, *, done: bool) -> Iterator[BulkChunk]:
-    """The rows of one flattened table, its rejects apart; the folder goes with the last table."""
+    """The rows of one flattened table as an exact batch, one version per key (the merge's rule:
+    the later in the file; the others count as duplicates), then its rejects as a batch of their
+    own; the folder goes with the last table."""
     flat = _lit(str(folder / f"{name}.parquet"))
+    winners = _lit(str(folder / f"{name}-winners.parquet"))
     try:
         con = duckdb.connect()
         try:
             bad = con.execute(f"SELECT _locator, _bad FROM read_parquet({flat}) WHERE _bad IS NOT NULL").fetchall()
             cols = [d[0] for d in con.execute(f"SELECT * FROM read_parquet({flat}) LIMIT 0").description]
+            keep = ", ".join(f'"{c}"' for c in cols if c not in ("_bad", "_locator", "_raw", "_ord"))
+            clean = con.execute(f"SELECT count(*) FROM read_parquet({flat}) WHERE _bad IS NULL").fetchone()
+            kept = con.execute(
+                f"COPY (SELECT {keep} FROM read_parquet({flat}) WHERE _bad IS NULL "
+                f"QUALIFY row_number() OVER (PARTITION BY {_KEYS[name]} ORDER BY _ord DESC) = 1) "
+                f"TO {winners} (FORMAT parquet)"
+            ).fetchone()
         finally:
             con.close()
-        keep = ", ".join(f'"{c}"' for c in cols if c != "_bad")
-        rejects = [Reject(loc, why) for loc, why in bad]
-        yield BulkChunk(f"SELECT {keep} FROM read_parquet({flat}) WHERE _bad IS NULL", rejects)
+        assert clean is not None and kept is not None  # a count and a COPY answer one row
+        yield BulkChunk(
+            f"SELECT {keep}, false AS _unclean FROM read_parquet({winners})",
+            exact=True,
+            duplicates=int(clean[0]) - int(kept[0]),
+        )
+        if bad:
+            yield BulkChunk(
+                "SELECT NULL::VARCHAR AS _locator, NULL::VARCHAR AS _raw, NULL::BIGINT AS _ord LIMIT 0",
+                [Reject(loc, why) for loc, why in bad],
+            )
     finally:
         if done:
             shutil.rmtree(folder, ignore_errors=True)
