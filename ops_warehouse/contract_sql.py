@@ -174,9 +174,11 @@ def stage_bulk(
             value, reason = _checks(c, _normalize_type(source_types.get(c.name)), default_tz)
             values.append(f"{value} AS {quote_ident(c.name)}")
             reasons.append(reason)
-        # a view, not a table: each COPY streams the batch once, in bounded memory
+        # a view over a SELECT, so each COPY streams the batch in bounded memory; an Arrow batch is
+        # in memory already (and bounded): its checks are worked out once for both COPYs
+        kind_of = "TABLE" if isinstance(bulk.rows, pa.Table) else "VIEW"
         con.execute(
-            f"CREATE TEMP VIEW checked AS SELECT {', '.join(values)}, "
+            f"CREATE TEMP {kind_of} checked AS SELECT {', '.join(values)}, "
             f"coalesce({', '.join(reasons)}) AS _reason, _locator, _raw, _ord FROM src"
         )
         stamp = (

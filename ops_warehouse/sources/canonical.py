@@ -21,6 +21,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ops_warehouse.lake.store import connect, quote_ident, quote_literal
@@ -241,7 +242,7 @@ class CanonicalAdapter(Adapter):
             return None
         columnar = _csv_columnar(path, TABLES[table][1], ctx.scratch) if ctx.scratch is not None else None
         if columnar is not None:
-            return BulkInput(table, iter([BulkChunk(columnar)]))
+            return BulkInput(table, columnar)
         return BulkInput(table, _csv_chunks(path, TABLES[table][1]))
 
     def detect(self, sniff: Sniff) -> bool:
@@ -419,15 +420,17 @@ _PY_SPACE = r"[\t-\r\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x
 _SPACED_QUOTE = re.compile(rb'(?:^|,)[ \t\f\v]+"|"[ \t\f\v]+(?:,|\r?$)', re.MULTILINE)
 
 
-def _csv_columnar(path: Path, wanted: tuple[str, ...], scratch: Path) -> str | None:
-    """A SELECT over ``read_csv`` giving what :func:`_csv_chunks` gives (text columns, line
-    numbers, the raw row, blank rows skipped), or None when the file is not plain enough to be
-    sure of that: a header that is not one line or repeats a name, a field holding a quote or a
-    line break, whitespace next to a quote, a lone carriage return, a NUL byte, blank lines,
-    anything ``read_csv`` refuses (wrong field counts, bytes that are not UTF-8). Each record is
-    then one line of the file, so the n-th record read is on line n + 1."""
+def _csv_columnar(path: Path, wanted: tuple[str, ...], scratch: Path) -> Iterator[BulkChunk] | None:
+    """The file's rows as :func:`_csv_chunks` gives them (text columns, line numbers, the raw row,
+    blank rows skipped), parsed by ``read_csv`` and streamed in Arrow batches; None when the file
+    is plainly not plain enough to be sure of that: a header that is not one line or repeats a
+    name, whitespace next to a quote, a lone carriage return, a NUL byte, blank lines. Each record
+    is then one line of the file, so the n-th record read is on line n + 1. What only the stream
+    shows (a field holding a quote or a line break, anything ``read_csv`` refuses: wrong field
+    counts, bytes that are not UTF-8, fewer records than lines) ends it with a batch that gives
+    way, so the file is read record by record instead."""
     header = _plain_header(path)
-    lines = _plain_line_count(path)
+    lines = _plain_line_count(path) if header is not None else None
     if header is None or lines is None:
         return None
     columns = "{" + ", ".join(f"{quote_literal(name)}: 'VARCHAR'" for name in header) + "}"
@@ -437,23 +440,43 @@ def _csv_columnar(path: Path, wanted: tuple[str, ...], scratch: Path) -> str | N
     )
     names = [quote_ident(name) for name in header]
     odd = " OR ".join(f"contains({n}, '\"') OR contains({n}, chr(10)) OR contains({n}, chr(13))" for n in names)
-    con = connect(memory_limit=CSV_MEMORY, temp_dir=scratch / "duckdb")
-    try:
-        count, unsure = con.execute(f"SELECT count(*), coalesce(bool_or({odd}), false) FROM {reader}").fetchall()[0]
-    except duckdb.Error:  # csv.reader words what DuckDB refuses (or reads it: it is laxer)
-        return None
-    finally:
-        con.close()
-    if unsure or count + 1 != lines:
-        return None
     selected = [quote_ident(name) for name in wanted if name in header]
     cells = [f"coalesce({n}, '')" for n in names]
     raw = " || ',' || ".join(cells)
     blank = f"regexp_full_match({' || '.join(cells)}, {quote_literal(_PY_SPACE)})"
-    return (
+    query = (
         f"SELECT {', '.join(selected)}, 'canonical' AS source, 'line ' || _line AS _locator, {raw} AS _raw, "
-        f"_line AS _ord FROM (SELECT *, row_number() OVER () + 1 AS _line FROM {reader}) WHERE NOT {blank}"
+        f"_line AS _ord, {blank} AS _blank, coalesce({odd}, false) AS _odd "
+        f"FROM (SELECT *, row_number() OVER () + 1 AS _line FROM {reader})"
     )
+    return _csv_batches(query, lines, scratch)
+
+
+# an exact batch of one unclean row: the engine drops what was staged and reads record by record
+_GIVE_WAY = "SELECT true AS _unclean"
+
+
+def _csv_batches(query: str, lines: int, scratch: Path) -> Iterator[BulkChunk]:
+    con = connect(memory_limit=CSV_MEMORY, temp_dir=scratch / "duckdb")
+    last = 1
+    try:
+        batches = con.sql(query).to_arrow_reader(CSV_CHUNK_ROWS)
+        for batch in batches:
+            if pc.any(batch.column("_odd")).as_py():
+                yield BulkChunk(_GIVE_WAY, exact=True)
+                return
+            if batch.num_rows:
+                last = batch.column("_ord")[-1].as_py()
+            rows = pa.Table.from_batches([batch]).filter(pc.invert(batch.column("_blank")))
+            if rows.num_rows:
+                yield BulkChunk(rows.drop_columns(["_blank", "_odd"]))
+    except (duckdb.Error, pa.ArrowException):  # csv.reader words what DuckDB refuses (or reads it)
+        yield BulkChunk(_GIVE_WAY, exact=True)
+        return
+    finally:
+        con.close()
+    if last != lines:
+        yield BulkChunk(_GIVE_WAY, exact=True)
 
 
 def _plain_header(path: Path) -> list[str] | None:
