@@ -42,8 +42,12 @@ class NotExact(Exception):
     """An exact batch held a row the columnar reader cannot classify exactly: read record by record."""
 
 
+# what Python's str.strip() removes (the row-by-row check strips with it), not only spaces
+_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+
+
 def _text(col: str) -> str:
-    return f"trim(CAST({col} AS VARCHAR))"
+    return f"trim(CAST({col} AS VARCHAR), {quote_literal(_WHITESPACE)})"
 
 
 def _checks(c: Column, source_type: str | None, default_tz: str | None) -> tuple[str, str]:

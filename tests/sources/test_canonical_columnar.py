@@ -41,6 +41,15 @@ PLAIN = {
             '"d3","",production,c,2026-11-23T11:00:00Z,,nope,,',
         ]
     ),
+    "whitespace beyond spaces": "\n".join(
+        [
+            HEADER,
+            "\t,checkout,production,a,2026-11-23T10:00:00Z,,success,false",
+            "d2,\u00a0,\u3000production ,b,\t2026-11-23T10:00:00Z\u2029,,success,\u2003true\t",
+            "d3,checkout,production,c,2026-11-23T10:00:00Z,\u00a0,\u2003,",
+        ]
+    )
+    + "\n",
     "no final newline": HEADER + "\n" + "d1," + GOOD + "\n" + BAD_ROWS[0],
     "header only": HEADER + "\n",
     "whitespace-only row": HEADER + "\nd1," + GOOD + "\n\t,\t,\t,\t,\t,\t,\t,\t\n" + BAD_ROWS[0] + "\n",
