@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ops_warehouse.lake.store import connect, quote_ident, quote_literal
+from ops_warehouse.lake.tables import RAW_TABLES
 from ops_warehouse.sources._metrics import SCAN_BLOCK
 from ops_warehouse.sources.base import (
     Adapter,
@@ -234,7 +235,13 @@ class CanonicalAdapter(Adapter):
             )
             return BulkInput(table, iter([BulkChunk(select)]))
         sniff = Sniff(path)
-        if sniff.first_char in ("{", "[") or sniff.is_ndjson:
+        if sniff.is_ndjson:
+            header = _header(sniff)
+            table = table_for(header) if header else None
+            if table not in BULK_TABLES or ctx.scratch is None or not _plain_ndjson(path):
+                return None
+            return BulkInput(table, iter([BulkChunk(_ndjson_sql(path, table), exact=True)]))
+        if sniff.first_char in ("{", "["):
             return None
         header = _header(sniff)
         table = table_for(header) if header else None
@@ -517,6 +524,54 @@ def _plain_line_count(path: Path) -> int | None:
             lines += block.count(b"\n")
             tail = block[-256:]
     return lines + (0 if tail.endswith(b"\n") else 1)
+
+
+# ---------------------------------------------------------------- the columnar NDJSON pass
+
+# bytes json.loads refuses inside a string (or reads as whitespace where read_json splits lines)
+_NDJSON_ODD = re.compile(rb"[\x00-\x09\x0b\x0c\x0e-\x1f]|\r(?!\n)")
+
+
+def _plain_ndjson(path: Path) -> bool:
+    """No byte where ``read_json`` and ``json.loads`` might part ways (control bytes, a lone
+    carriage return, a byte order mark)."""
+    with open(path, "rb") as fh:
+        if fh.read(3) == b"\xef\xbb\xbf":
+            return False
+        fh.seek(0)
+        while block := fh.read(SCAN_BLOCK):
+            if block.endswith(b"\r"):
+                block += fh.read(1)
+            if _NDJSON_ODD.search(block):
+                return False
+    return True
+
+
+def _ndjson_sql(path: Path, table: str) -> str:
+    """An exact batch (see ``BulkChunk.exact``) of an NDJSON file's records: text values as read,
+    ``true``/``false`` for boolean columns and integers for integer columns as their text, which the
+    contract reads as the record-by-record check reads the JSON values. Any other value (a number
+    for a text column, an object...) is unclean: the file is read record by record then, as it is
+    when ``read_json`` refuses a line or the contract rejects a record."""
+    raw_table = RAW_TABLES[table]
+    wanted = TABLES[table][1]
+    values, clean = [], []
+    for name in wanted:
+        col = quote_ident(name)
+        kind = raw_table.column(name).type
+        allowed = ["'VARCHAR'", "'NULL'"]
+        if pa.types.is_boolean(kind):
+            allowed.append("'BOOLEAN'")
+        elif pa.types.is_integer(kind):
+            allowed += ["'BIGINT'", "'UBIGINT'"]
+        values.append(f"CASE WHEN json_type({col}) <> 'NULL' THEN {col} ->> '$' END AS {col}")
+        clean.append(f"({col} IS NULL OR json_type({col}) IN ({', '.join(allowed)}))")
+    columns = "{" + ", ".join(f"{quote_literal(name)}: 'JSON'" for name in wanted) + "}"
+    return (
+        f"SELECT {', '.join(values)}, 'canonical' AS source, NOT ({' AND '.join(clean)}) AS _unclean "
+        f"FROM read_json({quote_literal(str(path))}, format = 'newline_delimited', records = true, "
+        f"columns = {columns})"
+    )
 
 
 def _ndjson_records(path: Path) -> Iterator[tuple[str, Any, str | None]]:

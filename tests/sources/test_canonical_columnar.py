@@ -4,6 +4,7 @@ not plain enough to be sure of that."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +140,61 @@ def test_bad_rows_keep_their_line_reason_and_text(tmp_path: Path, monkeypatch: p
     assert [r[0] for r in rejected] == ["line 3", "line 4", "line 5", "line 6", "line 7", "line 9"]
     # a plain date has no offset (its "-25" is the day)
     assert rejected[-1][1].startswith("finished_at: timestamp 2026-11-25 has no UTC offset")
+
+
+COLUMNS = HEADER.split(",")
+NDJSON_PLAIN: dict[str, list[Any]] = {
+    "text and typed values": [
+        dict(zip(COLUMNS, ["d1", *GOOD.split(",")], strict=True)),
+        {**dict(zip(COLUMNS, ["d2", *GOOD.split(",")], strict=True)), "is_rollback": True, "extra": {"x": [1]}},
+        {"deploy_id": "d3", "environment": "staging", "started_at": "2026-11-24T10:00:00+01:00", "sha": None},
+    ],
+}
+NDJSON_ODD: dict[str, list[Any]] = {
+    "bad rows": [dict(zip(COLUMNS, row.split(","), strict=True)) for row in ["d1," + GOOD, *BAD_ROWS]],
+    "number for text": [{**dict(zip(COLUMNS, ["d1", *GOOD.split(",")], strict=True)), "sha": 12}],
+    "repeated key": [dict(zip(COLUMNS, ["d1", *GOOD.split(",")], strict=True))] * 2,
+    "not an object": [dict(zip(COLUMNS, ["d1", *GOOD.split(",")], strict=True)), [1, 2], "x"],
+}
+
+
+def _ndjson_two_ways(tmp_path: Path, lines: list[str], monkeypatch: pytest.MonkeyPatch, *, columnar: bool) -> list[Any]:
+    path = tmp_path / "deploys.ndjson"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    outcomes = []
+    with monkeypatch.context() as m:
+        if columnar:  # the record-by-record reader may not be used
+            m.setattr(type(ADAPTER), "read", lambda self, ctx: iter([1 / 0]))
+        outcomes.append(_outcome(tmp_path, path, "bulk"))
+    with monkeypatch.context() as m:
+        m.setattr(type(ADAPTER), "bulk", lambda self, ctx: None)
+        outcomes.append(_outcome(tmp_path, path, "row-by-row"))
+    return outcomes
+
+
+@pytest.mark.parametrize("case", sorted(NDJSON_PLAIN))
+def test_columnar_ndjson_agrees_with_the_row_by_row_reader(
+    tmp_path: Path, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [json.dumps(r) for r in NDJSON_PLAIN[case]]
+    columnar, rows = _ndjson_two_ways(tmp_path, [lines[0], "", "  ", *lines[1:]], monkeypatch, columnar=True)
+    assert columnar == rows
+    assert columnar[0] == (None, 3, 3, 0, 0)
+    assert [r[7] for r in columnar[1]] == [False, True, None]
+
+
+@pytest.mark.parametrize("case", [*sorted(NDJSON_ODD), "broken line", "control byte", "NaN"])
+def test_odd_ndjson_falls_back_to_the_row_by_row_reader(
+    tmp_path: Path, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = json.dumps(dict(zip(COLUMNS, ["d1", *GOOD.split(",")], strict=True)))
+    if case == "broken line":
+        lines = [good, '{"deploy_id": "d2"', good.replace("d1", "d3")]
+    elif case == "control byte":
+        lines = [good, good.replace("d1", "d\t2")]
+    elif case == "NaN":
+        lines = [good, good.replace('"false"', "NaN")]
+    else:
+        lines = [json.dumps(r) for r in NDJSON_ODD[case]]
+    bulk, rows = _ndjson_two_ways(tmp_path, lines, monkeypatch, columnar=False)
+    assert bulk == rows
