@@ -26,6 +26,8 @@ from ops_warehouse.timeutil import zone
 # an offset after a time of day: a plain date's "-25" is a day, not an offset
 _OFFSET = r"[Tt ][0-9]{2}[^ ]*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$"
 _TRUE = "('true', 't', '1', 'yes', 'y')"
+_TS_MIN = "TIMESTAMPTZ '0001-01-01 00:00:00+00'"
+_TS_MAX = "TIMESTAMPTZ '9999-12-31 23:59:59.999999+00'"
 _FALSE = "('false', 'f', '0', 'no', 'n')"
 
 
@@ -82,6 +84,14 @@ def _checks(c: Column, source_type: str | None, default_tz: str | None) -> tuple
                     f"WHEN {value} IS NULL THEN {quote_literal(name + ': not an ISO 8601 timestamp: ')} "
                     f"|| '''' || {shown} || '''' END"
                 )
+            # past the years 1 to 9999 in UTC, which Python's datetime holds: out of range, as the row check says
+            outside = f"({value} IS NOT NULL AND NOT ({value} BETWEEN {_TS_MIN} AND {_TS_MAX}))"
+            reason = (
+                f"coalesce({reason}, CASE WHEN {outside} THEN CASE WHEN regexp_matches({_text(col)}, '^[0-9]{{4}}-') "
+                f"THEN {quote_literal(name + ': timestamp ')} || {shown} || ' is out of range' "
+                f"ELSE {quote_literal(name + ': not an ISO 8601 timestamp: ')} || '''' || {shown} || '''' END END)"
+            )
+            value = f"CASE WHEN {outside} THEN NULL ELSE {value} END"
         elif c.type == TS and source_type == "TIMESTAMP":
             if default_tz:
                 value, reason = f"timezone({quote_literal(default_tz)}, {col})", "NULL"

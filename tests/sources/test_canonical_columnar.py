@@ -27,6 +27,7 @@ BAD_ROWS = [
     ",checkout,staging,fff,2026-11-25T10:00:00Z,,success,",
     "d6,checkout,staging,ggg,2026-11-25T10:00:00Z,2026-11-25T10:05:00-0800,pending,TRUE",
     "d7,checkout,staging,hhh,2026-11-25T10:00:00Z,2026-11-25,success,1",
+    "d8,checkout,staging,iii,9999-12-31T23:59:59-01:00,0001-01-01T00:00:00+01:00,success,",
 ]
 # files the columnar pass reads itself
 PLAIN = {
@@ -128,18 +129,20 @@ def test_bad_rows_keep_their_line_reason_and_text(tmp_path: Path, monkeypatch: p
     """Not only the same as the row path: the figures themselves, so a shared mistake shows."""
     columnar, _, _ = _three_ways(tmp_path, PLAIN["bad rows"], monkeypatch, columnar=True)
     (error, read, loaded, duplicates, quarantined), rows, rejected = columnar
-    assert (error, read, loaded, duplicates, quarantined) == (None, 9, 2, 1, 6)
+    assert (error, read, loaded, duplicates, quarantined) == (None, 10, 2, 1, 7)
     assert [r[0] for r in rows] == ["d1", "d6"]
     assert rows[0][3] == "zzz"  # the later row of a repeated key wins
     assert rows[1][5].hour == 18 and rows[1][7] is True
-    assert rejected[0] == (
-        "line 3",
+    reasons = {locator: (reason, raw) for locator, reason, raw in rejected}
+    assert sorted(reasons, key=lambda loc: int(loc.split()[1])) == [f"line {n}" for n in (3, 4, 5, 6, 7, 9, 10)]
+    assert reasons["line 3"] == (
         "status: 'exploded' is not one of success, failure, error, cancelled, pending, in_progress, queued, inactive",
         BAD_ROWS[0],
     )
-    assert [r[0] for r in rejected] == ["line 3", "line 4", "line 5", "line 6", "line 7", "line 9"]
     # a plain date has no offset (its "-25" is the day)
-    assert rejected[-1][1].startswith("finished_at: timestamp 2026-11-25 has no UTC offset")
+    assert reasons["line 9"][0].startswith("finished_at: timestamp 2026-11-25 has no UTC offset")
+    # past year 9999 (or before year 1) once in UTC
+    assert reasons["line 10"][0] == "started_at: timestamp 9999-12-31T23:59:59-01:00 is out of range"
 
 
 COLUMNS = HEADER.split(",")
