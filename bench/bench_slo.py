@@ -103,7 +103,8 @@ def generate(root: Path, slos: int, days: int, start_day: int = 0) -> int:
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET memory_limit = '4GB'")  # the generator must not crowd out the build it feeds
     con.execute(f"SET temp_directory = '{home.tmp / 'bench-duckdb'}'")
-    # odd SLOs: total is a counter (cumulative, with a reset every 10 days); even: per-minute gauges
+    # odd SLOs: total is a counter (cumulative, with a reset every 10 days); even: per-minute gauges.
+    # value is DOUBLE as the lake's raw table types it (a DECIMAL column is unreadable to Spark as one)
     con.execute(
         f"""
         COPY (
@@ -112,7 +113,8 @@ def generate(root: Path, slos: int, days: int, start_day: int = 0) -> int:
                 FROM range({start_day * 1440}, {(start_day + days) * 1440}) t(i)
             ),
             s AS (SELECT range AS slo FROM range(0, {slos}))
-            SELECT metric, labels, ts, value, kind, 'bench' AS source, NULL::TIMESTAMPTZ AS updated_at,
+            SELECT metric, labels, ts, CAST(value AS DOUBLE) AS value, kind, 'bench' AS source,
+                   NULL::TIMESTAMPTZ AS updated_at,
                    'bench' AS source_file, now() AS ingested_at, strftime(ts, '%Y-%m-%d') AS day
             FROM (
                 SELECT 'bench_total' AS metric, '{{"slo":"' || slo || '"}}' AS labels, ts,

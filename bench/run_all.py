@@ -3,6 +3,7 @@
     .venv/bin/python bench/run_all.py                       # 200 services x 52 weeks, 200 SLOs x 365 days
     .venv/bin/python bench/run_all.py --quick               # a small run to try it
     .venv/bin/python bench/run_all.py --out bench/out/results.md
+    .venv/bin/python bench/run_all.py --engine spark        # the build also on Spark local[*] (small by default)
 
 Prints one table. Every measured step runs in a fresh child process, so wall time and peak RSS are
 that step's own. The floor of each step is a hand-written DuckDB query over the same files: the
@@ -17,6 +18,13 @@ cost of merely reading the data on this machine.
    failure rate query plus bench_slo's weekly good/total aggregate.
 3. Publishing the snapshot, as a share of the full build (it links the lake's raw files instead of
    copying them), then one weekly review. Floor of the report: reading the week's headline rows.
+
+With ``--engine spark`` the same lake is also built on Apache Spark (a ``local[*]`` session, or the
+Spark Connect server in ``OPS_WAREHOUSE_SPARK_REMOTE``), and a second table shows steps 2 and 3 for
+it beside DuckDB's: the cost of the distributed path on one machine. Spark builds are full builds,
+so its "one more day" row is a full rebuild; its times include starting the session (the JVM), and
+its peak RSS is the Python driver's plus the JVM's. Without ``--services``/``--quick`` etc. given,
+``--engine spark`` runs at the ``--quick`` scale (``--full-scale`` keeps the defaults).
 """
 
 from __future__ import annotations
@@ -47,7 +55,9 @@ CHILD_PRELUDE = textwrap.dedent(
 CHILD_EPILOGUE = textwrap.dedent(
     """
     _hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
-    print("@@" + json.dumps({{"seconds": _seconds, "rows": _rows, "peak_mb": _hwm / 1024}}))
+    _peak = _hwm / 1024 + globals().get("_extra_mb", 0.0)  # a step's other processes (Spark's JVM)
+    _out = {{"seconds": _seconds, "rows": _rows, "peak_mb": _peak, "note": globals().get("_note", "")}}
+    print("@@" + json.dumps(_out))
     """
 )
 
@@ -122,7 +132,8 @@ def query_step(sql: str) -> dict:
 
 
 class Table:
-    def __init__(self) -> None:
+    def __init__(self, title: str = "ops-warehouse") -> None:
+        self.title = title
         self.rows: list[tuple[str, str, str, str, str]] = []
         self.full_build: dict | None = None
 
@@ -157,7 +168,7 @@ class Table:
         )
 
     def markdown(self) -> str:
-        head = "| step | ops-warehouse | floor (DuckDB) | ratio | peak RSS |\n|---|---|---|---|---|\n"
+        head = f"| step | {self.title} | floor (DuckDB) | ratio | peak RSS |\n|---|---|---|---|---|\n"
         return head + "\n".join(f"| {' | '.join(r)} |" for r in self.rows) + "\n"
 
 
@@ -207,7 +218,33 @@ def bench_ingest(table: Table, work: Path, args: argparse.Namespace) -> None:
         table.add(f"ingest {label} ({size:,.0f} MB, {ours['rows']:,} rows)", ours, floor, rate=True)
 
 
-def bench_build(table: Table, work: Path, args: argparse.Namespace) -> None:
+SPARK_BUILD = """
+    from ops_warehouse.catalog import Catalog
+    from ops_warehouse.home import DataHome
+    from ops_warehouse.lake.engines import get_engine
+    from ops_warehouse.lake.models import discover_models, topological
+    home = DataHome.resolve({root!r})
+    t = time.perf_counter()
+    engine = get_engine("spark")
+    runner = engine.runner()  # opens the session (starts the JVM)
+    _started = time.perf_counter() - t
+    catalog = Catalog.load(home.catalog)
+    runs = [engine.run_model(home, m, catalog) for m in topological(discover_models())]
+    _seconds = time.perf_counter() - t
+    assert not [r for r in runs if r.skipped], [r.skipped for r in runs if r.skipped]
+    _rows = sum(r.rows or 0 for r in runs)
+    _note = f"session start {{_started:.1f}} s"
+    from pyspark import SparkContext
+    gateway = SparkContext._gateway
+    if gateway is not None and getattr(gateway, "proc", None) is not None:
+        _jvm = next(int(l.split()[1]) for l in open(f"/proc/{{gateway.proc.pid}}/status") if l.startswith("VmHWM"))
+        _extra_mb = _jvm / 1024
+    runner.stop()
+    """
+
+
+def bench_build(tables: dict[str, Table], work: Path, args: argparse.Namespace) -> None:
+    """Steps 2 and 3 on each engine in ``tables`` (DuckDB first), each over its own copy of the lake."""
     from bench_marts import FLOOR as DORA_FLOOR
     from bench_marts import generate as generate_dora
     from bench_marts import ingest_all
@@ -223,31 +260,53 @@ def bench_build(table: Table, work: Path, args: argparse.Namespace) -> None:
     generate_dora(work / "year", args.services, args.weeks * 7, 0, 7, "")
     ingest_all(home, work / "year")
     generate_slo(home.root, args.slos, args.slo_days)
+    homes = {"duckdb": home}
+    for engine in tables:
+        if engine != "duckdb":  # the same raw lake, before any build
+            shutil.copytree(home.root, work / f"home-{engine}", symlinks=True)
+            homes[engine] = DataHome.resolve(work / f"home-{engine}")
     slo_floor = (
         f"SELECT json_extract_string(labels, '$.slo') AS slo, date_trunc('week', ts) AS week, "
         f"sum(value) FILTER (WHERE metric = 'bench_good') AS good, sum(value) FILTER (WHERE metric = 'bench_total') AS total "  # noqa: E501
         f"FROM read_parquet('{home.lake}/raw/metric_samples/*/*.parquet') GROUP BY ALL"
     )
     floor_sql = DORA_FLOOR.format(lake=home.lake) + ";;" + slo_floor
-    build = f"""
+    build = """
         from ops_warehouse.home import DataHome
         from ops_warehouse.lake.models import build_models
         t = time.perf_counter()
-        counts = build_models(DataHome.resolve({str(home.root)!r}), incremental={{incremental}})
+        counts = build_models(DataHome.resolve({root!r}), incremental={incremental})
         _seconds = time.perf_counter() - t
         _rows = sum(counts.values())
         """
-    full = child(build.format(incremental=False))
-    print(f"  full build: {full['seconds']:.1f} s, peak {full['peak_mb']:,.0f} MiB", flush=True)
+
+    def run(engine: str, incremental: bool) -> dict:
+        root = str(homes[engine].root)
+        if engine == "spark":
+            return child(SPARK_BUILD.format(root=root))
+        return child(build.format(root=root, incremental=incremental))
+
     floor = query_step(floor_sql)
-    table.add("full build, every model", full, floor)
-    table.full_build = full
+    for engine, table in tables.items():
+        full = run(engine, False)
+        print(f"  {engine} full build: {full['seconds']:.1f} s, peak {full['peak_mb']:,.0f} MiB", flush=True)
+        table.add(_noted("full build, every model", full), full, floor)
+        table.full_build = full
     generate_dora(work / "day", args.services, 1, args.weeks * 7, 8, "n")
-    ingest_all(home, work / "day")
-    generate_slo(home.root, args.slos, 1, args.slo_days)  # and one more day of every SLO's samples
-    incremental = child(build.format(incremental=True))
-    table.add("incremental build, one more day", incremental, query_step(floor_sql))
-    bench_report(table, home)
+    for engine in tables:
+        ingest_all(homes[engine], work / "day")
+        generate_slo(homes[engine].root, args.slos, 1, args.slo_days)  # and one more day of every SLO's samples
+    floor = query_step(floor_sql)
+    for engine, table in tables.items():
+        label = "incremental build, one more day" if engine == "duckdb" else "rebuild (full), one more day"
+        again = run(engine, True)
+        table.add(_noted(label, again), again, floor)
+    for engine, table in tables.items():
+        bench_report(table, homes[engine])
+
+
+def _noted(label: str, figures: dict) -> str:
+    return f"{label} ({figures['note']})" if figures.get("note") else label
 
 
 def bench_report(table: Table, home) -> None:
@@ -302,20 +361,31 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="a small run: 20 services x 8 weeks, 10 SLOs x 30 days")
     ap.add_argument("--skip-ingest", action="store_true")
     ap.add_argument("--out", type=Path, help="also write the table as Markdown here")
+    ap.add_argument(
+        "--engine", choices=("duckdb", "spark"), default="duckdb", help="spark: also build on Spark, a second table"
+    )
+    ap.add_argument("--full-scale", action="store_true", help="with --engine spark: the default scale, not --quick's")
     args = ap.parse_args()
+    scale = ("--services", "--weeks", "--slos", "--slo-days", "--ingest-mb", "--canonical-rows", "--real-weeks")
+    if args.engine == "spark" and not args.full_scale and not any(a.split("=")[0] in scale for a in sys.argv[1:]):
+        args.quick = True  # Spark on one machine: a small run unless asked otherwise
     if args.quick:
         args.services, args.weeks, args.slos, args.slo_days = 20, 8, 10, 30
         args.ingest_mb, args.canonical_rows, args.real_weeks = 20, 100_000, 2
     print(f"machine: {machine()}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="ops-warehouse-bench-"))
     table = Table()
+    tables = {"duckdb": table}
+    if args.engine == "spark":
+        remote = os.environ.get("OPS_WAREHOUSE_SPARK_REMOTE")
+        tables["spark"] = Table(f"ops-warehouse on Spark ({remote or 'local[*]'})")
     try:
         if not args.skip_ingest:
             bench_ingest(table, work, args)
-        bench_build(table, work, args)
+        bench_build(tables, work, args)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    text = f"Machine: {machine()}\n\n" + table.markdown()
+    text = f"Machine: {machine()}\n\n" + "\n".join(t.markdown() for t in tables.values())
     print()
     print(text)
     if args.out:
