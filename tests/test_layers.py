@@ -3,7 +3,8 @@
 The order, lowest first (DESIGN.md's rooms; one room per line, modules of a room may import each
 other):
 
-    timeutil, home, progress      plain helpers
+    timeutil, home, progress,     plain helpers; whole-file writes and locks
+      fileio
     catalog                       the service catalog
     sources                       one adapter per export format
     contract_sql, ingest, lake    the raw contract, ingestion, Parquet storage and the models
@@ -26,7 +27,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "ops_warehouse"
 
 LAYERS: list[set[str]] = [
-    {"timeutil", "home", "progress", "__init__"},
+    {"timeutil", "home", "progress", "fileio", "__init__"},
     {"catalog"},
     {"sources"},
     {"contract_sql", "ingest", "lake"},

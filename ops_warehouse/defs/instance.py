@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ops_warehouse.fileio import write_text
 from ops_warehouse.home import DataHome
 
 if TYPE_CHECKING:
@@ -58,9 +59,7 @@ def open_instance(home: DataHome) -> dg.DagsterInstance:
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "dagster.yaml"
     if not config.exists():
-        tmp = folder / f".dagster.yaml.{os.getpid()}.tmp"
-        tmp.write_text(INSTANCE_YAML.format(folder=folder), encoding="utf-8")
-        os.replace(tmp, config)
+        write_text(config, INSTANCE_YAML.format(folder=folder))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Dagster's beta and preview notices are not the user's concern
         return dg.DagsterInstance.from_config(str(folder))

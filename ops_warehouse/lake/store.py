@@ -15,7 +15,6 @@ lock on ``lake/.lock`` so two ingests never lose each other's rows.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import uuid
@@ -28,6 +27,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ops_warehouse.fileio import fsync_file, locked, staged
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.tables import INGEST_LOG, REJECTED_ROWS, RawTable
 
@@ -60,38 +60,14 @@ def connect(*, memory_limit: str | None = None, temp_dir: Path | None = None) ->
 
 def atomic_copy(con: duckdb.DuckDBPyConnection, query: str, target: Path, tmp_dir: Path) -> None:
     """Write the result of ``query`` to ``target`` as Parquet, atomically."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_dir / f"{target.stem}.{uuid.uuid4().hex}.parquet.tmp"
-    try:
+    with staged(target, tmp_dir) as tmp:
         con.execute(f"COPY ({query}) TO {quote_literal(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
-        fsync_file(tmp)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def atomic_write_table(table: pa.Table, target: Path, tmp_dir: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_dir / f"{target.stem}.{uuid.uuid4().hex}.parquet.tmp"
-    try:
+    """Write ``table`` to ``target`` as Parquet, atomically."""
+    with staged(target, tmp_dir) as tmp:
         pq.write_table(table, tmp, compression="zstd")
-        fsync_file(tmp)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def fsync_file(path: Path) -> None:
-    """Flush a written file to disk before it is renamed into place."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -133,13 +109,8 @@ class Lake:
 
     @contextmanager
     def lock(self, *, shared: bool = False) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with locked(self.root / ".lock", shared=shared):
+            yield
 
     # ------------------------------------------------------------------ merging
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ops_warehouse.catalog import Catalog, CatalogError
+from ops_warehouse.fileio import write_text
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.publish import connect_snapshot
 from ops_warehouse.reporting.data import WeeklyData, assemble
@@ -27,6 +26,7 @@ from ops_warehouse.timeutil import iso_week_label, iso_week_start, parse_iso_wee
 
 log = logging.getLogger(__name__)
 WEEK_RE = re.compile(r"^\d{4}-W\d{2}$")
+READABLE = 0o644  # pages are served by a web server running as another user
 
 
 def parse_week(week: str) -> date:
@@ -71,8 +71,9 @@ def publish_report(home: DataHome, week: str | None = None) -> Path:
     weekly_dir = home.reports / "weekly"
     weekly_dir.mkdir(parents=True, exist_ok=True)
     page = weekly_dir / f"{data.week}.html"
-    atomic_write(page, render_weekly(data))
-    atomic_write(weekly_dir / f"{data.week}.json", json.dumps(data.headline(), indent=2, default=str) + "\n")
+    write_text(page, render_weekly(data), mode=READABLE)
+    headline = json.dumps(data.headline(), indent=2, default=str) + "\n"
+    write_text(weekly_dir / f"{data.week}.json", headline, mode=READABLE)
     refresh_index(home)
     return page
 
@@ -100,27 +101,8 @@ def refresh_index(home: DataHome) -> Path:
         entries.append(entry)
     entries.sort(key=lambda e: e["week_start"], reverse=True)
     target = home.reports / "index.html"
-    atomic_write(target, render_index(entries, generated_at=datetime.now(UTC)))
+    write_text(target, render_index(entries, generated_at=datetime.now(UTC)), mode=READABLE)
     return target
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 __all__ = [
@@ -129,6 +111,5 @@ __all__ = [
     "parse_week",
     "last_complete_week",
     "build_weekly",
-    "atomic_write",
     "iso_week_label",
 ]

@@ -12,7 +12,6 @@ import duckdb
 import pytest
 
 from ops_warehouse.home import DataHome
-from ops_warehouse.reporting import publish as publish_mod
 from ops_warehouse.reporting.data import assemble
 from ops_warehouse.reporting.publish import build_weekly, last_complete_week, parse_week, publish_report
 from ops_warehouse.reporting.render import delta, fmt, render_weekly, templates_dir
@@ -216,7 +215,7 @@ def test_write_is_atomic(report_home: DataHome, monkeypatch: pytest.MonkeyPatch)
     def fail(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(publish_mod.os, "replace", fail)
+    monkeypatch.setattr(os, "replace", fail)
     with pytest.raises(OSError, match="disk full"):
         publish_report(report_home, WEEK)
     assert page.read_bytes() == before
