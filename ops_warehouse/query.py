@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 
 from ops_warehouse.home import DataHome
-from ops_warehouse.lake.publish import snapshots_dir
+from ops_warehouse.lake.publish import connect_snapshot, snapshots_dir
 
 _WRITES = frozenset({duckdb.StatementType.COPY, duckdb.StatementType.EXPORT})
 
@@ -24,13 +24,14 @@ class QueryError(Exception):
 
 
 def connect_readonly(home: DataHome) -> duckdb.DuckDBPyConnection:
-    if not home.warehouse.exists():
-        raise QueryError(f"no published warehouse at {home.warehouse}; run `ops-warehouse build` (or `demo`) first")
+    """The published snapshot (read-only, UTC) with file access limited to its own lake files and
+    the configuration locked."""
     try:
-        con = duckdb.connect(str(home.warehouse), read_only=True)
+        con = connect_snapshot(home)
+    except FileNotFoundError as exc:
+        raise QueryError(str(exc)) from None
     except duckdb.Error as exc:
         raise QueryError(f"cannot open {home.warehouse}: {exc}") from exc
-    con.execute("SET TimeZone = 'UTC'")
     con.execute("SET allowed_directories = [?]", [str(snapshots_dir(home)) + "/"])
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
