@@ -32,6 +32,7 @@ from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, TS,
 from ops_warehouse.progress import Progress
 from ops_warehouse.sources.base import (
     Adapter,
+    BadRecord,
     BulkInput,
     FileError,
     ReadContext,
@@ -83,10 +84,6 @@ class FileReport:
         return asdict(self)
 
 
-class ContractError(ValueError):
-    pass
-
-
 # ---------------------------------------------------------------- contract checks
 
 
@@ -101,13 +98,13 @@ def _to_ts(name: str, value: Any, default_tz: str | None) -> datetime:
             return value
         if value.tzinfo is None:
             if default_tz is None:
-                raise ContractError(f"{name}: timestamp {value.isoformat()} has no UTC offset")
+                raise BadRecord(f"{name}: timestamp {value.isoformat()} has no UTC offset")
             return parse_timestamp(value, default_tz=default_tz)
         return value.astimezone(_UTC)
     try:
         return parse_timestamp(value, default_tz=default_tz)
     except TimestampError as exc:
-        raise ContractError(f"{name}: {exc}") from None
+        raise BadRecord(f"{name}: {exc}") from None
 
 
 def _to_str(name: str, value: Any, default_tz: str | None) -> str:
@@ -115,7 +112,7 @@ def _to_str(name: str, value: Any, default_tz: str | None) -> str:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
-    raise ContractError(f"{name}: expected text, got {type(value).__name__}")
+    raise BadRecord(f"{name}: expected text, got {type(value).__name__}")
 
 
 _INT64 = range(-(2**63), 2**63)
@@ -125,15 +122,15 @@ def _to_int(name: str, value: Any, default_tz: str | None) -> int:
     if type(value) is int:
         n = value
     elif isinstance(value, bool):
-        raise ContractError(f"{name}: expected an integer, got a boolean")
+        raise BadRecord(f"{name}: expected an integer, got a boolean")
     elif isinstance(value, float) and value.is_integer():
         n = int(value)
     elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
         n = int(value.strip())
     else:
-        raise ContractError(f"{name}: expected an integer, got {value!r}")
+        raise BadRecord(f"{name}: expected an integer, got {value!r}")
     if n not in _INT64:
-        raise ContractError(f"{name}: {value!r} is out of the 64-bit integer range")
+        raise BadRecord(f"{name}: {value!r} is out of the 64-bit integer range")
     return n
 
 
@@ -141,15 +138,15 @@ def _to_float(name: str, value: Any, default_tz: str | None) -> float:
     if type(value) is float:
         return value
     if isinstance(value, bool):
-        raise ContractError(f"{name}: expected a number, got a boolean")
+        raise BadRecord(f"{name}: expected a number, got a boolean")
     if isinstance(value, int):
         return float(value)
     if isinstance(value, str):
         try:
             return float(value)
         except ValueError:
-            raise ContractError(f"{name}: expected a number, got {value!r}") from None
-    raise ContractError(f"{name}: expected a number, got {type(value).__name__}")
+            raise BadRecord(f"{name}: expected a number, got {value!r}") from None
+    raise BadRecord(f"{name}: expected a number, got {type(value).__name__}")
 
 
 def _to_bool(name: str, value: Any, default_tz: str | None) -> bool:
@@ -163,7 +160,7 @@ def _to_bool(name: str, value: Any, default_tz: str | None) -> bool:
             return True
         if v in _FALSE:
             return False
-    raise ContractError(f"{name}: expected true or false, got {value!r}")
+    raise BadRecord(f"{name}: expected true or false, got {value!r}")
 
 
 def _to_date(name: str, value: Any, default_tz: str | None) -> date:
@@ -174,7 +171,7 @@ def _to_date(name: str, value: Any, default_tz: str | None) -> date:
     try:
         return parse_date(value)
     except TimestampError as exc:
-        raise ContractError(f"{name}: {exc}") from None
+        raise BadRecord(f"{name}: {exc}") from None
 
 
 def _coercer(t: pa.DataType) -> Any:
@@ -214,10 +211,10 @@ class ContractChecker:
         ]
 
     def check(self, values: dict[str, Any], default_tz: str | None) -> dict[str, Any]:
-        """The row with its values coerced to the table's types, or ContractError with the reason."""
+        """The row with its values coerced to the table's types, or BadRecord with the reason."""
         if not self.known.issuperset(values):
             unknown = next(k for k in values if k not in self.known)
-            raise ContractError(f"{unknown}: not a column of raw.{self.table.name}")
+            raise BadRecord(f"{unknown}: not a column of raw.{self.table.name}")
         out: dict[str, Any] = {}
         get = values.get
         for name, coerce, required, allowed, allowed_order, is_text, no_nan in self.columns:
@@ -230,11 +227,11 @@ class ContractChecker:
                     v = None
             if v is None:
                 if required:
-                    raise ContractError(f"{name}: required but missing")
+                    raise BadRecord(f"{name}: required but missing")
             elif allowed is not None and v not in allowed:
-                raise ContractError(f"{name}: {v!r} is not one of {', '.join(allowed_order)}")
+                raise BadRecord(f"{name}: {v!r} is not one of {', '.join(allowed_order)}")
             elif no_nan and v != v:
-                raise ContractError(f"{name}: NaN")
+                raise BadRecord(f"{name}: NaN")
             out[name] = v
         return out
 
@@ -250,7 +247,7 @@ def checker(table: RawTable) -> ContractChecker:
 
 
 def check_row(table: RawTable, values: dict[str, Any], default_tz: str | None) -> dict[str, Any]:
-    """The row with its values coerced to the table's types, or ContractError with the reason."""
+    """The row with its values coerced to the table's types, or BadRecord with the reason."""
     return checker(table).check(values, default_tz)
 
 
@@ -424,7 +421,7 @@ def ingest_file(
                     raise RuntimeError(f"adapter {kind} emitted a row for unknown table {rec.table!r}")
                 try:
                     checked = check_row(table, rec.values, default_tz)
-                except ContractError as exc:
+                except BadRecord as exc:
                     _quarantine(stager, kind, rec.locator, str(exc), rec.raw or raw_json(rec.values))
                     continue
                 stager.add(table, checked)

@@ -22,7 +22,7 @@ Changes keep their origin in ``source`` (``github-push`` / ``github-pull-commits
 push (which knows when the commit reached the default branch) and the pull request commit list
 (which knows its pull request) are both kept for the same commit; core combines them.
 
-A record that cannot be mapped raises :class:`MappingError`; the adapters turn it into a Reject
+A record that cannot be mapped raises :class:`BadRecord`; the adapters turn it into a Reject
 with its message as the reason. Timestamps are passed on as the ISO 8601 text GitHub writes (the
 ingestion contract parses them to UTC, offsets included); epoch seconds become aware datetimes.
 """
@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ops_warehouse.sources.base import (
+    BadRecord,
     FileError,
     Record,
     Reject,
@@ -48,6 +49,7 @@ from ops_warehouse.sources.base import (
     pointer,
     raw_json,
     records_of,
+    text,
 )
 from ops_warehouse.timeutil import TimestampError, from_epoch
 
@@ -98,10 +100,6 @@ RUN_PROGRESS = {
 }
 
 
-class MappingError(ValueError):
-    """A record that cannot be mapped; the message is the reason it is rejected."""
-
-
 # ---------------------------------------------------------------- reading files
 
 
@@ -135,10 +133,10 @@ def read_records(path: Path, mapper: Mapper, *wrappers: str) -> Iterator[Record]
 
 
 def guarded(mapper: Mapper, rec: Any, locator: str) -> list[Record]:
-    """``mapper(rec, locator)``, or one Reject when it raises MappingError or maps to nothing."""
+    """``mapper(rec, locator)``, or one Reject when it raises BadRecord or maps to nothing."""
     try:
         out = mapper(rec, locator)
-    except MappingError as exc:
+    except BadRecord as exc:
         return [Reject(locator, str(exc), raw_json(rec))]
     return out or [Reject(locator, "nothing to load from this record", raw_json(rec))]
 
@@ -159,7 +157,7 @@ def child(locator: str, *parts: str | int) -> str:
 def as_object(rec: Any, what: str) -> dict[str, Any]:
     if not isinstance(rec, dict):
         article = "an" if what[:1].lower() in "aeiou" else "a"
-        raise MappingError(f"expected {article} {what} object, got {type(rec).__name__}")
+        raise BadRecord(f"expected {article} {what} object, got {type(rec).__name__}")
     return rec
 
 
@@ -169,17 +167,7 @@ def object_id(rec: dict[str, Any], what: str, key: str = "id") -> int:
         return int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    raise MappingError(f"{what}: missing or invalid {key} ({value!r})")
-
-
-def text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return None
+    raise BadRecord(f"{what}: missing or invalid {key} ({value!r})")
 
 
 def login(user: Any) -> str | None:
@@ -193,7 +181,7 @@ def moment(value: Any) -> datetime | str | None:
         try:
             return from_epoch(value)
         except TimestampError as exc:
-            raise MappingError(str(exc)) from None
+            raise BadRecord(str(exc)) from None
     return text(value)
 
 
@@ -279,7 +267,7 @@ def status_values(rec: Any, deploy_id: str | None = None) -> Values:
     if deploy_id is None:
         m = _DEPLOYMENT_IN_URL.search(str(st.get("deployment_url") or ""))
         if not m:
-            raise MappingError("deployment status: no deployment_url naming its deployment")
+            raise BadRecord("deployment status: no deployment_url naming its deployment")
         deploy_id = f"github:{m.group(1)}"
     state = text(st.get("state"))
     return {
@@ -301,10 +289,10 @@ def run_status(status: Any, conclusion: Any) -> str:
     if status == "completed":
         if conclusion in RUN_CONCLUSIONS:
             return RUN_CONCLUSIONS[conclusion]
-        raise MappingError(f"workflow run: unknown conclusion {conclusion!r}")
+        raise BadRecord(f"workflow run: unknown conclusion {conclusion!r}")
     if status in RUN_PROGRESS:
         return RUN_PROGRESS[status]
-    raise MappingError(f"workflow run: unknown status {status!r}")
+    raise BadRecord(f"workflow run: unknown status {status!r}")
 
 
 def run_environment(head_branch: str | None, default: str | None) -> str:
@@ -349,7 +337,7 @@ def pull_values(rec: Any, repo: str | None = None) -> Values:
     head = pr.get("head") if isinstance(pr.get("head"), dict) else {}
     repo = repo_of(pr, repo, repo_name(base.get("repo")))
     if not repo:
-        raise MappingError(f"pull request #{number}: cannot tell its repository (no base.repo or url)")
+        raise BadRecord(f"pull request #{number}: cannot tell its repository (no base.repo or url)")
     return {
         "repo": repo,
         "pr_number": number,
@@ -370,7 +358,7 @@ def pull_commit_values(rec: Any, repo: str | None, pr_number: int | None) -> Val
     c = as_object(rec, "commit")
     sha = text(c.get("sha"))
     if not sha:
-        raise MappingError("commit: missing sha")
+        raise BadRecord("commit: missing sha")
     commit = c.get("commit") if isinstance(c.get("commit"), dict) else {}
     author = commit.get("author") if isinstance(commit.get("author"), dict) else {}
     return {
@@ -388,9 +376,9 @@ def push_rows(payload: dict[str, Any], locator: str) -> list[Record]:
     repository = payload.get("repository")
     commits = payload.get("commits")
     if not isinstance(commits, list):
-        raise MappingError("push: commits is not a list")
+        raise BadRecord("push: commits is not a list")
     if not commits:
-        raise MappingError("push without commits (a deleted branch or a tag): nothing to load")
+        raise BadRecord("push without commits (a deleted branch or a tag): nothing to load")
     default = default_branch(repository)
     on_default = default is not None and payload.get("ref") == f"refs/heads/{default}"
     merged_at = _push_time(payload) if on_default else None
@@ -441,10 +429,10 @@ def issue_row(rec: Any, locator: str, repo: str | None = None) -> Row:
     issue = as_object(rec, "issue")
     number = object_id(issue, "issue", "number")
     if "pull_request" in issue:
-        raise MappingError(f"#{number} is a pull request, not an issue (load pull requests with github-pulls)")
+        raise BadRecord(f"#{number} is a pull request, not an issue (load pull requests with github-pulls)")
     repo = repo_of(issue, repo)
     if not repo:
-        raise MappingError(f"issue #{number}: cannot tell its repository (no repository_url or url)")
+        raise BadRecord(f"issue #{number}: cannot tell its repository (no repository_url or url)")
     labels = label_names(issue)
     normalized = {_norm(lab) for lab in labels}
     key = f"github-issue:{repo}#{number}"
@@ -454,7 +442,7 @@ def issue_row(rec: Any, locator: str, repo: str | None = None) -> Row:
         return Row("postmortems", postmortem_values(issue, key, repo), locator)
     if normalized & ACTION_ITEM_LABELS:
         return Row("action_items", action_item_values(issue, key, repo, normalized), locator)
-    raise MappingError(
+    raise BadRecord(
         f"issue {repo}#{number} is neither an incident, a postmortem nor an action item "
         f"(labels: {', '.join(labels) or 'none'}; expected incident, postmortem, action-item or follow-up)"
     )
@@ -488,7 +476,7 @@ def _item_status(issue: dict[str, Any]) -> str:
         return "open"
     if state == "closed":
         return "not_doing" if issue.get("state_reason") == "not_planned" else "done"
-    raise MappingError(f"issue: unknown state {state!r}")
+    raise BadRecord(f"issue: unknown state {state!r}")
 
 
 def _incident_ref(body: Any, repo: str) -> str | None:

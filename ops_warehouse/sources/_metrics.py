@@ -30,7 +30,7 @@ from typing import IO, Any, Final
 
 import ijson
 
-from ops_warehouse.sources.base import FileError, Reject, Row, labels_json, raw_json
+from ops_warehouse.sources.base import BadRecord, FileError, Reject, Row, labels_json, raw_json
 
 TABLE: Final = "metric_samples"
 KINDS: Final = ("counter", "gauge", "histogram", "summary", "unknown")
@@ -42,10 +42,6 @@ JSON_BUFFER: Final = 4096
 
 _STARTS: Final = frozenset(("start_map", "start_array"))
 _ENDS: Final = frozenset(("end_map", "end_array"))
-
-
-class SampleError(ValueError):
-    """One sample cannot be used; the message is the reject reason."""
 
 
 # ---------------------------------------------------------------- values and labels
@@ -60,7 +56,7 @@ def parse_value(value: Any) -> float:
     True
     """
     if isinstance(value, bool) or value is None:
-        raise SampleError(f"value is not a number: {value!r}")
+        raise BadRecord(f"value is not a number: {value!r}")
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, Decimal):
@@ -70,7 +66,7 @@ def parse_value(value: Any) -> float:
             return float(value)
         except ValueError:
             pass
-    raise SampleError(f"value is not a number: {value!r}")
+    raise BadRecord(f"value is not a number: {value!r}")
 
 
 def format_bound(value: Any) -> str:
@@ -106,8 +102,8 @@ def normalize_labels(labels: dict[str, Any]) -> str:
         if key in fixed:
             try:
                 fixed[key] = format_bound(fixed[key])
-            except SampleError as exc:
-                raise SampleError(f"label {key}: {exc}") from None
+            except BadRecord as exc:
+                raise BadRecord(f"label {key}: {exc}") from None
     return labels_json(fixed)
 
 

@@ -300,11 +300,16 @@ def normalize_severity(
 
 
 class BadRecord(ValueError):
-    """A record that cannot be used; the message is its quarantine reason."""
+    """A record (or one value, sample or point of it) that cannot be used; the message is its
+    quarantine reason. Adapters, their mappers and the ingestion contract all raise this one type."""
 
 
 def text(value: Any) -> str | None:
-    """A non-empty string (stripped), else None."""
+    """A non-empty string (stripped), else None: a number, boolean or object is not text.
+
+    >>> text("  api "), text("   "), text(42), text({"a": 1})
+    ('api', None, None, None)
+    """
     return (value.strip() or None) if isinstance(value, str) else None
 
 

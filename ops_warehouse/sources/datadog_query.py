@@ -48,7 +48,6 @@ from ops_warehouse.sources._metrics import (
     _EPOCH_MIN,
     NUMBER_SQL,
     TABLE,
-    SampleError,
     build_value,
     json_events,
     normalize_labels,
@@ -60,6 +59,7 @@ from ops_warehouse.sources._metrics import (
 )
 from ops_warehouse.sources.base import (
     Adapter,
+    BadRecord,
     BulkChunk,
     BulkInput,
     FileError,
@@ -144,9 +144,9 @@ def _series(series: Any, locator: str) -> Iterator[Record]:
     metric = series.get("metric")
     try:
         if not isinstance(metric, str) or not metric:
-            raise SampleError("series has no metric name")
+            raise BadRecord("series has no metric name")
         labels = normalize_labels(tags(series))
-    except SampleError as exc:
+    except BadRecord as exc:
         for i, point in enumerate(points):
             yield reject(f"{locator}/pointlist/{i}", str(exc), point)
         return
@@ -188,7 +188,7 @@ def _point(metric: str, labels: str, locator: str, point: Any) -> Record:
         value = parse_value(point[1])
     except TimestampError as exc:
         return reject(locator, f"time: {exc}", point)
-    except SampleError as exc:
+    except BadRecord as exc:
         return reject(locator, str(exc), point)
     return sample(metric, labels, ts, value, KIND, SOURCE, locator)
 
@@ -233,7 +233,7 @@ def _identities(con: duckdb.DuckDBPyConnection, path: Path, target: Path) -> boo
             return False
         try:
             labels = normalize_labels(tags(series))
-        except SampleError:
+        except BadRecord:
             return False
         rows["_idx"].append(idx)
         rows["metric"].append(name)

@@ -32,7 +32,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ops_warehouse.sources._github import (
-    MappingError,
     as_object,
     child,
     deployment_values,
@@ -45,7 +44,7 @@ from ops_warehouse.sources._github import (
     run_values,
     status_values,
 )
-from ops_warehouse.sources.base import Adapter, ReadContext, Record, Row, Sniff
+from ops_warehouse.sources.base import Adapter, BadRecord, ReadContext, Record, Row, Sniff
 
 Handler = Callable[[dict[str, Any], str], list[Record]]
 _EVENT_HEADER = "x-github-event"
@@ -72,7 +71,7 @@ def _payload_of(obj: dict[str, Any]) -> tuple[Any, str] | None:
                 try:
                     value = json.loads(value)
                 except ValueError:
-                    raise MappingError(f"{key}: not JSON text") from None
+                    raise BadRecord(f"{key}: not JSON text") from None
             return value, key
     return None
 
@@ -166,17 +165,17 @@ def delivery_rows(delivery: Any, locator: str) -> list[Record]:
     payload_locator = child(locator, *parts) if parts else locator
     event = named or infer_event(payload)
     if event is None:
-        raise MappingError("unsupported webhook event: cannot tell the event from the payload")
+        raise BadRecord("unsupported webhook event: cannot tell the event from the payload")
     handler = HANDLERS.get(event)
     if handler is None:
-        raise MappingError(f"unsupported webhook event {event!r} (supported: {', '.join(HANDLERS)})")
+        raise BadRecord(f"unsupported webhook event {event!r} (supported: {', '.join(HANDLERS)})")
     return handler(as_object(payload, f"{event} payload"), payload_locator)
 
 
 def looks_like_delivery(rec: Any) -> bool:
     try:
         named, payload, _ = unwrap(rec)
-    except MappingError:
+    except BadRecord:
         return False
     if not isinstance(payload, dict) or not _SENDER_KEYS & payload.keys():
         return False

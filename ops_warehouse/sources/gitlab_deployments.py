@@ -21,8 +21,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ops_warehouse.sources._github import MappingError, as_object, moment, object_id, read_records, text
-from ops_warehouse.sources.base import Adapter, ReadContext, Record, Row, Sniff
+from ops_warehouse.sources._github import as_object, moment, object_id, read_records
+from ops_warehouse.sources.base import Adapter, BadRecord, ReadContext, Record, Row, Sniff, text
 
 SOURCE = "gitlab"
 STATUSES = {
@@ -66,7 +66,7 @@ def deployment_values(rec: Any) -> dict[str, Any]:
     dep_id = object_id(dep, "GitLab deployment")
     raw_status = dep.get("status")
     if raw_status not in STATUSES:
-        raise MappingError(f"GitLab deployment {dep_id}: unknown status {raw_status!r}")
+        raise BadRecord(f"GitLab deployment {dep_id}: unknown status {raw_status!r}")
     deployable = _part(dep, "deployable")
     finished = moment(deployable.get("finished_at")) or moment(dep.get("updated_at"))
     return {

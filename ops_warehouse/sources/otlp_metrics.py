@@ -44,7 +44,6 @@ from itertools import accumulate
 from typing import Any, Final
 
 from ops_warehouse.sources._metrics import (
-    SampleError,
     build_value,
     format_bound,
     iter_lines,
@@ -54,7 +53,7 @@ from ops_warehouse.sources._metrics import (
     require_content,
     sample,
 )
-from ops_warehouse.sources.base import Adapter, FileError, ReadContext, Record, Sniff
+from ops_warehouse.sources.base import Adapter, BadRecord, FileError, ReadContext, Record, Sniff
 from ops_warehouse.timeutil import TimestampError, from_epoch_ns
 
 SOURCE: Final = "otlp"
@@ -185,7 +184,7 @@ def _data(data_type: str, data: dict[str, Any], info: _Metric) -> Iterator[Recor
         locator = f"{info.locator}/dataPoints/{p}"
         try:
             yield from _point(data_type, point, info, kind, locator)
-        except (SampleError, TimestampError) as exc:
+        except (BadRecord, TimestampError) as exc:
             yield reject(locator, str(exc), point)
 
 
@@ -205,13 +204,13 @@ def _kind(data_type: str, data: dict[str, Any]) -> str:
 
 def _point(data_type: str, point: Any, info: _Metric, kind: str, locator: str) -> Iterator[Record]:
     if not isinstance(point, dict):
-        raise SampleError("data point is not an object")
+        raise BadRecord("data point is not an object")
     if _int64(point.get("flags", 0) or 0, "flags") & FLAG_NO_RECORDED_VALUE:
-        raise SampleError("data point flagged as having no recorded value")
+        raise BadRecord("data point flagged as having no recorded value")
     if data_type == "exponentialHistogram":
-        raise SampleError("exponential histograms are not supported; export explicit-bucket histograms instead")
+        raise BadRecord("exponential histograms are not supported; export explicit-bucket histograms instead")
     if "timeUnixNano" not in point or point["timeUnixNano"] in ("0", 0):
-        raise SampleError("data point without timeUnixNano")
+        raise BadRecord("data point without timeUnixNano")
     ts = from_epoch_ns(point["timeUnixNano"])
     labels = {**info.labels, **attributes(point.get("attributes"))}
     for suffix, extra, value in _values(data_type, point):
@@ -232,14 +231,14 @@ def _number_value(point: dict[str, Any]) -> float:
         return parse_value(point["asDouble"])
     if "asInt" in point:
         return float(_int64(point["asInt"], "asInt"))
-    raise SampleError("data point has neither asDouble nor asInt")
+    raise BadRecord("data point has neither asDouble nor asInt")
 
 
 def _histogram(point: dict[str, Any]) -> list[tuple[str, dict[str, str], float]]:
     counts = [_int64(c, "bucketCounts") for c in _list(point.get("bucketCounts"))]
     bounds = [format_bound(b) for b in _list(point.get("explicitBounds"))]
     if counts and len(counts) != len(bounds) + 1:
-        raise SampleError(f"{len(counts)} bucketCounts for {len(bounds)} explicitBounds (expected one more)")
+        raise BadRecord(f"{len(counts)} bucketCounts for {len(bounds)} explicitBounds (expected one more)")
     rows = [("_bucket", {"le": le}, float(n)) for le, n in zip([*bounds, "+Inf"], accumulate(counts), strict=False)]
     if "sum" in point:
         rows.append(("_sum", {}, parse_value(point["sum"])))
@@ -251,7 +250,7 @@ def _summary(point: dict[str, Any]) -> list[tuple[str, dict[str, str], float]]:
     rows: list[tuple[str, dict[str, str], float]] = []
     for q in _list(point.get("quantileValues")):
         if not isinstance(q, dict):
-            raise SampleError("quantileValues item is not an object")
+            raise BadRecord("quantileValues item is not an object")
         rows.append(("", {"quantile": format_bound(q.get("quantile", 0))}, parse_value(q.get("value", 0))))
     rows.append(("_sum", {}, parse_value(point.get("sum", 0))))
     rows.append(("_count", {}, float(_int64(point.get("count", 0), "count"))))
@@ -261,14 +260,14 @@ def _summary(point: dict[str, Any]) -> list[tuple[str, dict[str, str], float]]:
 def _int64(value: Any, what: str) -> int:
     """OTLP's 64-bit integers: JSON strings (or plain numbers from lenient writers)."""
     if isinstance(value, bool):
-        raise SampleError(f"{what}: not an integer: {value!r}")
+        raise BadRecord(f"{what}: not an integer: {value!r}")
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
-    raise SampleError(f"{what}: not an integer: {value!r}")
+    raise BadRecord(f"{what}: not an integer: {value!r}")
 
 
 def attributes(items: Any) -> dict[str, str]:

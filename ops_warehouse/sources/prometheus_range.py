@@ -50,7 +50,6 @@ import pyarrow.parquet as pq
 from ops_warehouse.lake.store import connect, quote_literal
 from ops_warehouse.sources._metrics import (
     TABLE,
-    SampleError,
     build_value,
     bytes_match,
     copy_range,
@@ -64,7 +63,7 @@ from ops_warehouse.sources._metrics import (
     sql_epoch_seconds,
     sql_value,
 )
-from ops_warehouse.sources.base import Adapter, BulkChunk, BulkInput, FileError, ReadContext, Record, Sniff
+from ops_warehouse.sources.base import Adapter, BadRecord, BulkChunk, BulkInput, FileError, ReadContext, Record, Sniff
 from ops_warehouse.timeutil import TimestampError, from_epoch
 
 SOURCE: Final = "prometheus"
@@ -91,7 +90,7 @@ class _Identity:
             return cls(error="series has no __name__ (an expression result?); export the raw series")
         try:
             labels = normalize_labels({k: v for k, v in metric.items() if k != "__name__"})
-        except SampleError as exc:
+        except BadRecord as exc:
             return cls(error=str(exc))
         return cls(name, labels, infer_kind(name))
 
@@ -220,14 +219,14 @@ def _flush(series: _Series) -> Iterator[Record]:
 def _record(identity: _Identity, locator: str, point: Any) -> Record:
     try:
         if identity.error:
-            raise SampleError(identity.error)
+            raise BadRecord(identity.error)
         if not isinstance(point, list) or len(point) != 2:
-            raise SampleError("point is not a [time, value] pair")
+            raise BadRecord("point is not a [time, value] pair")
         ts = from_epoch(point[0])
         value = parse_value(point[1])
     except TimestampError as exc:
         return reject(locator, f"time: {exc}", point)
-    except SampleError as exc:
+    except BadRecord as exc:
         return reject(locator, str(exc), point)
     return sample(identity.name, identity.labels, ts, value, identity.kind, SOURCE, locator)
 

@@ -39,7 +39,6 @@ from prometheus_client.parser import text_string_to_metric_families as _text_fam
 from prometheus_client.samples import Sample, Timestamp
 
 from ops_warehouse.sources._metrics import (
-    SampleError,
     file_mtime,
     iter_lines,
     last_line,
@@ -48,7 +47,7 @@ from ops_warehouse.sources._metrics import (
     require_content,
     sample,
 )
-from ops_warehouse.sources.base import Adapter, FileError, ReadContext, Record, Sniff
+from ops_warehouse.sources.base import Adapter, BadRecord, FileError, ReadContext, Record, Sniff
 from ops_warehouse.timeutil import TimestampError, from_epoch, from_epoch_ns
 
 SOURCE_TEXT: Final = "prometheus"
@@ -194,13 +193,13 @@ def _sample_line(state: _State, locator: str, text: str) -> Record:
         ts = _timestamp(parsed.timestamp, state.scrape_time)
     except TimestampError as exc:
         return reject(locator, f"time: {exc}", text)
-    except SampleError as exc:
+    except BadRecord as exc:
         return reject(locator, str(exc), text)
     except Exception as exc:  # the library's parse errors: ValueError, IndexError, ...
         return reject(locator, f"not a sample line: {exc or type(exc).__name__}", text)
     try:
         return sample(parsed.name, parsed.labels, ts, value, _kind(state, parsed.name), state.dialect.source, locator)
-    except SampleError as exc:
+    except BadRecord as exc:
         return reject(locator, str(exc), text)
 
 

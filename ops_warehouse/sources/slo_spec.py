@@ -379,11 +379,12 @@ def _stored_bound(name: str, value: str) -> str:
     """An ``le``/``quantile`` value as the metric adapters store it, when it is a number."""
     if name not in ("le", "quantile"):
         return value
-    from ops_warehouse.sources._metrics import SampleError, format_bound
+    from ops_warehouse.sources._metrics import format_bound
+    from ops_warehouse.sources.base import BadRecord
 
     try:
         return format_bound(value)
-    except SampleError:
+    except BadRecord:
         return value
 
 
