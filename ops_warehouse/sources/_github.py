@@ -43,6 +43,7 @@ from ops_warehouse.sources.base import (
     Reject,
     Row,
     Sniff,
+    child,
     iter_ndjson,
     load_json,
     normalize_severity,
@@ -139,16 +140,6 @@ def guarded(mapper: Mapper, rec: Any, locator: str) -> list[Record]:
     except BadRecord as exc:
         return [Reject(locator, str(exc), raw_json(rec))]
     return out or [Reject(locator, "nothing to load from this record", raw_json(rec))]
-
-
-def child(locator: str, *parts: str | int) -> str:
-    """The locator of a part of a record: ``/0`` + (commits, 2) -> ``/0/commits/2``."""
-    suffix = "/" + "/".join(str(p) for p in parts)
-    if locator == "/":
-        return suffix
-    if locator.startswith("line "):
-        return f"{locator} {suffix}"
-    return locator + suffix
 
 
 # ---------------------------------------------------------------- small accessors

@@ -180,17 +180,6 @@ def read_mapped(path: Path, mapper: Mapper, *wrappers: str) -> Iterator[Record]:
         yield from mapped(mapper, rec, locator, raw)
 
 
-def child(locator: str, *parts: str | int) -> str:
-    """The locator of a part of a record: ``/0`` + (alerts, 2) -> ``/0/alerts/2``;
-    ``line 3`` -> ``line 3 /alerts/2``; ``/`` -> ``/alerts/2``."""
-    suffix = "/" + "/".join(str(p) for p in parts)
-    if locator == "/":
-        return suffix
-    if locator.startswith("line "):
-        return f"{locator} {suffix}"
-    return locator + suffix
-
-
 def required_text(value: Any, name: str) -> str:
     got = (
         text(value)

@@ -53,6 +53,7 @@ from ops_warehouse.sources.base import (
     Reject,
     Row,
     Sniff,
+    child,
     iter_ndjson,
     raw_json,
     text,
@@ -118,7 +119,7 @@ def notification_rows(rec: dict[str, Any], locator: str, tz: str | None) -> list
     status = text(rec.get("status")) if isinstance(rec.get("status"), str) else None
     out: list[Record] = []
     for i, alert in enumerate(alerts):
-        where = sec.child(locator, "alerts", i)
+        where = child(locator, "alerts", i)
         if not isinstance(alert, dict):
             out.append(Reject(where, f"expected a JSON object, got {type(alert).__name__}", raw_json(alert)))
             continue
@@ -332,7 +333,7 @@ def _reread(path: Path, wanted: dict[int, set[int]], tz: str | None) -> list[Rec
             continue
         if any(r.locator == locator for r in records):  # the whole line refused: not what the pass saw
             return None
-        keep = {sec.child(locator, "alerts", i) for i in picks}
+        keep = {child(locator, "alerts", i) for i in picks}
         out += [r for r in records if r.locator in keep]
     return out
 

@@ -250,6 +250,17 @@ def pointer(prefix: str | None, index: int) -> str:
     return f"{prefix}/{index}"
 
 
+def child(locator: str, *parts: str | int) -> str:
+    """The locator of a part of a record: ``/0`` + (alerts, 2) -> ``/0/alerts/2``;
+    ``line 3`` -> ``line 3 /alerts/2``; ``/`` -> ``/alerts/2``."""
+    suffix = "/" + "/".join(str(p) for p in parts)
+    if locator == "/":
+        return suffix
+    if locator.startswith("line "):
+        return f"{locator} {suffix}"
+    return locator + suffix
+
+
 def raw_json(value: Any, limit: int = 20_000) -> str:
     text = json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= limit else text[:limit] + "…"

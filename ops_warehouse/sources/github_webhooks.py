@@ -33,7 +33,6 @@ from typing import Any
 
 from ops_warehouse.sources._github import (
     as_object,
-    child,
     deployment_values,
     issue_row,
     object_id,
@@ -44,7 +43,7 @@ from ops_warehouse.sources._github import (
     run_values,
     status_values,
 )
-from ops_warehouse.sources.base import Adapter, BadRecord, ReadContext, Record, Row, Sniff
+from ops_warehouse.sources.base import Adapter, BadRecord, ReadContext, Record, Row, Sniff, child
 
 Handler = Callable[[dict[str, Any], str], list[Record]]
 _EVENT_HEADER = "x-github-event"

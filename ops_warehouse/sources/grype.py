@@ -26,7 +26,18 @@ from collections.abc import Iterator
 from typing import Any
 
 from ops_warehouse.sources import _security as sec
-from ops_warehouse.sources.base import Adapter, BadRecord, ReadContext, Record, Reject, Row, Sniff, raw_json, text
+from ops_warehouse.sources.base import (
+    Adapter,
+    BadRecord,
+    ReadContext,
+    Record,
+    Reject,
+    Row,
+    Sniff,
+    child,
+    raw_json,
+    text,
+)
 
 SOURCE = "grype"
 
@@ -55,7 +66,7 @@ def report_rows(rec: dict[str, Any], locator: str, ctx: ReadContext) -> list[Rec
     scanned = scanned or sec.file_time(ctx.path)
     out: list[Record] = []
     for i, m in enumerate(rec.get("matches") or []):
-        where = sec.child(locator, "matches", i)
+        where = child(locator, "matches", i)
         if not isinstance(m, dict):
             out.append(Reject(where, f"expected a JSON object, got {type(m).__name__}", raw_json(m)))
             continue

@@ -45,6 +45,7 @@ from ops_warehouse.sources.base import (
     Reject,
     Row,
     Sniff,
+    child,
     raw_json,
     text,
 )
@@ -72,11 +73,11 @@ def report_rows(rec: dict[str, Any], locator: str, ctx: ReadContext) -> list[Rec
         if vulns is None:
             continue
         if not isinstance(vulns, list):
-            where = sec.child(locator, "Results", i, "Vulnerabilities")
+            where = child(locator, "Results", i, "Vulnerabilities")
             out.append(Reject(where, "expected an array", raw_json(vulns)))
             continue
         for j, v in enumerate(vulns):
-            where = sec.child(locator, "Results", i, "Vulnerabilities", j)
+            where = child(locator, "Results", i, "Vulnerabilities", j)
             if not isinstance(v, dict):
                 out.append(Reject(where, f"expected a JSON object, got {type(v).__name__}", raw_json(v)))
                 continue
