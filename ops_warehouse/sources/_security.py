@@ -19,13 +19,16 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ops_warehouse.sources.base import (
+    Adapter,
     BadRecord,
     FileError,
+    ReadContext,
     Record,
     Reject,
+    Row,
     Sniff,
     iter_ndjson,
     load_json,
@@ -205,3 +208,62 @@ def has_blank_lines(path: Path) -> bool:
             return True
         end = len(mm) - 1 if mm[-1:] == b"\n" else len(mm)  # a blank last line numbers nothing
         return _BLANK_OR_INDENTED.search(mm, 0, end) is not None
+
+
+# ---------------------------------------------------------------- GitHub's security alert lists
+
+
+class GithubAlertsAdapter(Adapter):
+    """GitHub's security alert lists (Dependabot, code scanning): each alert has a ``number``, its
+    repository, a ``state`` and the times it was created, fixed and dismissed in the same fields;
+    a subclass says how to recognize its alerts and where the finding (severity, package, advisory,
+    title) sits. Rejected: an alert without number, repository or ``created_at``, a bad timestamp,
+    a fix or dismissal before the alert was created."""
+
+    source: ClassVar[str] = ""
+    # the states in which the alert is dismissed, and the fields that say when (first set wins)
+    dismissed_states: ClassVar[tuple[str, ...]] = ("dismissed",)
+    dismissed_fields: ClassVar[tuple[str, ...]] = ("dismissed_at",)
+
+    def looks_like(self, rec: dict[str, Any]) -> bool:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def finding(self, rec: dict[str, Any]) -> Values:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def detect(self, sniff: Sniff) -> bool:
+        rec = sniff.first_record
+        return isinstance(rec, dict) and "number" in rec and self.looks_like(rec)
+
+    def values(self, rec: dict[str, Any], tz: str | None) -> Values:
+        number = required_text(rec.get("number"), "number")
+        repo = repo_of(rec)
+        if repo is None:
+            raise BadRecord("repository: required but missing (no repository, url or html_url)")
+        state = (text(rec.get("state")) or "").lower() or None
+        opened = when(rec.get("created_at"), "created_at", tz)
+        if opened is None:
+            raise BadRecord("created_at: required but missing")
+        fixed = when(rec.get("fixed_at"), "fixed_at", tz) if state == "fixed" else None
+        dismissed = None
+        if state in self.dismissed_states:
+            for field in self.dismissed_fields:
+                dismissed = dismissed or when(rec.get(field), field, tz)
+        check_order(opened, ("fixed_at", fixed), ("dismissed_at", dismissed))
+        return {
+            "finding_id": f"{self.source}:{repo}#{number}",
+            "source": self.source,
+            "repo": repo,
+            **self.finding(rec),
+            "state": state,
+            "opened_at": opened,
+            "fixed_at": fixed,
+            "dismissed_at": dismissed,
+            "updated_at": when(rec.get("updated_at"), "updated_at", tz),
+        }
+
+    def read(self, ctx: ReadContext) -> Iterator[Record]:
+        def rows(rec: dict[str, Any], locator: str) -> list[Row]:
+            return [Row("vulnerabilities", self.values(rec, ctx.default_tz), locator)]
+
+        return read_mapped(ctx.path, rows)

@@ -21,72 +21,35 @@ dismissal before the alert was created.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from ops_warehouse.sources import _security as sec
-from ops_warehouse.sources.base import Adapter, BadRecord, ReadContext, Record, Row, Sniff, text
+from ops_warehouse.sources.base import text
 
 SOURCE = "github-dependabot"
 
 
-def looks_like_alert(rec: Any) -> bool:
-    return (
-        isinstance(rec, dict)
-        and "number" in rec
-        and isinstance(rec.get("security_advisory"), dict)
-        and "dependency" in rec
-    )
-
-
-def alert_values(rec: dict[str, Any], tz: str | None) -> dict[str, Any]:
-    number = sec.required_text(rec.get("number"), "number")
-    repo = sec.repo_of(rec)
-    if repo is None:
-        raise BadRecord("repository: required but missing (no repository, url or html_url)")
-    state = (text(rec.get("state")) or "").lower() or None
-    opened = sec.when(rec.get("created_at"), "created_at", tz)
-    if opened is None:
-        raise BadRecord("created_at: required but missing")
-    fixed = sec.when(rec.get("fixed_at"), "fixed_at", tz) if state == "fixed" else None
-    dismissed = None
-    if state in ("dismissed", "auto_dismissed"):
-        dismissed = sec.when(rec.get("dismissed_at"), "dismissed_at", tz) or sec.when(
-            rec.get("auto_dismissed_at"), "auto_dismissed_at", tz
-        )
-    sec.check_order(opened, ("fixed_at", fixed), ("dismissed_at", dismissed))
-    advisory = rec.get("security_advisory") or {}
-    return {
-        "finding_id": f"{SOURCE}:{repo}#{number}",
-        "source": SOURCE,
-        "repo": repo,
-        "severity": sec.finding_severity(
-            advisory.get("severity") or sec.nested(rec, "security_vulnerability", "severity")
-        ),
-        "package": text(sec.nested(rec, "dependency", "package", "name"))
-        or text(sec.nested(rec, "security_vulnerability", "package", "name")),
-        "advisory_id": text(advisory.get("ghsa_id")) or text(advisory.get("cve_id")),
-        "title": text(advisory.get("summary")),
-        "state": state,
-        "opened_at": opened,
-        "fixed_at": fixed,
-        "dismissed_at": dismissed,
-        "updated_at": sec.when(rec.get("updated_at"), "updated_at", tz),
-    }
-
-
-class GithubDependabotAlertsAdapter(Adapter):
+class GithubDependabotAlertsAdapter(sec.GithubAlertsAdapter):
     kind = "github-dependabot-alerts"
     description = "GitHub Dependabot alerts (GET /repos/{owner}/{repo}/dependabot/alerts)"
+    source = SOURCE
+    dismissed_states = ("dismissed", "auto_dismissed")
+    dismissed_fields = ("dismissed_at", "auto_dismissed_at")
 
-    def detect(self, sniff: Sniff) -> bool:
-        return looks_like_alert(sniff.first_record)
+    def looks_like(self, rec: dict[str, Any]) -> bool:
+        return isinstance(rec.get("security_advisory"), dict) and "dependency" in rec
 
-    def read(self, ctx: ReadContext) -> Iterator[Record]:
-        def rows(rec: dict[str, Any], locator: str) -> list[Row]:
-            return [Row("vulnerabilities", alert_values(rec, ctx.default_tz), locator)]
-
-        return sec.read_mapped(ctx.path, rows)
+    def finding(self, rec: dict[str, Any]) -> dict[str, Any]:
+        advisory = rec.get("security_advisory") or {}
+        return {
+            "severity": sec.finding_severity(
+                advisory.get("severity") or sec.nested(rec, "security_vulnerability", "severity")
+            ),
+            "package": text(sec.nested(rec, "dependency", "package", "name"))
+            or text(sec.nested(rec, "security_vulnerability", "package", "name")),
+            "advisory_id": text(advisory.get("ghsa_id")) or text(advisory.get("cve_id")),
+            "title": text(advisory.get("summary")),
+        }
 
 
 ADAPTER = GithubDependabotAlertsAdapter()
