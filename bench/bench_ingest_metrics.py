@@ -1,10 +1,13 @@
-"""Benchmark: ingest a large Prometheus range export and a large OTLP NDJSON file.
+"""Benchmark: ingest a large Prometheus range export, a large OTLP NDJSON file and a large
+Prometheus text exposition.
 
-Generates both files (``--mb`` megabytes each, default 200) in a temporary folder, ingests each into
+Generates each file (``--mb`` megabytes each, default 200) in a temporary folder, ingests each into
 a fresh data home in a child process, and prints rows/s and the child's peak RSS next to DuckDB's
-own ``read_json`` of the same file (also in a child process), so the numbers are comparable::
+own reader of the same file (``read_json``, or ``read_csv`` of the text's lines; also in a child
+process), with the ratio of the two times, so the numbers are comparable::
 
     python bench/bench_ingest_metrics.py --mb 1000
+    python bench/bench_ingest_metrics.py --mb 300 --formats otlp prometheus-text
 """
 
 from __future__ import annotations
@@ -81,6 +84,31 @@ def write_otlp_ndjson(path: Path, megabytes: int) -> None:
             batch += 1
 
 
+def write_prometheus_text(path: Path, megabytes: int) -> None:
+    """A text exposition (0.0.4, millisecond timestamps): a counter and a histogram per instance."""
+    target = megabytes * 1_000_000
+    bounds = ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "+Inf")
+    with open(path, "w") as fh:
+        fh.write("# HELP http_requests_total Requests served.\n# TYPE http_requests_total counter\n")
+        fh.write("# HELP http_request_duration_seconds Request latency.\n")
+        fh.write("# TYPE http_request_duration_seconds histogram\n")
+        step = 0
+        while fh.tell() < target:
+            ms = (START + STEP * step) * 1000
+            lines = []
+            for i in range(100):
+                inst = f'instance="host-{i}:9090",job="api"'
+                lines.append(f'http_requests_total{{code="200",{inst}}} {step * 7 + i} {ms}')
+                lines.extend(
+                    f'http_request_duration_seconds_bucket{{{inst},le="{le}"}} {step * (n + 1)} {ms}'
+                    for n, le in enumerate(bounds)
+                )
+                lines.append(f"http_request_duration_seconds_sum{{{inst}}} {step * 0.37:.3f} {ms}")
+                lines.append(f"http_request_duration_seconds_count{{{inst}}} {step * 11} {ms}")
+            fh.write("\n".join(lines) + "\n")
+            step += 1
+
+
 def _child_ingest(path: str, home: str) -> None:
     from ops_warehouse.home import DataHome
     from ops_warehouse.ingest import ingest_file
@@ -93,7 +121,12 @@ def _child_duckdb(path: str, fmt: str) -> None:
     import duckdb
 
     con = duckdb.connect(":memory:")
-    if fmt == "prometheus":
+    if fmt == "prometheus-text":
+        sql = (
+            f"SELECT count(*) FROM read_csv('{path}', columns={{'line': 'VARCHAR'}}, header=false, "
+            "delim='\\x01', quote='', escape='', comment='#')"
+        )
+    elif fmt == "prometheus":
         sql = (
             "SELECT count(*) FROM (SELECT unnest(r.values) FROM ("
             f"SELECT unnest(data.result) AS r FROM read_json('{path}', maximum_object_size=2000000000)))"
@@ -122,25 +155,35 @@ def run_child(args: list[str]) -> tuple[dict[str, object], float, float]:
     return answer, seconds, peak_kb / 1024
 
 
-def _report(label: str, answer: dict[str, object], seconds: float, peak_mb: float) -> None:
+def _report(label: str, answer: dict[str, object], seconds: float, peak_mb: float, baseline: float = 0.0) -> None:
     rows = int(answer.get("rows") or 0)
     rate = rows / seconds if seconds else 0.0
     note = f"  error: {answer['error']}" if answer.get("error") else ""
-    print(f"  {label:<22} rows {rows:>12,}  {seconds:8.1f} s  {rate:>12,.0f} rows/s  peak RSS {peak_mb:8.0f} MB{note}")
+    ratio = f"  {seconds / baseline:6.1f}x duckdb" if baseline else ""
+    print(
+        f"  {label:<22} rows {rows:>12,}  {seconds:8.1f} s  {rate:>12,.0f} rows/s  "
+        f"peak RSS {peak_mb:8.0f} MB{ratio}{note}"
+    )
 
 
-def bench(megabytes: int, workdir: Path) -> None:
-    formats: dict[str, tuple[str, Callable[[Path, int], None]]] = {
-        "prometheus": ("range.json", write_prometheus_range),
-        "otlp": ("metrics.ndjson", write_otlp_ndjson),
-    }
-    for fmt, (name, writer) in formats.items():
+FORMATS: dict[str, tuple[str, str, Callable[[Path, int], None]]] = {
+    "prometheus": ("range.json", "duckdb read_json", write_prometheus_range),
+    "otlp": ("metrics.ndjson", "duckdb read_json", write_otlp_ndjson),
+    "prometheus-text": ("metrics.prom", "duckdb read_csv", write_prometheus_text),
+}
+
+
+def bench(megabytes: int, workdir: Path, formats: list[str]) -> None:
+    for fmt in formats:
+        name, reader, writer = FORMATS[fmt]
         path = workdir / name
         writer(path, megabytes)
-        print(f"{fmt}: {path.stat().st_size / 1e6:,.0f} MB")
-        _report("duckdb read_json", *_isolated(["--child-duckdb", str(path), fmt]))
+        print(f"{fmt}: {path.stat().st_size / 1e6:,.0f} MB", flush=True)
+        duck = _isolated(["--child-duckdb", str(path), fmt])
+        _report(reader, *duck)
         home = workdir / f"home-{fmt}"
-        _report("ops-warehouse ingest", *_isolated(["--child-ingest", str(path), str(home)]))
+        _report("ops-warehouse ingest", *_isolated(["--child-ingest", str(path), str(home)]), baseline=duck[1])
+        sys.stdout.flush()
         path.unlink()
 
 
@@ -168,9 +211,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mb", type=int, default=200, help="size of each generated file in MB")
     parser.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one)")
+    parser.add_argument("--formats", nargs="+", choices=sorted(FORMATS), default=list(FORMATS), help="what to measure")
     opts = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(dir=opts.dir, prefix="bench-metrics-") as tmp:
-        bench(opts.mb, Path(tmp))
+        bench(opts.mb, Path(tmp), opts.formats)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,14 @@ match their bounds. An NDJSON line that is not JSON is one reject (``line N``).
 
 Locators: ``/resourceMetrics/0/scopeMetrics/0/metrics/2/histogram/dataPoints/0``, prefixed with
 ``line N`` in NDJSON. A single JSON document is streamed one resource at a time.
+
+A file as the collector or an SDK writes it (NDJSON requests, or one ``{"resourceMetrics": [...]}``
+document) is first read in one columnar pass by DuckDB's JSON reader: every data point becomes its
+rows in SQL, and each distinct label set (resource, scope and point attributes, ``le``/``quantile``)
+is worked out once in Python by the same functions as above. Whenever that pass meets anything it
+cannot classify exactly as the record-by-record reader would (a point it would reject, JSON it reads
+differently, a value spelled in a way the two might read apart, a key repeated in the file...), the
+whole file is read record by record instead, so rejects keep their reasons and locators.
 """
 
 from __future__ import annotations
@@ -41,19 +49,39 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import accumulate
+from pathlib import Path
 from typing import Any, Final
 
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ops_warehouse.lake.store import connect, quote_literal
 from ops_warehouse.sources._metrics import (
+    TABLE,
     build_value,
+    bytes_match,
+    copy_range,
     format_bound,
     iter_lines,
     json_events,
+    normalize_labels,
     parse_value,
     reject,
     require_content,
     sample,
+    sql_value,
 )
-from ops_warehouse.sources.base import Adapter, BadRecord, FileError, ReadContext, Record, Sniff
+from ops_warehouse.sources.base import (
+    Adapter,
+    BadRecord,
+    BulkChunk,
+    BulkInput,
+    FileError,
+    ReadContext,
+    Record,
+    Sniff,
+)
 from ops_warehouse.timeutil import TimestampError, from_epoch_ns
 
 SOURCE: Final = "otlp"
@@ -84,6 +112,15 @@ class OtlpMetricsAdapter(Adapter):
 
     def detect(self, sniff: Sniff) -> bool:
         return sniff.first_char == "{" and _MARKER.search(sniff.head) is not None
+
+    def bulk(self, ctx: ReadContext) -> BulkInput | None:
+        """The columnar pass (see the module docs), or None to read the file record by record."""
+        if ctx.scratch is None:
+            return None
+        try:
+            return _columnar(ctx.path, ctx.scratch, ndjson=_is_ndjson(ctx))
+        except FileError:  # not UTF-8 and the like: the record-by-record reader names the place
+            return None
 
     def read(self, ctx: ReadContext) -> Iterator[Record]:
         require_content(ctx.path)
@@ -300,6 +337,269 @@ def _any_value(value: Any) -> str:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+# ---------------------------------------------------------------- the columnar pass
+
+COLUMNAR_MEMORY: Final = "1GB"
+_LINE_BYTES: Final = 64 << 20
+# what DuckDB's JSON reader takes and Python's readers refuse or read apart (null is left to the
+# record-by-record reader too: the columnar reader cannot tell a null from a missing key), lone
+# carriage returns (line breaks to DuckDB only), and the legacy name of scopeMetrics
+_UNSAFE: Final = re.compile(
+    rb'[:\[,]\s*(?:null|NaN|-?Infinity)|,\s*[\]}]|\\u[dD][89abAB]|\r(?!\n)|"instrumentationLibraryMetrics"'
+)
+_DOC_HEAD: Final = re.compile(rb'\A\s*\{\s*"resourceMetrics"\s*:\s*(?=\[)')
+_DOC_TAIL: Final = re.compile(rb"\]\s*\}\s*\Z")
+_HEAD_BYTES: Final = 4096
+
+_KEY_VALUES: Final = "JSON"
+_TIMED: Final = f"timeUnixNano VARCHAR, flags VARCHAR, attributes {_KEY_VALUES}"
+_NUMBER_POINT: Final = f"STRUCT({_TIMED}, asDouble VARCHAR, asInt VARCHAR)"
+_HISTOGRAM_POINT: Final = (
+    f"STRUCT({_TIMED}, count VARCHAR, sum VARCHAR, bucketCounts VARCHAR[], explicitBounds VARCHAR[])"
+)
+_SUMMARY_POINT: Final = (
+    f"STRUCT({_TIMED}, count VARCHAR, sum VARCHAR, quantileValues STRUCT(quantile VARCHAR, value VARCHAR)[])"
+)
+_METRIC: Final = (
+    "STRUCT(name JSON, "
+    f"gauge STRUCT(dataPoints {_NUMBER_POINT}[]), "
+    f"sum STRUCT(aggregationTemporality JSON, isMonotonic JSON, dataPoints {_NUMBER_POINT}[]), "
+    f"histogram STRUCT(aggregationTemporality JSON, dataPoints {_HISTOGRAM_POINT}[]), "
+    f"summary STRUCT(dataPoints {_SUMMARY_POINT}[]), "
+    "exponentialHistogram JSON)"
+)
+_RESOURCE_FIELDS: Final = {
+    "resource": f"STRUCT(attributes {_KEY_VALUES})",
+    "scopeMetrics": f"STRUCT(scope JSON, metrics {_METRIC}[])[]",
+}
+_LABEL_KEY: Final = ("rattrs", "scope", "pattrs", "ek", "er")
+_LABELS_SCHEMA: Final = pa.schema([*((k, pa.string()) for k in _LABEL_KEY), ("labels", pa.string())])
+
+
+def _columnar(path: Path, scratch: Path, *, ndjson: bool) -> BulkInput | None:
+    if bytes_match(path, _UNSAFE):
+        return None
+    scratch.mkdir(parents=True, exist_ok=True)
+    if ndjson:
+        columns = f"{{'resourceMetrics': 'STRUCT({', '.join(f'{k} {t}' for k, t in _RESOURCE_FIELDS.items())})[]'}}"
+        resources = (
+            "SELECT rm.resource AS resource, rm.scopeMetrics AS scopeMetrics, rm IS NULL AS bad FROM ("
+            "SELECT unnest(CASE WHEN resourceMetrics IS NULL THEN [NULL] ELSE resourceMetrics END) AS rm "
+            f"FROM read_json({quote_literal(str(path))}, format = 'newline_delimited', columns = {columns}, "
+            f"maximum_object_size = {_LINE_BYTES}))"
+        )
+    else:
+        span = _resources_span(path)
+        if span is None:
+            return None
+        body = scratch / "otlp-resources.json"
+        copy_range(path, body, *span)
+        columns = "{" + ", ".join(f"'{k}': '{t}'" for k, t in _RESOURCE_FIELDS.items()) + "}"
+        resources = (
+            "SELECT resource, scopeMetrics, false AS bad "
+            f"FROM read_json({quote_literal(str(body))}, format = 'array', columns = {columns}, "
+            f"maximum_object_size = {max(_LINE_BYTES, span[1] - span[0] + 1)})"
+        )
+    samples = scratch / "otlp-samples.parquet"
+    labels = scratch / "otlp-labels.parquet"
+    con = connect(memory_limit=COLUMNAR_MEMORY, temp_dir=scratch / "duckdb")
+    try:
+        con.execute(f"COPY ({_samples_sql(resources)}) TO {quote_literal(str(samples))} (FORMAT parquet)")
+        if con.execute(f"SELECT bool_or(bad) FROM read_parquet({quote_literal(str(samples))})").fetchall()[0][0]:
+            return None
+        keys = con.sql(
+            f"SELECT DISTINCT {', '.join(_LABEL_KEY)} FROM read_parquet({quote_literal(str(samples))})"
+        ).to_arrow_table()
+    except duckdb.Error:  # JSON the columnar reader refuses: the record-by-record reader names the place
+        return None
+    finally:
+        con.close()
+    pq.write_table(_label_sets(keys), labels)
+    return BulkInput(TABLE, iter([BulkChunk(_rows_sql(samples, labels), exact=True)]))
+
+
+def _resources_span(path: Path) -> tuple[int, int] | None:
+    """Byte range of the ``resourceMetrics`` array when the file is one request and nothing else."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(_HEAD_BYTES)
+        fh.seek(max(0, size - _HEAD_BYTES))
+        tail = fh.read()
+    start = _DOC_HEAD.match(head)
+    end = _DOC_TAIL.search(tail)
+    if start is None or end is None:
+        return None
+    stop = size - len(tail) + end.start() + 1
+    return (start.end(), stop) if stop > start.end() else None
+
+
+def _number(text: str) -> str:
+    """:func:`parse_value` of a JSON number or string as DuckDB's JSON reader gives it as text; NULL
+    where the two readers might differ (an integer too large for a double: Python cannot convert it)."""
+    return f"CASE WHEN length({text}) <= 300 THEN {sql_value(text)} END"
+
+
+def _integer(text: str) -> str:
+    """``float(_int64(...))`` of a JSON integer or decimal string; NULL for anything else (and for
+    ``"-0"``, which Python reads as the integer 0 and a cast to double as -0.0)."""
+    return (
+        f"CASE WHEN regexp_full_match({text}, '-?[0-9]{{1,300}}') AND NOT regexp_full_match({text}, '-0+') "
+        f"THEN CAST({text} AS DOUBLE) END"
+    )
+
+
+def _point_ok(p: str) -> str:
+    """What the reader checks of every point before its values: flags, and a timestamp."""
+    flags = f"{p}.flags"
+    return f"({flags} IS NULL OR (regexp_full_match({flags}, '[0-9]{{1,18}}') AND CAST({flags} AS BIGINT) % 2 = 0))"
+
+
+def _ts(p: str) -> str:
+    t = f"{p}.timeUnixNano"
+    return (
+        f"CASE WHEN regexp_full_match({t}, '[0-9]{{1,19}}') AND {t} <> '0' AND TRY_CAST({t} AS BIGINT) IS NOT NULL "
+        f"THEN make_timestamp(CAST({t} AS BIGINT) // 1000)::TIMESTAMPTZ END"
+    )
+
+
+def _samples_sql(resources: str) -> str:
+    """Every sample the record-by-record reader would write, with the texts its labels are made of,
+    and ``bad`` where that reader would reject something (or might read it differently)."""
+    temporality = (
+        "CASE WHEN tj IS NULL THEN 0 WHEN json_type(tj) IN ('UBIGINT', 'BIGINT') THEN TRY_CAST(tj::VARCHAR AS BIGINT) "
+        "WHEN json_type(tj) = 'VARCHAR' THEN CASE tj ->> '$' "
+        + " ".join(f"WHEN '{name}' THEN {code}" for name, code in _TEMPORALITY_NAMES.items())
+        + " ELSE -1 END END"
+    )
+    monotonic = "CASE WHEN mj IS NULL THEN false WHEN json_type(mj) = 'BOOLEAN' THEN (mj ->> '$') = 'true' END"
+    counts = "list_transform(coalesce(p.bucketCounts, []), lambda c: TRY_CAST(CASE WHEN regexp_full_match(c, '-?[0-9]{1,15}') THEN c END AS BIGINT))"  # noqa: E501
+    return f"""
+        WITH r AS ({resources}),
+        s AS (
+            SELECT bad, resource.attributes AS rattrs,
+                   unnest(CASE WHEN bad THEN [NULL] ELSE scopeMetrics END) AS sm
+            FROM r
+        ),
+        m AS (
+            SELECT bad, rattrs, sm.scope AS scope, unnest(CASE WHEN bad THEN [NULL] ELSE sm.metrics END) AS mt
+            FROM s
+        ),
+        d AS (
+            SELECT bad, rattrs, scope, mt,
+                   CASE WHEN json_type(mt.name) = 'VARCHAR' THEN mt.name ->> '$' END AS name,
+                   CASE WHEN mt.gauge IS NOT NULL THEN 'gauge' WHEN mt.sum IS NOT NULL THEN 'sum'
+                        WHEN mt.histogram IS NOT NULL THEN 'histogram' WHEN mt.summary IS NOT NULL THEN 'summary'
+                        WHEN json_type(mt.exponentialHistogram) = 'OBJECT' THEN 'exponential' END AS dtype,
+                   CASE WHEN mt.gauge IS NOT NULL THEN NULL WHEN mt.sum IS NOT NULL THEN mt.sum.aggregationTemporality
+                        ELSE mt.histogram.aggregationTemporality END AS tj,
+                   mt.sum.isMonotonic AS mj
+            FROM m
+        ),
+        k AS (
+            SELECT *, bad OR mt IS NULL OR coalesce(name, '') = '' OR dtype IS NULL
+                      OR coalesce(dtype = 'exponential' AND json_type(mt.exponentialHistogram -> 'dataPoints') = 'ARRAY'
+                                   AND json_array_length(mt.exponentialHistogram -> 'dataPoints') > 0, false)
+                      AS metric_bad,
+                   CASE WHEN dtype = 'gauge' THEN 'gauge' WHEN dtype = 'summary' THEN 'summary'
+                        WHEN dtype = 'sum' THEN
+                            CASE WHEN {monotonic} IS NULL OR {temporality} IS NULL THEN NULL
+                                 WHEN NOT {monotonic} THEN CASE WHEN {temporality} = {DELTA} THEN 'unknown' ELSE 'gauge' END
+                                 WHEN {temporality} = {CUMULATIVE} THEN 'counter' ELSE 'unknown' END
+                        WHEN dtype = 'histogram' THEN
+                            CASE WHEN {temporality} = {CUMULATIVE} THEN 'histogram'
+                                 WHEN {temporality} IS NOT NULL THEN 'unknown' END
+                   END AS kind
+            FROM d
+        ),
+        numbers AS (
+            SELECT name, kind, rattrs, scope,
+                   unnest(CASE WHEN dtype = 'gauge' THEN mt.gauge.dataPoints ELSE mt.sum.dataPoints END) AS p
+            FROM k WHERE NOT metric_bad AND dtype IN ('gauge', 'sum')
+        ),
+        histograms AS (
+            SELECT name, kind, rattrs, scope, unnest(mt.histogram.dataPoints) AS p
+            FROM k WHERE NOT metric_bad AND dtype = 'histogram'
+        ),
+        hc AS (
+            SELECT *, {counts} AS n, coalesce(p.explicitBounds, []) AS bounds FROM histograms
+        ),
+        summaries AS (
+            SELECT name, kind, rattrs, scope, unnest(mt.summary.dataPoints) AS p
+            FROM k WHERE NOT metric_bad AND dtype = 'summary'
+        ),
+        rows AS (
+            SELECT true AS bad, NULL::VARCHAR AS metric, NULL::VARCHAR AS kind, rattrs, scope, NULL::JSON AS pattrs,
+                   {{'s': '', 'ek': NULL::VARCHAR, 'er': NULL::VARCHAR, 'x': NULL::DOUBLE}} AS v, NULL::TIMESTAMPTZ AS ts
+            FROM k WHERE metric_bad
+            UNION ALL
+            SELECT NOT {_point_ok("p")}, name, kind, rattrs, scope, p.attributes,
+                   {{'s': '', 'ek': NULL, 'er': NULL,
+                     'x': CASE WHEN p.asDouble IS NOT NULL THEN {_number("p.asDouble")}
+                               ELSE {_integer("p.asInt")} END}}, {_ts("p")}
+            FROM numbers
+            UNION ALL
+            SELECT NOT {_point_ok("p")} OR len(list_filter(n, lambda c: c IS NULL)) > 0
+                       OR coalesce(list_sum(list_transform(n, lambda c: abs(c))), 0) > {2**53}
+                       OR (len(n) = 0 AND len(bounds) > 0) OR (len(n) > 0 AND len(n) <> len(bounds) + 1)
+                       OR (p.count IS NOT NULL AND {_integer("p.count")} IS NULL),
+                   name, kind, rattrs, scope, p.attributes,
+                   unnest(list_concat(
+                       list_transform(range(len(n)), lambda i: {{
+                           's': '_bucket', 'ek': 'le', 'er': CASE WHEN i < len(bounds) THEN bounds[i + 1] ELSE '+Inf' END,
+                           'x': CAST(list_sum(n[1:i + 1]) AS DOUBLE)}}),
+                       CASE WHEN p.sum IS NULL THEN [] ELSE [{{'s': '_sum', 'ek': NULL, 'er': NULL, 'x': {_number("p.sum")}}}] END,
+                       [{{'s': '_count', 'ek': NULL, 'er': NULL, 'x': coalesce({_integer("p.count")}, 0)}}]
+                   )), {_ts("p")}
+            FROM hc
+            UNION ALL
+            SELECT NOT {_point_ok("p")}, name, kind, rattrs, scope, p.attributes,
+                   unnest(list_concat(
+                       list_transform(coalesce(p.quantileValues, []), lambda q: {{
+                           's': '', 'ek': 'quantile', 'er': coalesce(q.quantile, '0'),
+                           'x': {_number("coalesce(q.value, '0')")}}}),
+                       [{{'s': '_sum', 'ek': NULL, 'er': NULL, 'x': {_number("coalesce(p.sum, '0')")}}},
+                        {{'s': '_count', 'ek': NULL, 'er': NULL, 'x': {_integer("coalesce(p.count, '0')")}}}]
+                   )), {_ts("p")}
+            FROM summaries
+        )
+        SELECT coalesce(bad, true) OR v.x IS NULL OR ts IS NULL OR kind IS NULL AS bad, metric || v.s AS metric, kind, ts,
+               v.x AS value, coalesce(rattrs::VARCHAR, '') AS rattrs, coalesce(scope::VARCHAR, '') AS scope,
+               coalesce(pattrs::VARCHAR, '') AS pattrs, coalesce(v.ek, '') AS ek, coalesce(v.er, '') AS er
+        FROM rows
+    """  # noqa: E501
+
+
+def _rows_sql(samples: Path, labels: Path) -> str:
+    key = " AND ".join(f"s.{k} = l.{k}" for k in _LABEL_KEY)
+    return f"""
+        SELECT s.metric, l.labels, s.ts, s.value, s.kind, '{SOURCE}' AS source, l.labels IS NULL AS _unclean
+        FROM read_parquet({quote_literal(str(samples))}) AS s
+        LEFT JOIN read_parquet({quote_literal(str(labels))}) AS l ON {key}
+    """
+
+
+def _label_sets(keys: pa.Table) -> pa.Table:
+    """The stored labels of each distinct (resource attributes, scope, point attributes, bound label)
+    the samples carry, made as the record-by-record reader makes them; NULL where it would not."""
+    out: dict[str, list[Any]] = {k: keys.column(k).to_pylist() for k in _LABEL_KEY}
+    out["labels"] = [_labels(*row) for row in zip(*(out[k] for k in _LABEL_KEY), strict=True)]
+    return pa.table(out, schema=_LABELS_SCHEMA)
+
+
+def _labels(rattrs: str, scope: str, pattrs: str, ek: str, er: str) -> str | None:
+    try:
+        labels = {
+            **attributes(json.loads(rattrs) if rattrs else None),
+            **_scope_labels((json.loads(scope) if scope else None) or {}),
+            **attributes(json.loads(pattrs) if pattrs else None),
+        }
+        if ek:
+            labels[ek] = format_bound(int(er) if re.fullmatch(r"-?[0-9]+", er) else er)
+        return normalize_labels(labels)
+    except Exception:  # noqa: BLE001 - whatever the reader would make of it, it is not this batch's to say
+        return None
 
 
 ADAPTER = OtlpMetricsAdapter()
