@@ -24,6 +24,15 @@ Mapping to ``raw.metric_samples`` (one row per sample line):
 - ``ts`` is the sample's timestamp. Timestamps are optional in both formats (a scrape has the time
   it was taken): a sample without one takes the scrape time, which is ``ReadContext.options
   ["scrape_time"]`` (an aware datetime) when given, otherwise the file's modification time.
+
+A 0.0.4 file whose sample lines are all written the plain way (``name{label="value",...} value
+[timestamp]``, single spaces, label names that need no checking) is first read by a compiled line
+pattern into Parquet batches, one exact batch (``BulkChunk.exact``): names, labels, values and
+timestamps come out of the same conversions the library's parser makes, label sets are normalized
+once each, and ``# TYPE`` lines are followed in file order as above. The first line it cannot read
+that way (a line the parser would reject or might read differently, OpenMetrics, content after
+``# EOF``...) ends that pass, and the file is read line by line instead, so rejects keep their
+reasons and line numbers.
 """
 
 from __future__ import annotations
@@ -32,22 +41,37 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Final
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as _openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families as _text_families
 from prometheus_client.samples import Sample, Timestamp
 
+from ops_warehouse.lake.store import quote_literal
 from ops_warehouse.sources._metrics import (
+    TABLE,
     file_mtime,
     iter_lines,
     last_line,
+    normalize_labels,
     parse_value,
     reject,
     require_content,
     sample,
 )
-from ops_warehouse.sources.base import Adapter, BadRecord, FileError, ReadContext, Record, Sniff
+from ops_warehouse.sources.base import (
+    Adapter,
+    BadRecord,
+    BulkChunk,
+    BulkInput,
+    FileError,
+    ReadContext,
+    Record,
+    Sniff,
+)
 from ops_warehouse.timeutil import TimestampError, from_epoch, from_epoch_ns
 
 SOURCE_TEXT: Final = "prometheus"
@@ -144,6 +168,24 @@ class PrometheusTextAdapter(Adapter):
         typed = any(_COMMENT.match(ln.strip()) for ln in lines[:_DETECT_LINES])
         return (bool(samples) or typed) and all(_parses(ln) for ln in samples)
 
+    def bulk(self, ctx: ReadContext) -> BulkInput | None:
+        """The plain-line pass (see the module docs), or None to read the file line by line."""
+        if ctx.scratch is None:
+            return None
+        try:
+            require_content(ctx.path)
+            if last_line(ctx.path) == EOF_LINE:
+                return None
+            state = _State(TEXT, _scrape_time(ctx))
+        except (FileError, TimestampError, OSError):
+            return None
+        ctx.scratch.mkdir(parents=True, exist_ok=True)
+        target = ctx.scratch / "prometheus-text.parquet"
+        if not _plain_pass(ctx.path, state, target):
+            return None
+        rows = f"SELECT *, false AS _unclean FROM read_parquet({quote_literal(str(target))})"
+        return BulkInput(TABLE, iter([BulkChunk(rows, exact=True)]))
+
     def read(self, ctx: ReadContext) -> Iterator[Record]:
         require_content(ctx.path)
         dialect = OPENMETRICS if last_line(ctx.path) == EOF_LINE else TEXT
@@ -220,6 +262,134 @@ def _kind(state: _State, name: str) -> str:
         if name.endswith(suffix) and name[: -len(suffix)] in state.types:
             return state.types[name[: -len(suffix)]]
     return "unknown"
+
+
+# ---------------------------------------------------------------- the plain-line pass
+
+_NAME: Final = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+# label names the parser accepts under either of its validation schemes (not reserved: no "__")
+_LABEL: Final = r"(?!__)[a-zA-Z_][a-zA-Z0-9_]*"
+_VALUE: Final = r'"(?:[^"\\]|\\.)*"'
+# a value or timestamp in ASCII (int() and float() also read other digits, not always alike)
+_TOKEN: Final = r"[0-9A-Za-z.+-]+"
+_PLAIN: Final = re.compile(
+    rf"({_NAME})(?:\{{((?:{_LABEL}={_VALUE})(?:,{_LABEL}={_VALUE})*)?\}})? ({_TOKEN})(?: ({_TOKEN}))?"
+)
+_PAIR: Final = re.compile(rf"({_LABEL})=({_VALUE})")
+# the parser's unescaping of label values (prometheus_client.parser._replace_escaping)
+_ESCAPES: Final = re.compile(r'\\[\\n"]')
+_UNESCAPED: Final = {"\\\\": "\\", "\\n": "\n", '\\"': '"'}
+_INTEGER: Final = re.compile(r"[+-]?[0-9]+")
+_BATCH: Final = 200_000
+_CACHE_LIMIT: Final = 200_000
+_SCHEMA: Final = pa.schema(
+    [
+        ("metric", pa.string()),
+        ("labels", pa.string()),
+        ("ts", pa.timestamp("us", tz="UTC")),
+        ("value", pa.float64()),
+        ("kind", pa.string()),
+        ("source", pa.string()),
+    ]
+)
+
+
+class _NotPlain(Exception):
+    """A line the plain-line pass cannot read exactly as the line-by-line reader does."""
+
+
+def _plain_pass(path: Path, state: _State, target: Path) -> bool:
+    """Read every line as the line-by-line reader would, into ``target``; False at the first line
+    it cannot read that way (nothing of the file is kept then)."""
+    labels_of: dict[str, str] = {}
+    micros_of: dict[str, int] = {}
+    kind_of: dict[str, str] = {}
+    scrape = _micros(state.scrape_time)
+    cols: tuple[list[Any], ...] = ([], [], [], [], [])
+    writer = pq.ParquetWriter(target, _SCHEMA)
+    try:
+        for _, text in iter_lines(path):
+            line = text.strip()
+            if not line:
+                continue
+            if state.ended:
+                return False
+            if line[0] == "#":
+                _comment(state, line)
+                kind_of.clear()
+                continue
+            match = _PLAIN.fullmatch(line)
+            if match is None:
+                return False
+            name, block, value, stamp = match.groups()
+            try:
+                labels = labels_of.get(block or "")
+                if labels is None:
+                    if len(labels_of) > _CACHE_LIMIT:
+                        labels_of.clear()
+                    labels = labels_of[block or ""] = _labels(block or "")
+                micros = scrape if stamp is None else micros_of.get(stamp)
+                if micros is None:
+                    if len(micros_of) > _CACHE_LIMIT:
+                        micros_of.clear()
+                    micros = micros_of[stamp] = _micros(from_epoch(_number(stamp) / 1000))
+                number = parse_value(_number(value))
+            except Exception:  # noqa: BLE001 - the line-by-line reader words what goes wrong here
+                return False
+            kind = kind_of.get(name)
+            if kind is None:
+                kind = kind_of[name] = _kind(state, name)
+            for col, item in zip(cols, (name, labels, micros, number, kind), strict=True):
+                col.append(item)
+            if len(cols[0]) >= _BATCH:
+                _write(writer, cols)
+        if cols[0]:
+            _write(writer, cols)
+        return True
+    except FileError:
+        return False
+    finally:
+        writer.close()
+
+
+def _write(writer: pq.ParquetWriter, cols: tuple[list[Any], ...]) -> None:
+    names, labels, micros, values, kinds = cols
+    arrays = [
+        pa.array(names, pa.string()),
+        pa.array(labels, pa.string()),
+        pa.array(micros, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+        pa.array(values, pa.float64()),
+        pa.array(kinds, pa.string()),
+        pa.array([SOURCE_TEXT] * len(names), pa.string()),
+    ]
+    writer.write_table(pa.Table.from_arrays(arrays, schema=_SCHEMA))
+    for col in cols:
+        col.clear()
+
+
+def _labels(block: str) -> str:
+    """The stored labels of a label block the pattern matched, as the parser and
+    :func:`sample` make them; a ValueError where the parser would refuse them."""
+    labels: dict[str, str] = {}
+    for key, quoted in _PAIR.findall(block):
+        if key in labels:
+            raise ValueError(f"duplicate label name {key}")
+        inner = quoted[1:-1]
+        labels[key] = _ESCAPES.sub(lambda m: _UNESCAPED[m.group(0)], inner) if "\\" in inner else inner
+    return normalize_labels(labels)
+
+
+def _number(text: str) -> int | float:
+    """A value or timestamp token as the parser reads it (an int when it is one, else a float)."""
+    return int(text) if _INTEGER.fullmatch(text) else float(text)
+
+
+def _micros(ts: datetime) -> int:
+    delta = ts - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 ADAPTER = PrometheusTextAdapter()

@@ -254,7 +254,7 @@ COLUMNAR = ("clean", "clean document", "blank lines and CRLF", "real file export
 
 
 def _outcome(home: DataHome, path: Path) -> tuple[Any, ...]:
-    report = ingest_file(home, path)
+    report = ingest_file(home, path, kind=ADAPTER.kind)
     lake = Lake(home)
     loaded = (
         connect()

@@ -1,0 +1,153 @@
+"""prometheus-text's plain-line pass gives exactly the rows, rejects and accounting of the
+line-by-line reader, falling back to it whenever a file holds a line it cannot read exactly: the
+real samples, and hostile variants of the 0.0.4 text format."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ops_warehouse.home import DataHome
+from ops_warehouse.ingest import ingest_file
+from ops_warehouse.lake.store import Lake, connect
+from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS
+from ops_warehouse.sources.prometheus_text import ADAPTER
+
+MS = 1_700_000_000_000
+CLEAN = f"""# HELP http_requests_total Requests served.
+# TYPE http_requests_total counter
+http_requests_total{{code="200",method="get"}} 1027 {MS}
+http_requests_total{{code="500",method="get"}} 3 {MS}
+http_requests_total{{code="200",method="get"}} 1030 {MS + 15_000}
+
+# TYPE latency_seconds histogram
+latency_seconds_bucket{{le="0.1"}} 1 {MS}
+latency_seconds_bucket{{le="1"}} 2 {MS}
+latency_seconds_bucket{{le="+Inf"}} 3 {MS}
+latency_seconds_sum 1.5e-1 {MS}
+latency_seconds_count 3 {MS}
+latency_seconds_created 1.7e9 {MS}
+# TYPE rpc_seconds summary
+rpc_seconds{{quantile="0.5"}} NaN
+rpc_seconds{{quantile="0.99"}} +Inf
+rpc_seconds_sum -Inf
+rpc_seconds_count 0
+# TYPE temperature gauge
+temperature{{room="küche \\"1\\"",path="C:\\\\temp\\n",tab="a\\tb",odd="a,b}} c=d"}} -3.5e+2 {MS}
+temperature{{room="日本"}} 1e308 {MS}
+temperature{{}} 12 -{MS}
+# a plain comment
+untyped_thing 42
+info_metric{{version="1.0"}} 1.0 {MS}
+"""
+CASES: dict[str, str] = {
+    "clean": CLEAN,
+    "CRLF and indented lines": CLEAN.replace("\n", "\r\n").replace("untyped_thing", "   untyped_thing"),
+    "type declared after its samples": (
+        "x_total 1 1000\n# TYPE x counter\nx_total 2 2000\n# TYPE x gauge\nx_total 3 3000\n"
+    ),
+    "bad numbers": "a 1\nb abc\nc 1_0\nd 0x10\ne 1.2.3\n",
+    "missing value": 'a 1\nb\nc{x="1"}\n',
+    "huge values": "a 1e400\nb -1e400\nc 123456789012345678901234567890\n",
+    "huge integer": "a 1\nb " + "9" * 400 + "\n",
+    "huge timestamp": "a 1 " + "9" * 30 + "\n",
+    "float timestamp": "a 1 1700000000000.5\n",
+    "unicode names": 'a 1\n{"ünï.côdé"} 1\nb{"ключ"="v"} 2\n',
+    "unicode digits": "a ٣\n",
+    "duplicate label names": 'a{x="1",x="2"} 1\n',
+    "reserved label name": 'a{__name__="b"} 1\nc{__x="1"} 2\n',
+    "bad le": 'x_bucket{le="abc"} 1\n',
+    "trailing comma": 'a{x="1",} 1\n',
+    "spaces": 'a{x="1"}  1\nb {x="1"} 1\nc{ x="1" } 1\n',
+    "tabs": 'a\t1\nb{x="1"}\t1\t1000\n',
+    "three tokens": "a 1 1000 extra\n",
+    "unknown escape": 'a{x="\\q"} 1\n',
+    "repeated sample": "a 1 1000\na 2 1000\n",
+    "content after EOF": "a 1\n# EOF\nb 2\n",
+    "EOF then comment": "a 1\n# EOF\n# TYPE b gauge\n",
+    "not UTF-8": "a 1\n",  # rewritten as bytes below
+    "byte order mark": "\ufeffa 1 1000\nb 2 1000\n",
+    "only comments": "# TYPE a counter\n# HELP a help\n",
+}
+PLAIN = ("clean", "CRLF and indented lines", "type declared after its samples", "huge values", "real text sample")
+
+
+def _outcome(home: DataHome, path: Path) -> tuple[Any, ...]:
+    report = ingest_file(home, path, kind=ADAPTER.kind)
+    lake = Lake(home)
+    loaded = (
+        connect()
+        .execute(
+            "SELECT metric, labels, ts, CAST(value AS VARCHAR), kind, source "
+            f"FROM ({lake.scan_sql(RAW_TABLES['metric_samples'])}) ORDER BY ALL"
+        )
+        .fetchall()
+        if report.loaded
+        else []
+    )
+    rejected = (
+        connect().execute(f"SELECT locator, reason, raw FROM ({lake.scan_sql(REJECTED_ROWS)}) ORDER BY ALL").fetchall()
+        if report.quarantined
+        else []
+    )
+    accounting = (report.error, report.read, report.loaded, report.duplicates, report.quarantined)
+    return accounting, loaded, rejected
+
+
+@pytest.mark.parametrize("case", [*CASES, "real text sample", "real OpenMetrics sample"])
+def test_plain_line_and_line_by_line_readers_agree(
+    tmp_path: Path, case: str, samples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "metrics.prom"
+    if case == "real text sample":
+        shutil.copy(samples / "prometheus_text_exposition_0.0.4.prom", path)
+    elif case == "real OpenMetrics sample":
+        shutil.copy(samples / "openmetrics_alltypes_5mfs.om.txt", path)
+    elif case == "not UTF-8":
+        path.write_bytes(b'a 1\nb{x="caf\xe9"} 2\n')
+    else:
+        path.write_text(CASES[case], encoding="utf-8")
+    os.utime(path, (1_700_000_000.25, 1_700_000_000.25))  # the scrape time of samples without one
+    line_by_line = type(ADAPTER).read
+    results = []
+    for plain in (True, False):
+        with monkeypatch.context() as m:
+            if plain and case in PLAIN:  # these must not need the line-by-line reader
+                m.setattr(type(ADAPTER), "read", lambda self, ctx: iter([1 / 0]))
+            else:
+                m.setattr(type(ADAPTER), "read", line_by_line)
+            if not plain:
+                m.setattr(type(ADAPTER), "bulk", lambda self, ctx: None)
+            results.append(_outcome(DataHome.resolve(tmp_path / f"home-{plain}").ensure(), path))
+    assert results[0] == results[1]
+    if case in PLAIN:
+        assert results[0][0][0] is None and results[0][0][2] > 0
+
+
+def test_plain_line_pass_follows_type_lines_in_file_order(tmp_path: Path) -> None:
+    """The plain-line pass alone: a sample takes the type its family was declared with before it."""
+    path = tmp_path / "metrics.prom"
+    path.write_text(CASES["type declared after its samples"] + CLEAN)
+    os.utime(path, (1_700_000_000.25, 1_700_000_000.25))
+    home = DataHome.resolve(tmp_path / "home").ensure()
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(type(ADAPTER), "read", lambda self, ctx: iter([1 / 0]))
+        report = ingest_file(home, path)
+    assert report.error is None and report.quarantined == 0
+    kinds = dict(
+        connect()
+        .execute(
+            "SELECT CAST(epoch_ms(ts) AS VARCHAR) || ' ' || metric, kind "
+            f"FROM ({Lake(home).scan_sql(RAW_TABLES['metric_samples'])})"
+        )
+        .fetchall()
+    )
+    assert [kinds[f"{ms} x_total"] for ms in (1000, 2000, 3000)] == ["unknown", "counter", "gauge"]
+    assert kinds[f"{MS} latency_seconds_bucket"] == "histogram"
+    assert kinds[f"{MS} latency_seconds_created"] == "gauge"
+    assert kinds["1700000000250 untyped_thing"] == "unknown"
+    assert kinds["1700000000250 rpc_seconds_count"] == "summary"
