@@ -60,7 +60,6 @@ from ops_warehouse.lake.store import connect, quote_literal
 from ops_warehouse.sources._metrics import (
     TABLE,
     build_value,
-    bytes_match,
     copy_range,
     format_bound,
     iter_lines,
@@ -343,12 +342,15 @@ def _list(value: Any) -> list[Any]:
 
 COLUMNAR_MEMORY: Final = "1GB"
 _LINE_BYTES: Final = 64 << 20
-# what DuckDB's JSON reader takes and Python's readers refuse or read apart (null is left to the
-# record-by-record reader too: the columnar reader cannot tell a null from a missing key), lone
-# carriage returns (line breaks to DuckDB only), and the legacy name of scopeMetrics
-_UNSAFE: Final = re.compile(
-    rb'[:\[,]\s*(?:null|NaN|-?Infinity)|,\s*[\]}]|\\u[dD][89abAB]|\r(?!\n)|"instrumentationLibraryMetrics"'
-)
+# what DuckDB's JSON reader takes and Python's readers refuse or read apart: bare null (the columnar
+# reader cannot tell a null from a missing key), NaN and Infinity, trailing commas, and lone carriage
+# returns (line breaks to DuckDB only). A block is searched for the literal first, which is cheap.
+_TRAILING_COMMA: Final = re.compile(rb",\s*[\]}]")
+_BARE: Final = re.compile(rb"[:\[,]\s*(?:null|NaN|-?Infinity)")
+_LONE_CR: Final = re.compile(rb"\r(?!\n)")
+_SUSPECTS: Final = ((b"null", _BARE), (b"NaN", _BARE), (b"Infinity", _BARE), (b"\r", _LONE_CR))
+_BLOCK: Final = 16 << 20
+_OVERLAP: Final = 4096
 _DOC_HEAD: Final = re.compile(rb'\A\s*\{\s*"resourceMetrics"\s*:\s*(?=\[)')
 _DOC_TAIL: Final = re.compile(rb"\]\s*\}\s*\Z")
 _HEAD_BYTES: Final = 4096
@@ -372,20 +374,37 @@ _METRIC: Final = (
 )
 _RESOURCE_FIELDS: Final = {
     "resource": f"STRUCT(attributes {_KEY_VALUES})",
+    # the legacy name of scopeMetrics, read by the record-by-record reader only
+    "instrumentationLibraryMetrics": "JSON",
     "scopeMetrics": f"STRUCT(scope JSON, metrics {_METRIC}[])[]",
 }
 _LABEL_KEY: Final = ("rattrs", "scope", "pattrs", "ek", "er")
 _LABELS_SCHEMA: Final = pa.schema([*((k, pa.string()) for k in _LABEL_KEY), ("labels", pa.string())])
 
 
+def _unsafe(path: Path) -> bool:
+    """Whether the file holds JSON the two readers might read apart (see ``_SUSPECTS``)."""
+    with open(path, "rb") as fh:
+        tail = b""
+        while block := fh.read(_BLOCK):
+            text = tail + block
+            if _TRAILING_COMMA.search(text):
+                return True
+            if any(literal in text and pattern.search(text) for literal, pattern in _SUSPECTS):
+                return True
+            tail = block[-_OVERLAP:]
+    return False
+
+
 def _columnar(path: Path, scratch: Path, *, ndjson: bool) -> BulkInput | None:
-    if bytes_match(path, _UNSAFE):
+    if _unsafe(path):
         return None
     scratch.mkdir(parents=True, exist_ok=True)
     if ndjson:
         columns = f"{{'resourceMetrics': 'STRUCT({', '.join(f'{k} {t}' for k, t in _RESOURCE_FIELDS.items())})[]'}}"
         resources = (
-            "SELECT rm.resource AS resource, rm.scopeMetrics AS scopeMetrics, rm IS NULL AS bad FROM ("
+            "SELECT rm.resource AS resource, rm.scopeMetrics AS scopeMetrics, "
+            "rm IS NULL OR rm.instrumentationLibraryMetrics IS NOT NULL AS bad FROM ("
             "SELECT unnest(CASE WHEN resourceMetrics IS NULL THEN [NULL] ELSE resourceMetrics END) AS rm "
             f"FROM read_json({quote_literal(str(path))}, format = 'newline_delimited', columns = {columns}, "
             f"maximum_object_size = {_LINE_BYTES}))"
@@ -398,7 +417,7 @@ def _columnar(path: Path, scratch: Path, *, ndjson: bool) -> BulkInput | None:
         copy_range(path, body, *span)
         columns = "{" + ", ".join(f"'{k}': '{t}'" for k, t in _RESOURCE_FIELDS.items()) + "}"
         resources = (
-            "SELECT resource, scopeMetrics, false AS bad "
+            "SELECT resource, scopeMetrics, instrumentationLibraryMetrics IS NOT NULL AS bad "
             f"FROM read_json({quote_literal(str(body))}, format = 'array', columns = {columns}, "
             f"maximum_object_size = {max(_LINE_BYTES, span[1] - span[0] + 1)})"
         )

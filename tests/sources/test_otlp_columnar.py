@@ -245,6 +245,20 @@ CASES: dict[str, str] = {
     "control character": lines(
         '{"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "a\tb", "gauge": {"dataPoints": []}}]}]}]}'
     ),
+    "NUL character": lines(
+        '{"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "a\\u0000b", "gauge": {"dataPoints": '
+        f'[{{"timeUnixNano": "{T}", "asDouble": 1}}]}}}}]}}]}}'
+    ),
+    "legacy and current scope names": lines(
+        {
+            "resourceMetrics": [
+                {
+                    "scopeMetrics": [{"metrics": [gauge("g", pt({"asDouble": 1}))]}],
+                    "instrumentationLibraryMetrics": [{"metrics": [gauge("h", pt({"asDouble": 1}))]}],
+                }
+            ]
+        }
+    ),
     "pretty-printed lines": lines(CLEAN[1]) + json.dumps(CLEAN[1], indent=1),
     "truncated document": json.dumps(CLEAN[0], indent=2)[:-40],
     "document and more": json.dumps(CLEAN[1], indent=2) + "\n" + json.dumps(CLEAN[1], indent=2),
