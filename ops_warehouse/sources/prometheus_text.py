@@ -26,10 +26,11 @@ Mapping to ``raw.metric_samples`` (one row per sample line):
   ["scrape_time"]`` (an aware datetime) when given, otherwise the file's modification time.
 
 A 0.0.4 file whose sample lines are all written the plain way (``name{label="value",...} value
-[timestamp]``, single spaces, label names that need no checking) is first read by a compiled line
-pattern into Parquet batches, one exact batch (``BulkChunk.exact``): names, labels, values and
-timestamps come out of the same conversions the library's parser makes, label sets are normalized
-once each, and ``# TYPE`` lines are followed in file order as above. The first line it cannot read
+[timestamp]``, single spaces, label names that need no checking) is first read in blocks by
+Arrow's vectorized string functions (one regular expression over all lines) into Parquet, one exact
+batch (``BulkChunk.exact``): names, labels, values and timestamps come out of the same conversions
+the library's parser makes (label sets, timestamps and unusual values worked out once per distinct
+text in Python), and ``# TYPE`` lines are followed in file order as above. The first line it cannot read
 that way (a line the parser would reject or might read differently, OpenMetrics, content after
 ``# EOF``...) ends that pass, and the file is read line by line instead, so rejects keep their
 reasons and line numbers.
@@ -45,6 +46,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as _openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families as _text_families
@@ -267,20 +269,28 @@ def _kind(state: _State, name: str) -> str:
 # ---------------------------------------------------------------- the plain-line pass
 
 _NAME: Final = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
-# label names the parser accepts under either of its validation schemes (not reserved: no "__")
-_LABEL: Final = r"(?!__)[a-zA-Z_][a-zA-Z0-9_]*"
+# label names as the pattern takes them; reserved ones ("__...") are refused with the label set
+_LABEL: Final = r"[a-zA-Z_][a-zA-Z0-9_]*"
 _VALUE: Final = r'"(?:[^"\\]|\\.)*"'
 # a value or timestamp in ASCII (int() and float() also read other digits, not always alike)
 _TOKEN: Final = r"[0-9A-Za-z.+-]+"
-_PLAIN: Final = re.compile(
-    rf"({_NAME})(?:\{{((?:{_LABEL}={_VALUE})(?:,{_LABEL}={_VALUE})*)?\}})? ({_TOKEN})(?: ({_TOKEN}))?"
+# a sample line written the plain way (RE2 syntax: Arrow's regular expressions)
+_PLAIN: Final = (
+    rf"^(?P<name>{_NAME})(?:\{{(?P<labels>(?:{_LABEL}={_VALUE})(?:,{_LABEL}={_VALUE})*)?\}})?"
+    rf" (?P<value>{_TOKEN})(?: (?P<ts>{_TOKEN}))?$"
 )
 _PAIR: Final = re.compile(rf"({_LABEL})=({_VALUE})")
 # the parser's unescaping of label values (prometheus_client.parser._replace_escaping)
 _ESCAPES: Final = re.compile(r'\\[\\n"]')
 _UNESCAPED: Final = {"\\\\": "\\", "\\n": "\n", '\\"': '"'}
 _INTEGER: Final = re.compile(r"[+-]?[0-9]+")
-_BATCH: Final = 200_000
+# values Arrow's cast reads to the double Python's int()/float() give (not -0: int() makes it 0)
+_DECIMAL: Final = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+_NEGATIVE_ZERO: Final = r"^-0+$"
+_LONGEST_DECIMAL: Final = 300
+# what str.strip() strips
+_WHITESPACE: Final = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+_BLOCK: Final = 32 << 20
 _CACHE_LIMIT: Final = 200_000
 _SCHEMA: Final = pa.schema(
     [
@@ -301,70 +311,133 @@ class _NotPlain(Exception):
 def _plain_pass(path: Path, state: _State, target: Path) -> bool:
     """Read every line as the line-by-line reader would, into ``target``; False at the first line
     it cannot read that way (nothing of the file is kept then)."""
-    labels_of: dict[str, str] = {}
-    micros_of: dict[str, int] = {}
-    kind_of: dict[str, str] = {}
-    scrape = _micros(state.scrape_time)
-    cols: tuple[list[Any], ...] = ([], [], [], [], [])
+    reader = _PlainReader(state)
     writer = pq.ParquetWriter(target, _SCHEMA)
     try:
-        for _, text in iter_lines(path):
-            line = text.strip()
-            if not line:
-                continue
-            if state.ended:
-                return False
-            if line[0] == "#":
-                _comment(state, line)
-                kind_of.clear()
-                continue
-            match = _PLAIN.fullmatch(line)
-            if match is None:
-                return False
-            name, block, value, stamp = match.groups()
-            try:
-                labels = labels_of.get(block or "")
-                if labels is None:
-                    if len(labels_of) > _CACHE_LIMIT:
-                        labels_of.clear()
-                    labels = labels_of[block or ""] = _labels(block or "")
-                micros = scrape if stamp is None else micros_of.get(stamp)
-                if micros is None:
-                    if len(micros_of) > _CACHE_LIMIT:
-                        micros_of.clear()
-                    micros = micros_of[stamp] = _micros(from_epoch(_number(stamp) / 1000))
-                number = parse_value(_number(value))
-            except Exception:  # noqa: BLE001 - the line-by-line reader words what goes wrong here
-                return False
-            kind = kind_of.get(name)
-            if kind is None:
-                kind = kind_of[name] = _kind(state, name)
-            for col, item in zip(cols, (name, labels, micros, number, kind), strict=True):
-                col.append(item)
-            if len(cols[0]) >= _BATCH:
-                _write(writer, cols)
-        if cols[0]:
-            _write(writer, cols)
+        for text in _blocks(path):
+            table = reader.block(text)
+            if table.num_rows:
+                writer.write_table(table)
         return True
-    except FileError:
+    except (_NotPlain, UnicodeDecodeError, pa.ArrowException):
         return False
     finally:
         writer.close()
 
 
-def _write(writer: pq.ParquetWriter, cols: tuple[list[Any], ...]) -> None:
-    names, labels, micros, values, kinds = cols
-    arrays = [
-        pa.array(names, pa.string()),
-        pa.array(labels, pa.string()),
-        pa.array(micros, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
-        pa.array(values, pa.float64()),
-        pa.array(kinds, pa.string()),
-        pa.array([SOURCE_TEXT] * len(names), pa.string()),
-    ]
-    writer.write_table(pa.Table.from_arrays(arrays, schema=_SCHEMA))
-    for col in cols:
-        col.clear()
+def _blocks(path: Path) -> Iterator[str]:
+    """The file's text in blocks of whole lines (lines end at ``\n`` only, as in ``iter_lines``),
+    the first without its leading byte order marks."""
+    first = True
+    rest = b""
+    with open(path, "rb") as fh:
+        while True:
+            data = fh.read(_BLOCK)
+            if not data:
+                break
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            if not cut:
+                rest = data
+                continue
+            rest = data[cut:]
+            text = data[:cut].decode("utf-8")
+            yield text.lstrip("\ufeff") if first else text
+            first = False
+    if rest:
+        text = rest.decode("utf-8")
+        yield text.lstrip("\ufeff") if first else text
+
+
+class _PlainReader:
+    """The line-by-line reader's state across blocks, and its caches of what repeats."""
+
+    def __init__(self, state: _State) -> None:
+        self.state = state
+        self.scrape = _micros(state.scrape_time)
+        self.labels: dict[str, str] = {}
+        self.micros: dict[str, int] = {}
+
+    def block(self, text: str) -> pa.Table:
+        lines = pc.utf8_trim(pc.list_flatten(pc.split_pattern(pa.array([text], pa.large_string()), "\n")), _WHITESPACE)
+        comments = pc.indices_nonzero(pc.starts_with(lines, "#")).to_pylist()
+        parts = []
+        start = 0
+        for stop in [*comments, len(lines)]:
+            if stop > start:
+                part = self._samples(lines.slice(start, stop - start))
+                if part is not None:
+                    parts.append(part)
+            if stop < len(lines):
+                if self.state.ended:
+                    raise _NotPlain("content after # EOF")
+                _comment(self.state, lines[stop].as_py())
+            start = stop + 1
+        return pa.concat_tables(parts) if parts else _SCHEMA.empty_table()
+
+    def _samples(self, lines: pa.Array) -> pa.Table | None:
+        lines = lines.filter(pc.not_equal(pc.utf8_length(lines), 0))
+        if not len(lines):
+            return None
+        if self.state.ended:
+            raise _NotPlain("content after # EOF")
+        parsed = pc.extract_regex(lines, _PLAIN)
+        if parsed.null_count:
+            raise _NotPlain("a line not written the plain way")
+        names = parsed.field("name")
+        kinds = _mapped(names, lambda name: _kind(self.state, name))
+        labels = _mapped(parsed.field("labels"), self._labels)
+        micros = _mapped(parsed.field("ts"), self._micros, pa.int64())
+        arrays = [
+            names.cast(pa.string()),
+            labels,
+            micros.cast(pa.timestamp("us", tz="UTC")),
+            _values(parsed.field("value")),
+            kinds,
+            pa.array([SOURCE_TEXT], pa.string()).take(pa.array([0] * len(lines), pa.int32())),
+        ]
+        return pa.Table.from_arrays(arrays, schema=_SCHEMA)
+
+    def _labels(self, block: str) -> str:
+        found = self.labels.get(block)
+        if found is None:
+            if len(self.labels) > _CACHE_LIMIT:
+                self.labels.clear()
+            found = self.labels[block] = _labels(block)
+        return found
+
+    def _micros(self, stamp: str) -> int:
+        if not stamp:
+            return self.scrape
+        found = self.micros.get(stamp)
+        if found is None:
+            if len(self.micros) > _CACHE_LIMIT:
+                self.micros.clear()
+            found = self.micros[stamp] = _micros(from_epoch(_number(stamp) / 1000))
+        return found
+
+
+def _mapped(texts: pa.Array, fn: Callable[[str], Any], type_: pa.DataType | None = None) -> pa.Array:
+    """``fn`` of each text, worked out once per distinct text (a NotPlain where it fails)."""
+    encoded = texts.dictionary_encode()
+    try:
+        values = [fn(t) for t in encoded.dictionary.to_pylist()]
+    except Exception as exc:  # noqa: BLE001 - the line-by-line reader words what goes wrong here
+        raise _NotPlain(str(exc)) from exc
+    return pa.array(values, type_ or pa.string()).take(encoded.indices)
+
+
+def _values(tokens: pa.Array) -> pa.Array:
+    """:func:`parse_value` of the parser's reading of each value token: Arrow's cast where it gives
+    the same double, Python once per distinct token elsewhere (NaN, Inf, -0, very long numbers)."""
+    decimal = pc.match_substring_regex(tokens, _DECIMAL)
+    short = pc.less_equal(pc.utf8_length(tokens), _LONGEST_DECIMAL)
+    plain = pc.and_(pc.and_(decimal, short), pc.invert(pc.match_substring_regex(tokens, _NEGATIVE_ZERO)))
+    cast = pc.cast(pc.if_else(plain, tokens, "0"), pa.float64())
+    if pc.all(plain).as_py():
+        return cast
+    other = _mapped(pc.if_else(plain, "0", tokens), lambda t: parse_value(_number(t)), pa.float64())
+    return pc.if_else(plain, cast, other)
 
 
 def _labels(block: str) -> str:
@@ -372,8 +445,8 @@ def _labels(block: str) -> str:
     :func:`sample` make them; a ValueError where the parser would refuse them."""
     labels: dict[str, str] = {}
     for key, quoted in _PAIR.findall(block):
-        if key in labels:
-            raise ValueError(f"duplicate label name {key}")
+        if key in labels or key.startswith("__"):
+            raise ValueError(f"duplicate or reserved label name {key}")
         inner = quoted[1:-1]
         labels[key] = _ESCAPES.sub(lambda m: _UNESCAPED[m.group(0)], inner) if "\\" in inner else inner
     return normalize_labels(labels)

@@ -50,6 +50,8 @@ CASES: dict[str, str] = {
     "type declared after its samples": (
         "x_total 1 1000\n# TYPE x counter\nx_total 2 2000\n# TYPE x gauge\nx_total 3 3000\n"
     ),
+    "value spellings": "a -0 1000\nb +5 1000\nc 1. 1000\nd .5 1000\ne 1E5 1000\nf 00012 1000\ng -0.0 1000\n"
+    "h Inf 1000\ni -inf 1000\nj nan 1000\nk +Inf 1000\nl -00 1000\nm 1e-320 1000\nn 5 -0\n",
     "bad numbers": "a 1\nb abc\nc 1_0\nd 0x10\ne 1.2.3\n",
     "missing value": 'a 1\nb\nc{x="1"}\n',
     "huge values": "a 1e400\nb -1e400\nc 123456789012345678901234567890\n",
@@ -73,7 +75,14 @@ CASES: dict[str, str] = {
     "byte order mark": "\ufeffa 1 1000\nb 2 1000\n",
     "only comments": "# TYPE a counter\n# HELP a help\n",
 }
-PLAIN = ("clean", "CRLF and indented lines", "type declared after its samples", "huge values", "real text sample")
+PLAIN = (
+    "clean",
+    "value spellings",
+    "CRLF and indented lines",
+    "type declared after its samples",
+    "huge values",
+    "real text sample",
+)
 
 
 def _outcome(home: DataHome, path: Path) -> tuple[Any, ...]:
@@ -151,3 +160,26 @@ def test_plain_line_pass_follows_type_lines_in_file_order(tmp_path: Path) -> Non
     assert kinds[f"{MS} latency_seconds_created"] == "gauge"
     assert kinds["1700000000250 untyped_thing"] == "unknown"
     assert kinds["1700000000250 rpc_seconds_count"] == "summary"
+
+
+@pytest.mark.parametrize("case", ["clean", "type declared after its samples", "byte order mark", "content after EOF"])
+def test_plain_line_pass_reads_blocks_like_whole_files(
+    tmp_path: Path, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks of a few bytes (lines split across reads, comments and # EOF in other blocks) read as
+    the line-by-line reader reads the file."""
+    import ops_warehouse.sources.prometheus_text as module
+
+    path = tmp_path / "metrics.prom"
+    path.write_text(CASES[case], encoding="utf-8")
+    os.utime(path, (1_700_000_000.25, 1_700_000_000.25))
+    results = []
+    for plain in (True, False):
+        with monkeypatch.context() as m:
+            m.setattr(module, "_BLOCK", 7)
+            if plain and case != "content after EOF":
+                m.setattr(type(ADAPTER), "read", lambda self, ctx: iter([1 / 0]))
+            if not plain:
+                m.setattr(type(ADAPTER), "bulk", lambda self, ctx: None)
+            results.append(_outcome(DataHome.resolve(tmp_path / f"home-{plain}").ensure(), path))
+    assert results[0] == results[1]
