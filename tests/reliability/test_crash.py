@@ -1,8 +1,15 @@
 """Crash safety: ingest, build and publish killed with SIGKILL at many points.
 
 Each operation runs in its own process, which imports everything, says it is ready and then waits
-for a go; the test starts the clock at the go and kills the process after a delay spread over the
-operation's measured duration. After every kill:
+for a go. The process counts markers of its progress as it works: the start of each step (each file
+of an ingest, the build, the publish), each model the build starts (the product's own progress
+events) and each file it renames, links or removes and each lock it takes or releases on disk.
+A run to completion records when each marker came; the kill points are spread over that run and
+each is placed as "``d`` seconds after marker ``k``". To kill, the process is told to stop at
+marker ``k``; the test lets it go on from there and kills it ``d`` seconds later, or at marker
+``k + 1`` if that comes first. On a loaded machine the run is slower, but it still dies between the
+same two markers (every kill point lies before the run's last marker), never after the operation
+has ended because its clock ran ahead of the work. After every kill:
 
 - every Parquet file in the lake reads whole, and no temporary file sits inside the lake;
 - rows that were committed before the interrupted run are all still there;
@@ -18,15 +25,23 @@ existing derived tables and an existing snapshot, which is where a crash can do 
 
 from __future__ import annotations
 
+import bisect
+import json
 import os
+import queue
 import random
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -50,8 +65,13 @@ from .conftest import (
 
 DRIVER = textwrap.dedent(
     """
+    import json
+    import os
     import sys
+    import threading
     import time
+    from pathlib import Path
+    from ops_warehouse import progress
     from ops_warehouse.home import DataHome
     from ops_warehouse.ingest import ingest_file
     from ops_warehouse.lake.models import build_models, discover_models
@@ -63,26 +83,67 @@ DRIVER = textwrap.dedent(
     all_adapters()
     discover_models()
     print("ready", flush=True)
-    sys.stdin.readline()
+    stop_at = int(sys.stdin.readline().split()[1])  # "go K": stop at markers K and K + 1 (none if K < 0)
+    marks = []
+    lock = threading.RLock()
     t0 = time.perf_counter()
-    if phase == "ingest":
-        for f in files:
-            r = ingest_file(home, f)
-            assert r.ok and r.balanced, r.line()
-    elif phase == "models":
-        build_models(home)
-    elif phase == "build":
-        build_models(home)
-        publish(home)
-    elif phase == "publish":
-        publish(home)
-    else:
-        raise SystemExit(f"unknown phase {phase}")
-    print("done", time.perf_counter() - t0, flush=True)
+
+    def mark(label):
+        with lock:
+            n = len(marks)
+            marks.append((time.perf_counter() - t0, label))
+            if stop_at >= 0 and n in (stop_at, stop_at + 1):
+                sys.stdout.write(f"at {n} {label}\\n")
+                sys.stdout.flush()
+                sys.stdin.readline()
+
+    # the operation's own steps on disk, seen through the interpreter's audit events
+    ON_DISK = {"os.rename", "os.link", "os.remove", "os.rmdir", "shutil.rmtree", "fcntl.flock"}
+
+    def audit(event, args):
+        if event in ON_DISK:
+            path = args[1] if event in ("os.rename", "os.link") else args[0]
+            mark(f"{event} {os.path.basename(str(path))}" if event != "fcntl.flock" else event)
+
+    note = progress.note
+
+    def noted(message, stream=None):  # the product's progress events: each model of a build
+        mark(message)
+        note(message, stream)
+
+    progress.note = noted
+    sys.addaudithook(audit)
+    steps = {"ingest": ["ingest"], "models": ["models"], "build": ["models", "publish"], "publish": ["publish"]}
+    for step in steps[phase]:
+        mark(f"start {step}")
+        if step == "ingest":
+            for f in files:
+                mark(f"ingest {Path(f).name}")
+                r = ingest_file(home, f)
+                assert r.ok and r.balanced, r.line()
+        elif step == "models":
+            build_models(home)
+        else:
+            publish(home)
+    seconds = time.perf_counter() - t0
+    print("done", json.dumps({"seconds": seconds, "marks": marks}), flush=True)
     """
 )
 
 KILLS = {"ingest": 3, "build": 4, "publish": 4}
+
+
+@dataclass
+class Timeline:
+    """When each progress marker of a run came (seconds after the go), and what it was."""
+
+    marks: list[tuple[float, str]]
+    seconds: float
+
+    def then(self, other: Timeline) -> Timeline:
+        """This run followed by ``other`` in the same process."""
+        shifted = [(self.seconds + t, label) for t, label in other.marks]
+        return Timeline(self.marks + shifted, self.seconds + other.seconds)
 
 
 @dataclass
@@ -94,7 +155,7 @@ class States:
     publish_start: DataHome  # built from every export; snapshot still stale
     stale_snapshot: dict[str, str]
     stale_raw_counts: dict[str, int]
-    durations: dict[str, float]
+    timelines: dict[str, Timeline]
 
 
 def _half_file(src: Path, dst: Path) -> Path:
@@ -120,23 +181,23 @@ def states(tmp_path_factory: pytest.TempPathFactory, exports: Exports, reference
     assert diff(stale_snapshot, reference.checksums), "the stale state must differ from the full one"
 
     # The next states are made by the same child process the kills use, run to completion, so
-    # the measured durations (which place the kill points) are those of the real operation.
-    durations: dict[str, float] = {}
+    # the recorded markers (which place the kill points) are those of the real operation.
+    timelines: dict[str, Timeline] = {}
     build_start = DataHome.resolve(base / "build-start")
     shutil.copytree(stale.root, build_start.root)
-    durations["ingest"] = _run_to_completion("ingest", build_start, exports.files)
+    timelines["ingest"] = _run_to_completion("ingest", build_start, exports.files)
 
     publish_start = DataHome.resolve(base / "publish-start")
     shutil.copytree(build_start.root, publish_start.root)
-    durations["models"] = _run_to_completion("models", publish_start, [])
+    models = _run_to_completion("models", publish_start, [])
     assert lake_checksums(publish_start) == reference.checksums
 
     scratch = DataHome.resolve(base / "scratch")
     shutil.copytree(publish_start.root, scratch.root)
-    durations["publish"] = _run_to_completion("publish", scratch, [])
+    timelines["publish"] = _run_to_completion("publish", scratch, [])
     assert snapshot_checksums(scratch) == reference.checksums
     shutil.rmtree(scratch.root)
-    durations["build"] = durations["models"] + durations["publish"]
+    timelines["build"] = models.then(timelines["publish"])  # the build child runs both, one after the other
 
     return States(
         ingest_start=stale,
@@ -144,70 +205,143 @@ def states(tmp_path_factory: pytest.TempPathFactory, exports: Exports, reference
         publish_start=publish_start,
         stale_snapshot=stale_snapshot,
         stale_raw_counts=raw_counts(stale),
-        durations=durations,
+        timelines=timelines,
     )
 
 
-def _kill_points(phase: str, duration: float) -> list[tuple[int, float]]:
-    """Delays spread evenly over the operation, each jittered inside its slot (seeded)."""
+def _kill_points(phase: str, timeline: Timeline) -> list[tuple[int, float]]:
+    """(marker, seconds after it): moments spread evenly over the recorded run up to its last
+    marker, each jittered inside its slot (seeded), each placed after the last marker the run had
+    passed by then."""
     n = KILLS[phase]
     rng = random.Random(f"crash-{phase}")
-    # 0.9: the last slot ends a little before the measured end, so the kill lands inside
-    return [(i, 0.9 * duration * (i + rng.uniform(0.05, 0.95)) / n) for i in range(n)]
+    times = [t for t, _ in timeline.marks]
+    points = []
+    for i in range(n):
+        moment = times[-1] * (i + rng.uniform(0.05, 0.95)) / n
+        k = max(0, bisect.bisect_right(times, moment) - 1)
+        points.append((k, moment - times[k]))
+    return points
 
 
-def _start(phase: str, home: DataHome, files: list[Path]) -> subprocess.Popen[str]:
-    """A child process ready to run the phase; the clock starts when :func:`_go` is called."""
-    child = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, phase, str(home.root), *map(str, files)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None and child.stdin is not None
-    ready = child.stdout.readline().strip()
-    if ready != "ready":
-        child.kill()
-        _, err = child.communicate()
-        pytest.fail(f"the {phase} child did not start: {err}")
-    return child
+@dataclass
+class Child:
+    process: subprocess.Popen[str]
+    lines: Lines
+    stderr: IO[str]
+
+    def send(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def errors(self) -> str:
+        self.stderr.seek(0)
+        return self.stderr.read()
 
 
-def _go(child: subprocess.Popen[str]) -> None:
-    assert child.stdin is not None
-    child.stdin.write("go\n")
-    child.stdin.flush()
-
-
-def _run_to_completion(phase: str, home: DataHome, files: list[Path]) -> float:
-    """Run the phase in the child to the end; returns how long the operation itself took."""
-    child = _start(phase, home, files)
-    _go(child)
-    out, err = child.communicate(timeout=600)
-    assert child.returncode == 0, f"{phase} failed: {err}"
-    return float(out.split()[-1])
-
-
-def _run_and_kill(phase: str, home: DataHome, files: list[Path], delay: float) -> bool:
-    """Run the phase in a child process and SIGKILL it ``delay`` seconds after it starts working.
-    Returns True when the kill landed before the operation finished."""
-    child = _start(phase, home, files)
-    try:
-        _go(child)
+@contextmanager
+def _child(phase: str, home: DataHome, files: list[Path]) -> Iterator[Child]:
+    """A child process ready to run the phase (it waits for a go), killed if still alive at the end."""
+    with tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-c", DRIVER, phase, str(home.root), *map(str, files)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        child = Child(process, Lines(process), stderr)
         try:
-            child.wait(timeout=delay)
-        except subprocess.TimeoutExpired:
-            os.kill(child.pid, signal.SIGKILL)
-            child.wait()
-            return True
-        err = child.stderr.read() if child.stderr else ""
-        assert child.returncode == 0, f"{phase} failed on its own: {err}"
-        return False
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.communicate()  # reaps it and closes its pipes
+            if child.lines.next(timeout=300) != "ready":
+                process.kill()
+                process.wait()
+                pytest.fail(f"the {phase} child did not start: {child.errors()}")
+            yield child
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            child.lines.rest()
+            if process.stdin is not None:
+                try:
+                    process.stdin.close()
+                except BrokenPipeError:
+                    pass
+
+
+class Lines:
+    """The child's stdout, line by line, read by a thread so the test can wait with a timeout."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        assert process.stdout is not None
+        self._thread = threading.Thread(target=self._read, args=(process.stdout,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        with stream:
+            for line in stream:
+                self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def next(self, timeout: float) -> str | None:
+        """The next line; None at the end of the output; raises queue.Empty after ``timeout``."""
+        return self._queue.get(timeout=timeout)
+
+    def rest(self) -> list[str]:
+        """Every line still to come (the child has exited)."""
+        self._thread.join(timeout=60)
+        out = []
+        while not self._queue.empty():
+            line = self._queue.get()
+            if line is not None:
+                out.append(line)
+        return out
+
+
+def _run_to_completion(phase: str, home: DataHome, files: list[Path]) -> Timeline:
+    """Run the phase in the child to the end; returns its markers."""
+    with _child(phase, home, files) as child:
+        child.send("go -1")
+        child.process.wait(timeout=600)
+        assert child.process.returncode == 0, f"{phase} failed: {child.errors()}"
+        done = [line for line in child.lines.rest() if line.startswith("done ")]
+    assert done, f"the {phase} child ended without its markers"
+    recorded = json.loads(done[0].removeprefix("done "))
+    timeline = Timeline([(t, label) for t, label in recorded["marks"]], recorded["seconds"])
+    assert len(timeline.marks) > 1, f"the {phase} child reported no progress: {timeline.marks}"
+    return timeline
+
+
+def _run_and_kill(phase: str, home: DataHome, files: list[Path], marker: int, delay: float) -> tuple[bool, str]:
+    """Run the phase in a child process, stopped at progress marker ``marker``; let it go on and
+    SIGKILL it ``delay`` seconds later, or at the next marker if that comes first. Returns whether
+    the kill landed before the operation finished, and where it landed."""
+    with _child(phase, home, files) as child:
+        child.send(f"go {marker}")
+        line = child.lines.next(timeout=600)
+        seen = [line or ""]
+        if line is not None and line.startswith("at "):
+            where = f"{delay:.3f}s after marker {line.removeprefix('at ')}"
+            child.send("on")
+            try:
+                line = child.lines.next(timeout=delay)
+                seen.append(line or "")
+                if line is not None and line.startswith("at "):
+                    where = f"at marker {line.removeprefix('at ')}, before {delay:.3f}s had passed"
+            except queue.Empty:
+                pass
+        else:
+            where = f"never: the run ended before marker {marker}"
+        if child.process.poll() is None:
+            os.kill(child.process.pid, signal.SIGKILL)
+        child.process.wait(timeout=600)
+        seen += child.lines.rest()
+        if child.process.returncode != -signal.SIGKILL:
+            assert child.process.returncode == 0, f"{phase} failed on its own: {child.errors()}"
+        finished = any(line.startswith("done ") for line in seen)
+        return child.process.returncode == -signal.SIGKILL and not finished, where
 
 
 def _check_after_kill(home: DataHome, states: States, reference: Reference, phase: str) -> None:
@@ -232,12 +366,15 @@ def test_sigkill_at_many_points_leaves_a_recoverable_warehouse(
 ) -> None:
     start = {"ingest": states.ingest_start, "build": states.build_start, "publish": states.publish_start}[phase]
     interrupted = 0
-    for i, delay in _kill_points(phase, states.durations[phase]):
+    landings: list[str] = []
+    for i, (marker, delay) in enumerate(_kill_points(phase, states.timelines[phase])):
         home = DataHome.resolve(tmp_path / f"{phase}-{i}")
         shutil.copytree(start.root, home.root)
         files = exports.files if phase == "ingest" else []
-        interrupted += _run_and_kill(phase, home, files, delay)
-        where = f"{phase} killed after {delay:.2f}s"
+        hit, landed = _run_and_kill(phase, home, files, marker, delay)
+        interrupted += hit
+        where = f"{phase} killed {landed}"
+        landings.append(where)
 
         _check_after_kill(home, states, reference, phase)
 
@@ -265,4 +402,6 @@ def test_sigkill_at_many_points_leaves_a_recoverable_warehouse(
             assert_snapshot_complete(home, reference.snapshot_tables)
         shutil.rmtree(home.root)
     # The kill points are only worth something if most of them hit a running operation.
-    assert interrupted >= KILLS[phase] // 2 + 1, f"only {interrupted} of {KILLS[phase]} kills interrupted the {phase}"
+    assert interrupted >= KILLS[phase] // 2 + 1, (
+        f"only {interrupted} of {KILLS[phase]} kills interrupted the {phase}: {landings}"
+    )
