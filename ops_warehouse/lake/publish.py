@@ -9,10 +9,11 @@ A snapshot is a DuckDB file plus a folder ``snapshots/<id>/`` beside it:
   file keeps the content it had when published, however the lake changes after: publishing costs no
   copy of the raw data, and the snapshot cannot change under its readers.
 
-The DuckDB file is built under a temporary name, linked into its folder as ``warehouse.duckdb``,
-then moved over ``<home>/warehouse.duckdb`` with ``os.replace``. An analyst with the old file open
-keeps reading the old snapshot, its linked files included; a new connection sees the new one; nobody
-ever sees a half-built warehouse, and a build never waits for an analyst. A snapshot's folder is
+The DuckDB file is built under a temporary name in the data home's scratch folder, linked into its
+folder as ``warehouse.duckdb``, then moved over ``<home>/warehouse.duckdb`` with ``os.replace``
+(:func:`ops_warehouse.fileio.staged`). An analyst with the old file open keeps reading the old
+snapshot, its linked files included; a new connection sees the new one; nobody ever sees a
+half-built warehouse, and a build never waits for an analyst. A snapshot's folder is
 removed once it is neither the published one nor the one before it, and no process holds its
 DuckDB file open; a killed publish leaves only a folder that the next publish removes.
 
@@ -37,9 +38,10 @@ from pathlib import Path
 import duckdb
 
 from ops_warehouse.catalog import Catalog
+from ops_warehouse.fileio import staged
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.models import _latest_per_key, discover_models, open_lake
-from ops_warehouse.lake.store import Lake, fsync_file, quote_ident, quote_literal, typed_scan
+from ops_warehouse.lake.store import Lake, quote_ident, quote_literal, typed_scan
 from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
 
 SNAPSHOTS = "snapshots"
@@ -62,47 +64,53 @@ def publish(home: DataHome, catalog: Catalog | None = None) -> PublishResult:
     home.clean_stale()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     folder = snapshots_dir(home) / f"{stamp}-{uuid.uuid4().hex[:8]}"
-    tmp = home.root / f".warehouse-{uuid.uuid4().hex}.duckdb.tmp"
-    counts: dict[str, int] = {}
-    descriptions = {m.key: m.description for m in discover_models().values()}
     try:
-        linked = _link_lake(home, folder)
-        src = open_lake(home, catalog, raw=set())
-        try:
-            src.execute(f"ATTACH {quote_literal(str(tmp))} AS snap")
-            for schema in ("raw", "core", "marts", "quarantine"):
-                src.execute(f"CREATE SCHEMA snap.{schema}")
-            for (schema, name), select in linked.items():
-                qualified = f"{schema}.{quote_ident(name)}"
-                src.execute(f"CREATE VIEW snap.{qualified} AS {select}")
-                counts[f"{schema}.{name}"] = src.execute(f"SELECT count(*) FROM snap.{qualified}").fetchone()[0]
-                comment = _raw_doc(schema, name)
-                if comment:
-                    src.execute(f"COMMENT ON VIEW snap.{qualified} IS {quote_literal(comment)}")
-            derived = src.execute(
-                "SELECT schema_name, view_name FROM duckdb_views() "
-                "WHERE database_name = 'memory' AND schema_name IN ('core', 'marts') ORDER BY 1, 2"
-            ).fetchall()
-            for schema, name in derived:
-                qualified = f"{schema}.{quote_ident(name)}"
-                src.execute(f"CREATE TABLE snap.{qualified} AS SELECT * FROM {qualified}")
-                counts[f"{schema}.{name}"] = src.execute(f"SELECT count(*) FROM snap.{qualified}").fetchone()[0]
-                comment = descriptions.get(f"{schema}.{name}")
-                if comment:
-                    src.execute(f"COMMENT ON TABLE snap.{qualified} IS {quote_literal(comment)}")
-            src.execute("DETACH snap")
-        finally:
-            src.close()
-        fsync_file(tmp)
-        os.link(tmp, folder / SNAPSHOT_DB)
+        with staged(home.warehouse, home.tmp) as tmp:
+            try:
+                counts = _write_snapshot(home, catalog, folder, tmp)
+            finally:
+                Path(f"{tmp}.wal").unlink(missing_ok=True)
+            os.link(tmp, folder / SNAPSHOT_DB)  # the very file about to be published, flushed with it
     except BaseException:
-        _remove(tmp)
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    os.replace(tmp, home.warehouse)
-    _remove(Path(str(tmp) + ".wal"))
     collect_snapshots(home)
     return PublishResult(path=home.warehouse, tables=counts)
+
+
+def _write_snapshot(home: DataHome, catalog: Catalog | None, folder: Path, db: Path) -> dict[str, int]:
+    """Build the snapshot's DuckDB file at ``db``: views over the lake's files linked into
+    ``folder``, and copies of the derived tables, each with its description. Returns the counts."""
+    counts: dict[str, int] = {}
+    descriptions = {m.key: m.description for m in discover_models().values()}
+    linked = _link_lake(home, folder)
+    src = open_lake(home, catalog, raw=set())
+    try:
+        src.execute(f"ATTACH {quote_literal(str(db))} AS snap")
+        for schema in ("raw", "core", "marts", "quarantine"):
+            src.execute(f"CREATE SCHEMA snap.{schema}")
+        for (schema, name), select in linked.items():
+            qualified = f"{schema}.{quote_ident(name)}"
+            src.execute(f"CREATE VIEW snap.{qualified} AS {select}")
+            counts[f"{schema}.{name}"] = src.execute(f"SELECT count(*) FROM snap.{qualified}").fetchone()[0]
+            comment = _raw_doc(schema, name)
+            if comment:
+                src.execute(f"COMMENT ON VIEW snap.{qualified} IS {quote_literal(comment)}")
+        derived = src.execute(
+            "SELECT schema_name, view_name FROM duckdb_views() "
+            "WHERE database_name = 'memory' AND schema_name IN ('core', 'marts') ORDER BY 1, 2"
+        ).fetchall()
+        for schema, name in derived:
+            qualified = f"{schema}.{quote_ident(name)}"
+            src.execute(f"CREATE TABLE snap.{qualified} AS SELECT * FROM {qualified}")
+            counts[f"{schema}.{name}"] = src.execute(f"SELECT count(*) FROM snap.{qualified}").fetchone()[0]
+            comment = descriptions.get(f"{schema}.{name}")
+            if comment:
+                src.execute(f"COMMENT ON TABLE snap.{qualified} IS {quote_literal(comment)}")
+        src.execute("DETACH snap")
+    finally:
+        src.close()
+    return counts
 
 
 def _link_lake(home: DataHome, folder: Path) -> dict[tuple[str, str], str]:
@@ -198,13 +206,6 @@ def _raw_doc(schema: str, name: str) -> str:
     if name == INGEST_LOG.name:
         return INGEST_LOG.doc
     return ""
-
-
-def _remove(path: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
 
 
 def connect_snapshot(home: DataHome) -> duckdb.DuckDBPyConnection:

@@ -40,7 +40,8 @@ def test_snapshot_has_every_schema(home: DataHome, tmp_path: Path) -> None:
         "SELECT comment FROM duckdb_tables() WHERE schema_name = 'core' AND table_name = 'deployments'"
     ).fetchone()[0]
     assert "last terminal status" in comment.lower()
-    assert not list(home.root.glob(".warehouse-*")), "no temporary snapshot left behind"
+    leftovers = [*home.root.glob(".warehouse*"), *home.tmp.glob("warehouse.duckdb*")]
+    assert not leftovers, "no temporary snapshot left behind"
 
 
 ANALYST = textwrap.dedent(
