@@ -21,7 +21,6 @@ flapping alerts makes the noise the alert-quality figures measure.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import random
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ops_warehouse.generate.synthetic import Incident, Organisation, Service
+from ops_warehouse.generate.writers_canonical import write_rows
 
 UTC = UTC
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -664,7 +664,7 @@ def write_security_canonical(org: Organisation, out: Path, *, seed: int = 7) -> 
     (``vulnerabilities.csv``, ``alerts.ndjson``, ``security-incidents.ndjson``): the core tables'
     own columns, for a warehouse fed by another pipeline."""
     rng = random.Random(seed * 7919 + 14)
-    findings: list[list[str]] = []
+    findings: list[dict[str, str]] = []
     for svc in org.services:
         eco = rng.choice(sorted(PACKAGES))
         for n in range(1, rng.randint(4, 10) + 1):
@@ -673,22 +673,22 @@ def write_security_canonical(org: Organisation, out: Path, *, seed: int = 7) -> 
             pkg = rng.choice(PACKAGES[eco])
             state = "fixed" if fixed else ("dismissed" if dismissed else "open")
             findings.append(
-                [
-                    f"dependabot:{svc.repo}#{n}",
-                    svc.name,
-                    svc.repo,
-                    sev,
-                    pkg,
-                    _cve(rng, opened.year),
-                    f"{pkg} vulnerable to {rng.choice(['prototype pollution', 'ReDoS', 'path traversal'])}",
-                    state,
-                    _z(opened),
-                    _z(fixed) if fixed else "",
-                    _z(dismissed) if dismissed else "",
-                    _z(fixed or dismissed or opened),
-                ]
+                {
+                    "finding_id": f"dependabot:{svc.repo}#{n}",
+                    "service": svc.name,
+                    "repo": svc.repo,
+                    "severity": sev,
+                    "package": pkg,
+                    "advisory_id": _cve(rng, opened.year),
+                    "title": f"{pkg} vulnerable to {rng.choice(['prototype pollution', 'ReDoS', 'path traversal'])}",
+                    "state": state,
+                    "opened_at": _z(opened),
+                    "fixed_at": _z(fixed) if fixed else "",
+                    "dismissed_at": _z(dismissed) if dismissed else "",
+                    "updated_at": _z(fixed or dismissed or opened),
+                }
             )
-    paths = [_csv(out / "vulnerabilities.csv", list(CANONICAL_FINDING_COLUMNS), findings)]
+    paths = [write_rows(out / "vulnerabilities.csv", "vulnerabilities", findings)]
     alerts = []
     for f in firings(org, rng):
         end = f.end if f.end is not None and f.end < org.end else None
@@ -724,28 +724,3 @@ def write_security_canonical(org: Organisation, out: Path, *, seed: int = 7) -> 
     ]
     paths.append(_write(out / "security-incidents.ndjson", "".join(json.dumps(i) + "\n" for i in incidents)))
     return paths
-
-
-CANONICAL_FINDING_COLUMNS = (
-    "finding_id",
-    "service",
-    "repo",
-    "severity",
-    "package",
-    "advisory_id",
-    "title",
-    "state",
-    "opened_at",
-    "fixed_at",
-    "dismissed_at",
-    "updated_at",
-)
-
-
-def _csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path

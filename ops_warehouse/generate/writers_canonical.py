@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,40 +14,53 @@ import pyarrow.parquet as pq
 
 from ops_warehouse.generate import postmortems
 from ops_warehouse.generate.synthetic import Organisation
+from ops_warehouse.sources.canonical import TABLES
 
 
 def _iso(t: datetime | None) -> str:
     return t.isoformat() if t else ""
 
 
-def _csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
+def write_rows(path: Path, table: str, rows: Sequence[Mapping[str, Any]]) -> Path:
+    """``rows`` as a canonical CSV file of ``table``: the header names the table's canonical columns
+    (:data:`ops_warehouse.sources.canonical.TABLES`) that the rows carry, in the table's order (all
+    of them when there are no rows); a value for any other column is an error."""
+    carried = {name for row in rows for name in row}
+    columns = [c for c in TABLES[table][1] if c in carried or not rows]
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
+        writer = csv.DictWriter(fh, columns)
+        writer.writeheader()
+        writer.writerows(rows)
     return path
 
 
 def write_canonical(org: Organisation, out: Path) -> list[Path]:
     services = {s.name: s for s in org.services}
     deployments = [
-        [
-            f"gh-{d.deploy_id}",
-            d.service,
-            services[d.service].team,
-            d.environment,
-            d.sha,
-            _iso(d.created_at),
-            _iso(d.statuses[-1][2]),
-            d.statuses[-1][1],
-            str(d.task == "deploy:rollback").lower(),
-            str(d.task == "deploy:hotfix").lower(),
-        ]
+        {
+            "deploy_id": f"gh-{d.deploy_id}",
+            "service": d.service,
+            "team": services[d.service].team,
+            "environment": d.environment,
+            "sha": d.sha,
+            "started_at": _iso(d.created_at),
+            "finished_at": _iso(d.statuses[-1][2]),
+            "status": d.statuses[-1][1],
+            "is_rollback": str(d.task == "deploy:rollback").lower(),
+            "is_hotfix": str(d.task == "deploy:hotfix").lower(),
+        }
         for d in org.deployments
     ]
     changes = [
-        [c.sha, p.service, _iso(c.authored_at.astimezone()), _iso(p.pushed_at)] for p in org.pushes for c in p.commits
+        {
+            "change_id": c.sha,
+            "service": p.service,
+            "authored_at": _iso(c.authored_at.astimezone()),
+            "merged_at": _iso(p.pushed_at),
+        }
+        for p in org.pushes
+        for c in p.commits
     ]
     incidents = [
         {
@@ -63,54 +77,26 @@ def write_canonical(org: Organisation, out: Path) -> list[Path]:
         for i in org.incidents
     ]
     items = [
-        [
-            a.key,
-            a.incident_id,
-            a.title,
-            a.owner,
-            a.team,
-            a.category,
-            _iso(a.created_at),
-            a.due_date.isoformat() if a.due_date else "",
-            _iso(a.resolved_at) if a.status_category == "done" else "",
-            "not_doing" if a.resolution == "Won't Do" else ("done" if a.status_category == "done" else "open"),
-        ]
+        {
+            "item_id": a.key,
+            "incident_id": a.incident_id,
+            "title": a.title,
+            "owner": a.owner,
+            "team": a.team,
+            "category": a.category,
+            "created_at": _iso(a.created_at),
+            "due_date": a.due_date.isoformat() if a.due_date else "",
+            "completed_at": _iso(a.resolved_at) if a.status_category == "done" else "",
+            "status": "not_doing"
+            if a.resolution == "Won't Do"
+            else ("done" if a.status_category == "done" else "open"),
+        }
         for a in org.action_items
     ]
     paths = [
-        _csv(
-            out / "deployments.csv",
-            [
-                "deploy_id",
-                "service",
-                "team",
-                "environment",
-                "sha",
-                "started_at",
-                "finished_at",
-                "status",
-                "is_rollback",
-                "is_hotfix",
-            ],
-            deployments,
-        ),
-        _csv(out / "changes.csv", ["change_id", "service", "authored_at", "merged_at"], changes),
-        _csv(
-            out / "action_items.csv",
-            [
-                "item_id",
-                "incident_id",
-                "title",
-                "owner",
-                "team",
-                "category",
-                "created_at",
-                "due_date",
-                "completed_at",
-                "status",
-            ],
-            items,
-        ),
+        write_rows(out / "deployments.csv", "deployments", deployments),
+        write_rows(out / "changes.csv", "changes", changes),
+        write_rows(out / "action_items.csv", "action_items", items),
     ]
     inc_path = out / "incidents.ndjson"
     with open(inc_path, "w", encoding="utf-8") as fh:
@@ -144,33 +130,18 @@ def write_canonical(org: Organisation, out: Path) -> list[Path]:
         pq.write_table(table, path)
         paths.append(path)
         slos = [
-            [
-                f"{s.name}-availability",
-                s.name,
-                "Occurrences",
-                org.slo_target,
-                "28d",
-                "true",
-                f'http_requests_total{{service="{s.name}",code=~"5.."}}',
-                f'http_requests_total{{service="{s.name}"}}',
-            ]
+            {
+                "slo_name": f"{s.name}-availability",
+                "service": s.name,
+                "budgeting_method": "Occurrences",
+                "target": org.slo_target,
+                "time_window": "28d",
+                "is_rolling": "true",
+                "bad_query": f'http_requests_total{{service="{s.name}",code=~"5.."}}',
+                "total_query": f'http_requests_total{{service="{s.name}"}}',
+            }
             for s in org.services
             if s.has_slo
         ]
-        paths.append(
-            _csv(
-                out / "slos.csv",
-                [
-                    "slo_name",
-                    "service",
-                    "budgeting_method",
-                    "target",
-                    "time_window",
-                    "is_rolling",
-                    "bad_query",
-                    "total_query",
-                ],
-                slos,
-            )
-        )
+        paths.append(write_rows(out / "slos.csv", "slo_definitions", slos))
     return paths
