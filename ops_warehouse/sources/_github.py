@@ -47,9 +47,8 @@ from ops_warehouse.sources.base import (
     iter_ndjson,
     load_json,
     normalize_severity,
-    pointer,
+    pointed_records,
     raw_json,
-    records_of,
     text,
 )
 from ops_warehouse.timeutil import TimestampError, from_epoch
@@ -113,9 +112,7 @@ def json_records(path: Path, *wrappers: str) -> Iterator[tuple[str, Any]]:
         return
     doc = load_json(path)
     _refuse_api_error(doc)
-    records, prefix = records_of(doc, *wrappers)
-    for i, rec in enumerate(records):
-        yield pointer(prefix, i), rec
+    yield from pointed_records(doc, *wrappers)
 
 
 def _refuse_api_error(doc: Any) -> None:

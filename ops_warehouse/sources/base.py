@@ -250,6 +250,20 @@ def pointer(prefix: str | None, index: int) -> str:
     return f"{prefix}/{index}"
 
 
+def pointed_records(doc: Any, *wrappers: str) -> Iterator[tuple[str, Any]]:
+    """(JSON pointer, record) for each record of a document that is a bare array, an object wrapping
+    one under any of ``wrappers``, or a lone object (see :func:`records_of`).
+
+    >>> list(pointed_records({"issues": [{"key": "A-1"}, {"key": "A-2"}]}, "issues"))
+    [('/issues/0', {'key': 'A-1'}), ('/issues/1', {'key': 'A-2'})]
+    >>> list(pointed_records({"key": "A-1"}, "issues"))
+    [('/', {'key': 'A-1'})]
+    """
+    records, prefix = records_of(doc, *wrappers)
+    for i, rec in enumerate(records):
+        yield pointer(prefix, i), rec
+
+
 def child(locator: str, *parts: str | int) -> str:
     """The locator of a part of a record: ``/0`` + (alerts, 2) -> ``/0/alerts/2``;
     ``line 3`` -> ``line 3 /alerts/2``; ``/`` -> ``/alerts/2``."""

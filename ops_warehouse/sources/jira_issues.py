@@ -56,9 +56,8 @@ from ops_warehouse.sources.base import (
     Row,
     Sniff,
     load_json,
-    pointer,
+    pointed_records,
     raw_json,
-    records_of,
     text,
 )
 
@@ -218,9 +217,8 @@ class JiraIssuesAdapter(Adapter):
         return looks_like_issue(rec)
 
     def read(self, ctx: ReadContext) -> Iterator[Record]:
-        records, prefix = records_of(load_json(ctx.path), WRAPPER)
-        for i, rec in enumerate(records):
-            yield to_record(rec, pointer(prefix, i))
+        for locator, rec in pointed_records(load_json(ctx.path), WRAPPER):
+            yield to_record(rec, locator)
 
 
 ADAPTER = JiraIssuesAdapter()

@@ -41,9 +41,8 @@ from ops_warehouse.sources.base import (
     load_json,
     normalize_severity,
     one_of,
-    pointer,
+    pointed_records,
     raw_json,
-    records_of,
     text,
     timestamp_field,
 )
@@ -119,9 +118,8 @@ class OpsgenieIncidentsAdapter(Adapter):
         return looks_like_incident(rec)
 
     def read(self, ctx: ReadContext) -> Iterator[Record]:
-        records, prefix = records_of(load_json(ctx.path), WRAPPER)
-        for i, rec in enumerate(records):
-            yield to_record(rec, pointer(prefix, i), ctx.default_tz)
+        for locator, rec in pointed_records(load_json(ctx.path), WRAPPER):
+            yield to_record(rec, locator, ctx.default_tz)
 
 
 ADAPTER = OpsgenieIncidentsAdapter()
