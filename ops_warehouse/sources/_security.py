@@ -210,6 +210,35 @@ def has_blank_lines(path: Path) -> bool:
         return _BLANK_OR_INDENTED.search(mm, 0, end) is not None
 
 
+# ---------------------------------------------------------------- scanners' reports
+
+
+def observation(
+    scan: Values, where: str, entry: Any, finding: Callable[[dict[str, Any]], Values], required: dict[str, str]
+) -> Record:
+    """One ``vulnerability_observations`` row of a scan report: the scan's ``source``, ``target``
+    and ``scanned_at`` (``scan``) with what ``finding`` reads from the report's ``entry`` (package,
+    advisory_id, severity, installed_version, fixed_version, title). A Reject when the entry is not
+    an object or lacks a column of ``required`` (column -> the report's name for it, checked in
+    order)."""
+    if not isinstance(entry, dict):
+        return Reject(where, f"expected a JSON object, got {type(entry).__name__}", raw_json(entry))
+    values = {column: text(value) for column, value in finding(entry).items()}
+    for column, name in required.items():
+        if values[column] is None:
+            return Reject(where, f"{name}: required but missing", raw_json(entry))
+    values["severity"] = finding_severity(values["severity"])
+    return Row("vulnerability_observations", {**scan, **values}, where, raw_json(entry))
+
+
+def scan_rows(scan: Values, artifact_type: Any, locator: str, raw: str, observations: list[Record]) -> list[Record]:
+    """The report's ``vulnerability_scans`` row (``scan`` with the number of findings it lists),
+    then its observations: the scan is kept even when it lists nothing."""
+    findings = sum(1 for r in observations if isinstance(r, Row))
+    row = Row("vulnerability_scans", {**scan, "artifact_type": text(artifact_type), "findings": findings}, locator, raw)
+    return [row, *observations]
+
+
 # ---------------------------------------------------------------- GitHub's security alert lists
 
 

@@ -410,8 +410,7 @@ class AlertmanagerWebhookAdapter(Adapter):
         return looks_like_notification(sniff.first_record)
 
     def read(self, ctx: ReadContext) -> Iterator[Record]:
-        for locator, rec, raw in sec.iter_records(ctx.path):
-            yield from sec.mapped(lambda r, loc: notification_rows(r, loc, ctx.default_tz), rec, locator, raw)
+        return sec.read_mapped(ctx.path, lambda rec, locator: notification_rows(rec, locator, ctx.default_tz))
 
     def bulk(self, ctx: ReadContext) -> list[BulkInput] | None:
         """The columnar path for a large NDJSON file without blank lines (its locators are line

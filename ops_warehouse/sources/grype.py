@@ -31,8 +31,6 @@ from ops_warehouse.sources.base import (
     BadRecord,
     ReadContext,
     Record,
-    Reject,
-    Row,
     Sniff,
     child,
     raw_json,
@@ -58,60 +56,42 @@ def _target(rec: dict[str, Any]) -> str | None:
     return text(target)
 
 
+def _fixed_version(m: dict[str, Any]) -> str | None:
+    """The first of ``fix.versions`` when the fix state is ``fixed`` (``unknown`` with an empty
+    list means no fix)."""
+    fix = sec.nested(m, "vulnerability", "fix")
+    if not isinstance(fix, dict) or fix.get("state") != "fixed":
+        return None
+    versions = fix.get("versions")
+    return versions[0] if isinstance(versions, list) and versions else None
+
+
+def _match(m: dict[str, Any]) -> sec.Values:
+    return {
+        "package": sec.nested(m, "artifact", "name"),
+        "advisory_id": sec.nested(m, "vulnerability", "id"),
+        "severity": sec.nested(m, "vulnerability", "severity"),
+        "installed_version": sec.nested(m, "artifact", "version"),
+        "fixed_version": _fixed_version(m),
+        "title": sec.nested(m, "vulnerability", "description"),
+    }
+
+
+_MATCH_REQUIRED = {"advisory_id": "vulnerability.id", "package": "artifact.name"}
+
+
 def report_rows(rec: dict[str, Any], locator: str, ctx: ReadContext) -> list[Record]:
     target = _target(rec)
     if target is None:
         raise BadRecord("source.target: required but missing")
     scanned = sec.when(sec.nested(rec, "descriptor", "timestamp"), "descriptor.timestamp", ctx.default_tz)
-    scanned = scanned or sec.file_time(ctx.path)
-    out: list[Record] = []
-    for i, m in enumerate(rec.get("matches") or []):
-        where = child(locator, "matches", i)
-        if not isinstance(m, dict):
-            out.append(Reject(where, f"expected a JSON object, got {type(m).__name__}", raw_json(m)))
-            continue
-        vid = text(sec.nested(m, "vulnerability", "id"))
-        pkg = text(sec.nested(m, "artifact", "name"))
-        if vid is None or pkg is None:
-            missing = "vulnerability.id" if vid is None else "artifact.name"
-            out.append(Reject(where, f"{missing}: required but missing", raw_json(m)))
-            continue
-        fix = sec.nested(m, "vulnerability", "fix") or {}
-        versions = fix.get("versions") if isinstance(fix, dict) else None
-        fixed = None
-        if isinstance(fix, dict) and fix.get("state") == "fixed" and isinstance(versions, list) and versions:
-            fixed = text(versions[0])
-        out.append(
-            Row(
-                "vulnerability_observations",
-                {
-                    "source": SOURCE,
-                    "target": target,
-                    "package": pkg,
-                    "advisory_id": vid,
-                    "scanned_at": scanned,
-                    "severity": sec.finding_severity(sec.nested(m, "vulnerability", "severity")),
-                    "installed_version": text(sec.nested(m, "artifact", "version")),
-                    "fixed_version": fixed,
-                    "title": text(sec.nested(m, "vulnerability", "description")),
-                },
-                where,
-                raw_json(m),
-            )
-        )
-    scan = Row(
-        "vulnerability_scans",
-        {
-            "source": SOURCE,
-            "target": target,
-            "scanned_at": scanned,
-            "artifact_type": text(sec.nested(rec, "source", "type")),
-            "findings": sum(1 for r in out if isinstance(r, Row)),
-        },
-        locator,
-        raw_json({"source": rec.get("source"), "descriptor": rec.get("descriptor")}, limit=2000),
-    )
-    return [scan, *out]
+    scan = {"source": SOURCE, "target": target, "scanned_at": scanned or sec.file_time(ctx.path)}
+    matches = [
+        sec.observation(scan, child(locator, "matches", i), m, _match, _MATCH_REQUIRED)
+        for i, m in enumerate(rec.get("matches") or [])
+    ]
+    raw = raw_json({"source": rec.get("source"), "descriptor": rec.get("descriptor")}, limit=2000)
+    return sec.scan_rows(scan, sec.nested(rec, "source", "type"), locator, raw, matches)
 
 
 class GrypeAdapter(Adapter):
@@ -122,8 +102,7 @@ class GrypeAdapter(Adapter):
         return looks_like_report(sniff.first_record)
 
     def read(self, ctx: ReadContext) -> Iterator[Record]:
-        for locator, rec, raw in sec.iter_records(ctx.path):
-            yield from sec.mapped(lambda r, loc: report_rows(r, loc, ctx), rec, locator, raw)
+        return sec.read_mapped(ctx.path, lambda rec, locator: report_rows(rec, locator, ctx))
 
 
 ADAPTER = GrypeAdapter()

@@ -43,7 +43,6 @@ from ops_warehouse.sources.base import (
     ReadContext,
     Record,
     Reject,
-    Row,
     Sniff,
     child,
     raw_json,
@@ -59,11 +58,26 @@ def looks_like_report(rec: Any) -> bool:
     return isinstance(rec, dict) and "SchemaVersion" in rec and ("ArtifactName" in rec or "Results" in rec)
 
 
+def _vulnerability(v: dict[str, Any]) -> sec.Values:
+    return {
+        "package": v.get("PkgName"),
+        "advisory_id": v.get("VulnerabilityID"),
+        "severity": v.get("Severity"),
+        "installed_version": v.get("InstalledVersion"),
+        "fixed_version": v.get("FixedVersion"),
+        "title": v.get("Title"),
+    }
+
+
+_VULNERABILITY_REQUIRED = {"advisory_id": "VulnerabilityID", "package": "PkgName"}
+
+
 def report_rows(rec: dict[str, Any], locator: str, ctx: ReadContext) -> list[Record]:
     target = text(rec.get("ArtifactName"))
     if target is None:
         raise BadRecord("ArtifactName: required but missing")
     scanned = sec.when(rec.get("CreatedAt"), "CreatedAt", ctx.default_tz) or sec.file_time(ctx.path)
+    scan = {"source": SOURCE, "target": target, "scanned_at": scanned}
     results = rec.get("Results") or []
     if not isinstance(results, list):
         raise BadRecord(f"Results: expected an array, got {type(results).__name__}")
@@ -73,50 +87,13 @@ def report_rows(rec: dict[str, Any], locator: str, ctx: ReadContext) -> list[Rec
         if vulns is None:
             continue
         if not isinstance(vulns, list):
-            where = child(locator, "Results", i, "Vulnerabilities")
-            out.append(Reject(where, "expected an array", raw_json(vulns)))
+            out.append(Reject(child(locator, "Results", i, "Vulnerabilities"), "expected an array", raw_json(vulns)))
             continue
         for j, v in enumerate(vulns):
             where = child(locator, "Results", i, "Vulnerabilities", j)
-            if not isinstance(v, dict):
-                out.append(Reject(where, f"expected a JSON object, got {type(v).__name__}", raw_json(v)))
-                continue
-            vid, pkg = text(v.get("VulnerabilityID")), text(v.get("PkgName"))
-            if vid is None or pkg is None:
-                missing = "VulnerabilityID" if vid is None else "PkgName"
-                out.append(Reject(where, f"{missing}: required but missing", raw_json(v)))
-                continue
-            out.append(
-                Row(
-                    "vulnerability_observations",
-                    {
-                        "source": SOURCE,
-                        "target": target,
-                        "package": pkg,
-                        "advisory_id": vid,
-                        "scanned_at": scanned,
-                        "severity": sec.finding_severity(v.get("Severity")),
-                        "installed_version": text(v.get("InstalledVersion")),
-                        "fixed_version": text(v.get("FixedVersion")),
-                        "title": text(v.get("Title")),
-                    },
-                    where,
-                    raw_json(v),
-                )
-            )
-    scan = Row(
-        "vulnerability_scans",
-        {
-            "source": SOURCE,
-            "target": target,
-            "scanned_at": scanned,
-            "artifact_type": text(rec.get("ArtifactType")),
-            "findings": sum(1 for r in out if isinstance(r, Row)),
-        },
-        locator,
-        raw_json({k: v for k, v in rec.items() if k != "Results"}),
-    )
-    return [scan, *out]
+            out.append(sec.observation(scan, where, v, _vulnerability, _VULNERABILITY_REQUIRED))
+    raw = raw_json({k: v for k, v in rec.items() if k != "Results"})
+    return sec.scan_rows(scan, rec.get("ArtifactType"), locator, raw, out)
 
 
 class TrivyAdapter(Adapter):
@@ -127,8 +104,7 @@ class TrivyAdapter(Adapter):
         return looks_like_report(sniff.first_record)
 
     def read(self, ctx: ReadContext) -> Iterator[Record]:
-        for locator, rec, raw in sec.iter_records(ctx.path):
-            yield from sec.mapped(lambda r, loc: report_rows(r, loc, ctx), rec, locator, raw)
+        return sec.read_mapped(ctx.path, lambda rec, locator: report_rows(rec, locator, ctx))
 
     def bulk(self, ctx: ReadContext) -> list[BulkInput] | None:
         """The columnar path for a large NDJSON file without blank lines (its locators are line
