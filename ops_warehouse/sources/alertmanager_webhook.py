@@ -397,11 +397,6 @@ def _then_remove(chunk: BulkChunk, folder: Path | None) -> Iterator[BulkChunk]:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _rejects_only(rejects: list[Reject]) -> BulkChunk:
-    """The quarantined alerts of a columnar pass, as a batch of their own (no rows)."""
-    return BulkChunk("SELECT NULL::VARCHAR AS _locator, NULL::VARCHAR AS _raw, NULL::BIGINT AS _ord LIMIT 0", rejects)
-
-
 class AlertmanagerWebhookAdapter(Adapter):
     kind = "alertmanager-webhook"
     description = "Alertmanager webhook notifications (one, a JSON array, or NDJSON)"
@@ -428,7 +423,7 @@ class AlertmanagerWebhookAdapter(Adapter):
         rejects, chunk.rejects = chunk.rejects, []
         out = [BulkInput("alerts", _then_remove(chunk, None if ctx.scratch is not None else folder))]
         if rejects:
-            out.append(BulkInput("alerts", iter([_rejects_only(rejects)])))
+            out.append(BulkInput("alerts", iter([BulkChunk.rejects_only(rejects)])))
         return out
 
 

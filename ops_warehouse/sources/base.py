@@ -74,6 +74,15 @@ class BulkChunk:
     # merge's rule: the greatest updated_at wins, then the later record): read, and duplicates
     duplicates: int = 0
 
+    @classmethod
+    def rejects_only(cls, rejects: list[Reject]) -> BulkChunk:
+        """A batch of nothing but the records the adapter rejected (a SELECT of no rows)."""
+        return cls(NO_ROWS, rejects)
+
+
+# the rows of a batch that carries only rejects
+NO_ROWS = "SELECT NULL::VARCHAR AS _locator, NULL::VARCHAR AS _raw, NULL::BIGINT AS _ord LIMIT 0"
+
 
 @dataclass
 class BulkInput:

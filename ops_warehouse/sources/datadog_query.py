@@ -107,7 +107,7 @@ class DatadogQueryAdapter(Adapter):
         # the exact batch first: when it gives way, nothing of the rejects is staged yet
         return [
             BulkInput(TABLE, iter([BulkChunk(_points_sql(ctx.path, series), exact=True)])),
-            BulkInput(TABLE, iter([BulkChunk(_NO_ROWS, nulls)])),
+            BulkInput(TABLE, iter([BulkChunk.rejects_only(nulls)])),
         ]
 
     def read(self, ctx: ReadContext) -> Iterator[Record]:
@@ -198,7 +198,6 @@ def _point(metric: str, labels: str, locator: str, point: Any) -> Record:
 COLUMNAR_MEMORY: Final = "1GB"
 COLUMNAR_MAX_BYTES: Final = 256 << 20  # the answer is one JSON object, parsed whole
 _NUMERIC: Final = "('BIGINT', 'UBIGINT', 'DOUBLE')"
-_NO_ROWS: Final = "SELECT NULL::VARCHAR AS _locator, NULL::VARCHAR AS _raw, 0::BIGINT AS _ord WHERE false"
 
 
 def _doc(path: Path) -> str:

@@ -236,10 +236,7 @@ def _chunks(folder: Path, name: str, *, done: bool) -> Iterator[BulkChunk]:
             duplicates=int(clean[0]) - int(kept[0]),
         )
         if bad:
-            yield BulkChunk(
-                "SELECT NULL::VARCHAR AS _locator, NULL::VARCHAR AS _raw, NULL::BIGINT AS _ord LIMIT 0",
-                [Reject(loc, why) for loc, why in bad],
-            )
+            yield BulkChunk.rejects_only([Reject(loc, why) for loc, why in bad])
     finally:
         if done:
             shutil.rmtree(folder, ignore_errors=True)
