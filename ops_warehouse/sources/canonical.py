@@ -231,7 +231,7 @@ class CanonicalAdapter(Adapter):
             cols = ", ".join(f'"{c}"' for c in wanted)
             select = (
                 f"SELECT {cols}, 'canonical' AS source, 'row ' || file_row_number AS _locator, NULL::VARCHAR AS _raw, "
-                f"file_row_number AS _ord FROM read_parquet({_sql_text(str(path))}, file_row_number = true)"
+                f"file_row_number AS _ord FROM read_parquet({quote_literal(str(path))}, file_row_number = true)"
             )
             return BulkInput(table, iter([BulkChunk(select)]))
         sniff = Sniff(path)
@@ -372,10 +372,6 @@ def _csv_records(path: Path) -> Iterator[tuple[str, Any, str | None]]:
             yield f"line {line}", ValueError(f"expected {len(header)} fields, found {len(row)}"), raw
             continue
         yield f"line {line}", dict(zip(header, row, strict=False)), raw
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _csv_chunks(path: Path, wanted: tuple[str, ...]) -> Iterator[BulkChunk]:
