@@ -92,22 +92,33 @@ def _outcome(tmp_path: Path, path: Path, label: str) -> tuple[Any, ...]:
     return (report.error, report.read, report.loaded, report.duplicates, report.quarantined), loaded, rejected
 
 
+Patch = tuple[Any, str, Any]
+# the record-by-record reader may not be used (it fails if called)
+ONLY_BULK: Patch = (type(ADAPTER), "read", lambda self, ctx: iter([1 / 0]))
+NO_BULK: Patch = (type(ADAPTER), "bulk", lambda self, ctx: None)
+
+
+def _outcomes(tmp_path: Path, path: Path, monkeypatch: pytest.MonkeyPatch, ways: dict[str, list[Patch]]) -> list[Any]:
+    """The outcome of ingesting ``path`` once per way, each with its own patches in place."""
+    outcomes = []
+    for label, patches in ways.items():
+        with monkeypatch.context() as m:
+            for target, name, value in patches:
+                m.setattr(target, name, value)
+            outcomes.append(_outcome(tmp_path, path, label))
+    return outcomes
+
+
 def _three_ways(tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch, *, columnar: bool) -> list[Any]:
     path = tmp_path / "deploys.csv"
     path.write_bytes(text.encode("utf-8"))
-    outcomes = []
-    with monkeypatch.context() as m:
-        if columnar:  # neither csv.reader path may be used
-            m.setattr(canonical, "_csv_chunks", lambda *a: iter([1 / 0]))
-            m.setattr(type(ADAPTER), "read", lambda self, ctx: iter([1 / 0]))
-        outcomes.append(_outcome(tmp_path, path, "bulk"))
-    with monkeypatch.context() as m:  # csv.reader into Arrow chunks
-        m.setattr(canonical, "_csv_columnar", lambda *a: None)
-        outcomes.append(_outcome(tmp_path, path, "csv-chunks"))
-    with monkeypatch.context() as m:
-        m.setattr(type(ADAPTER), "bulk", lambda self, ctx: None)
-        outcomes.append(_outcome(tmp_path, path, "row-by-row"))
-    return outcomes
+    ways: dict[str, list[Patch]] = {
+        # columnar: neither csv.reader path may be used
+        "bulk": [(canonical, "_csv_chunks", lambda *a: iter([1 / 0])), ONLY_BULK] if columnar else [],
+        "csv-chunks": [(canonical, "_csv_columnar", lambda *a: None)],  # csv.reader into Arrow chunks
+        "row-by-row": [NO_BULK],
+    }
+    return _outcomes(tmp_path, path, monkeypatch, ways)
 
 
 @pytest.mark.parametrize("case", sorted(PLAIN))
@@ -164,15 +175,7 @@ NDJSON_ODD: dict[str, list[Any]] = {
 def _ndjson_two_ways(tmp_path: Path, lines: list[str], monkeypatch: pytest.MonkeyPatch, *, columnar: bool) -> list[Any]:
     path = tmp_path / "deploys.ndjson"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    outcomes = []
-    with monkeypatch.context() as m:
-        if columnar:  # the record-by-record reader may not be used
-            m.setattr(type(ADAPTER), "read", lambda self, ctx: iter([1 / 0]))
-        outcomes.append(_outcome(tmp_path, path, "bulk"))
-    with monkeypatch.context() as m:
-        m.setattr(type(ADAPTER), "bulk", lambda self, ctx: None)
-        outcomes.append(_outcome(tmp_path, path, "row-by-row"))
-    return outcomes
+    return _outcomes(tmp_path, path, monkeypatch, {"bulk": [ONLY_BULK] if columnar else [], "row-by-row": [NO_BULK]})
 
 
 @pytest.mark.parametrize("case", sorted(NDJSON_PLAIN))

@@ -58,33 +58,26 @@ def spark_session() -> Iterator[Any]:
 _GOOD = 'sum(rate(http_requests_total{service="checkout",code!~"5.."}[5m]))'
 _TOTAL = 'sum(rate(http_requests_total{service="checkout"}[5m]))'
 _SLICES = "\n      timeSliceTarget: 0.97\n      timeSliceWindow: 5m"
+# name, target, duration, calendar time zone (None: a rolling window), budgeting method, more objective
+_MORE: list[tuple[str, float, str, str | None, str, str]] = [
+    ("month-berlin", 0.995, "1M", "Europe/Berlin", "Occurrences", ""),
+    ("week-kolkata-slices", 0.99, "1w", "Asia/Kolkata", "Timeslices", _SLICES),
+    ("quarter-new-york-ratio", 0.98, "1Q", "America/New_York", "RatioTimeslices", "\n      timeSliceWindow: 1m"),
+    ("rolling-3d", 0.999, "3d", None, "Occurrences", ""),
+]
 MORE_SLOS = [
     openslo_yaml(
-        "month-berlin", target=0.995, duration="1M", rolling=False, tz="Europe/Berlin", good=_GOOD, total=_TOTAL
-    ),
-    openslo_yaml(
-        "week-kolkata-slices",
-        target=0.99,
-        duration="1w",
-        rolling=False,
-        tz="Asia/Kolkata",
+        name,
+        target=target,
+        duration=duration,
+        rolling=tz is None,
+        tz=tz,
         good=_GOOD,
         total=_TOTAL,
-        method="Timeslices",
-        extra_objective=_SLICES,
-    ),
-    openslo_yaml(
-        "quarter-new-york-ratio",
-        target=0.98,
-        duration="1Q",
-        rolling=False,
-        tz="America/New_York",
-        good=_GOOD,
-        total=_TOTAL,
-        method="RatioTimeslices",
-        extra_objective="\n      timeSliceWindow: 1m",
-    ),
-    openslo_yaml("rolling-3d", target=0.999, duration="3d", good=_GOOD, total=_TOTAL),
+        method=method,
+        extra_objective=extra,
+    )
+    for name, target, duration, tz, method, extra in _MORE
 ]
 
 
