@@ -19,7 +19,7 @@ from ops_warehouse.defs.checks import ContractValidation, check_name, contract_c
 from ops_warehouse.defs.resources import EngineResource, WarehouseResource
 from ops_warehouse.lake.models import Model, StagedTableRejected, assets_dir, discover_models
 from ops_warehouse.lake.publish import publish
-from ops_warehouse.lake.store import connect, quote_literal
+from ops_warehouse.lake.store import connect, derived_location, quote_literal
 from ops_warehouse.lake.tables import RAW_TABLES
 from ops_warehouse.quality.contracts import Contract
 from ops_warehouse.timeutil import iso_week_label
@@ -116,7 +116,7 @@ def model_asset(model: Model, known: set[str], contract: Contract | None = None)
                     "was left as it was (see the check's failures)"
                 )
             ) from None
-        path = home.lake / model.layer / f"{model.name}.parquet"
+        path = derived_location(home.lake, model.layer, model.name)
         if run.skipped is not None:
             context.log.warning(f"{model.key} not rebuilt on {run.engine}: {run.skipped}; the table is left as it was")
             checks: list[dg.AssetCheckResult] = []

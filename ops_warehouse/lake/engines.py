@@ -127,19 +127,14 @@ class SparkEngine:
         files = incremental_.lake_files(home)
         variables = dict(catalog.settings)
         variables["since"] = None  # full builds: every row is recomputed
+        variables["until"] = None
         variables["sli_samples_from"] = None
         variables["dora_benchmarks_dir"] = str(assets / "benchmarks")
         incremental_.forget(home, model.key)
-        from ops_warehouse.lake.spark import derived_table
-
-        # a table kept as a folder of days is written in that layout, by the day of its key
-        target = derived_table(home, model.layer, model.name)
-        day_column = None
-        if target.is_dir():
-            declared = incremental_.declaration(sql)
-            if declared is None:
-                raise ValueError(f"{model.key} is stored by day but declares no incremental key to split it by")
-            day_column = declared.key
+        # a table its model keeps by day is written in that layout, by the UTC day of its key
+        declared = incremental_.declaration(sql)
+        day_column = declared.key if declared is not None and declared.partition == "day" else None
+        target = incremental_.table_path(home, model.layer, model.name, declared)
         runner = self.runner()
         if validate is None:
             rows = runner.run(home, sql, model.deps, target, catalog, variables, day_column=day_column)
@@ -160,6 +155,7 @@ class SparkEngine:
                 if staged.is_dir():
                     shutil.rmtree(staged, ignore_errors=True)
                 staged.unlink(missing_ok=True)
+        incremental_.drop_other_layout(home, model.layer, model.name, day_column is not None)
         incremental_.record(
             home,
             model.key,

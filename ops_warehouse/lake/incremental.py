@@ -1,7 +1,10 @@
 """Incremental rebuilds: recompute only the tail of a table that new data can change.
 
 A model opts in with a header line ``-- incremental: key=<column> [grain=week] rule=<name>``.
-Every other model is always rebuilt whole.
+Every other model is always rebuilt whole. ``partition=day chunks=<relation>`` adds that the table
+is kept as one file per UTC day of its key and computed in spans of days sized by the rows of
+``<relation>`` (see ``ops_warehouse.lake.models._run_by_day``): its incremental runs rewrite only
+the days from ``since`` on.
 
 Build state (``lake/_build_state.json``) records, per model, the raw data it was built against
 (a digest of every raw Parquet file's identity: files are only ever replaced whole, so a changed
@@ -50,7 +53,7 @@ import duckdb
 
 from ops_warehouse.catalog import Catalog
 from ops_warehouse.home import DataHome
-from ops_warehouse.lake.store import Lake, quote_literal, typed_scan
+from ops_warehouse.lake.store import Lake, derived_location, derived_read_sql, quote_literal, typed_scan
 from ops_warehouse.lake.tables import RAW_TABLES
 
 STATE_FILE = "_build_state.json"
@@ -65,6 +68,8 @@ class Declaration:
     key: str
     rule: str
     grain: str | None = None  # "week": the key is a week_start DATE
+    partition: str | None = None  # "day": kept as one file per UTC day of the key
+    chunks: str | None = None  # the day-partitioned relation whose rows size the spans
 
 
 def declaration(sql: str | None) -> Declaration | None:
@@ -79,7 +84,27 @@ def declaration(sql: str | None) -> Declaration | None:
         raise ValueError(f"incremental header needs key= and rule=: {m.group(0).strip()}")
     if fields["rule"] not in RULES:
         raise ValueError(f"unknown incremental rule {fields['rule']!r}")
-    return Declaration(fields["key"], fields["rule"], fields.get("grain"))
+    if fields.get("partition") not in (None, "day"):
+        raise ValueError(f"unknown partition {fields['partition']!r} (known: day)")
+    return Declaration(
+        fields["key"], fields["rule"], fields.get("grain"), fields.get("partition"), fields.get("chunks")
+    )
+
+
+def table_path(home: DataHome, layer: str, name: str, decl: Declaration | None) -> Path:
+    """Where a model's table is kept: the folder of days of a ``partition=day`` model, else one file."""
+    if decl is not None and decl.partition == "day":
+        return home.lake / layer / name
+    return home.lake / layer / f"{name}.parquet"
+
+
+def drop_other_layout(home: DataHome, layer: str, name: str, by_day: bool) -> None:
+    """After a table was written in its layout, remove a copy of it left in the other one (a model
+    that started or stopped being kept by day)."""
+    if by_day:
+        (home.lake / layer / f"{name}.parquet").unlink(missing_ok=True)
+    else:
+        shutil.rmtree(home.lake / layer / name, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------- state
@@ -222,14 +247,15 @@ def _new_plan(
     (d / "base").mkdir(parents=True, exist_ok=True)
     for key in models:
         layer, name = key.split(".", 1)
-        src = home.lake / layer / f"{name}.parquet"
+        src = derived_location(home.lake, layer, name)
         if src.exists():
-            dst = d / "base" / layer / f"{name}.parquet"
+            dst = d / "base" / layer / src.name
             dst.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(src, dst)  # the build replaces src by rename, so the link keeps the old file
-            except OSError:
-                shutil.copy2(src, dst)
+            # the build replaces files by rename, so a link keeps the old one
+            if src.is_dir():
+                shutil.copytree(src, dst, copy_function=_link_or_copy)
+            else:
+                _link_or_copy(src, dst)
     plan = {
         "id": uuid.uuid4().hex,
         "base": base,
@@ -241,6 +267,13 @@ def _new_plan(
     }
     _write_json(home, d / "plan.json", plan)
     return plan
+
+
+def _link_or_copy(src: str | Path, dst: str | Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 def record(
@@ -328,12 +361,11 @@ class Evidence:
 
     def before(self, key: str) -> str:
         layer, name = key.split(".", 1)
-        f = _build_dir(self.home) / "base" / layer / f"{name}.parquet"
-        return f"SELECT * FROM read_parquet({quote_literal(str(f))})"
+        return derived_read_sql(derived_location(_build_dir(self.home) / "base", layer, name))
 
     def after(self, key: str) -> str:
         layer, name = key.split(".", 1)
-        return f"SELECT * FROM read_parquet({quote_literal(str(self.home.lake / layer / f'{name}.parquet'))})"
+        return derived_read_sql(derived_location(self.home.lake, layer, name))
 
     def upstream_since(self, key: str) -> Any:
         """The since an upstream model used in this plan: a value, FULL, or 'unchanged'."""
@@ -616,9 +648,8 @@ def _upstream_time(ev: Evidence, key: str) -> Any:
 def rule_sli_minutes(ev: Evidence) -> Any:
     """core.sli_minutes, key minute. New samples of the queried metrics change their own minute and
     the next sample's increase (later): since = the start of the time slice holding the earliest
-    new sample (slices divide a day and are aligned to the epoch). The SQL reads samples from
-    ``sli_samples_from``: early enough that every series with samples from since on has its
-    previous sample read (one day back, further for a series whose previous sample is older)."""
+    new sample (slices divide a day and are aligned to the epoch). What the SQL must read before
+    ``since`` (each series' previous sample) is set per span by :func:`sli_minutes_span`."""
     if _slos_changed(ev):
         return FULL
     metrics = ev.materialize(f"SELECT DISTINCT metric FROM ({ev.after('core.slo_selectors')})")
@@ -628,27 +659,45 @@ def rule_sli_minutes(ev: Evidence) -> Any:
     if t0 is None:
         return None
     slice_s = ev.value(f"SELECT coalesce(max(slice_s), 60) FROM ({ev.after('core.slos')})")
-    since = ev.con.execute(
+    return ev.con.execute(
         "SELECT to_timestamp(floor(epoch(date_trunc('minute', CAST(? AS TIMESTAMPTZ))) / ?) * ?)",
         [t0, slice_s, slice_s],
     ).fetchone()[0]
-    lookback = ev.con.execute("SELECT CAST(? AS TIMESTAMPTZ) - INTERVAL 1 DAY", [since]).fetchone()[0]
-    selected = f"SELECT metric, labels, ts FROM raw.metric_samples WHERE metric IN (SELECT metric FROM ({metrics}))"
-    missing = ev.materialize(
-        f"SELECT DISTINCT metric, labels FROM ({selected}) WHERE ts >= {_lit(since.isoformat())} "
-        f"EXCEPT SELECT DISTINCT metric, labels FROM ({selected}) "
-        f"WHERE ts >= {_lit(lookback.isoformat())} AND ts < {_lit(since.isoformat())}"
+
+
+def sli_samples_from(con: duckdb.DuckDBPyConnection, since: Any, until: Any) -> Any:
+    """The earliest sample core.sli_minutes must read to compute the minutes in [since, until):
+    one day before ``since``, or further back for a series with samples in the span but none in
+    that day (its previous sample, a counter's baseline, is older). ``con`` is the model's."""
+    selected = (
+        "SELECT metric, labels, ts FROM raw.metric_samples "
+        "WHERE metric IN (SELECT DISTINCT metric FROM core.slo_selectors)"
     )
-    start = lookback
-    if ev.value(f"SELECT count(*) FROM ({missing})"):
-        deeper = ev.value(
-            f"SELECT min(last) FROM (SELECT max(s.ts) AS last FROM ({selected}) AS s "
-            f"JOIN ({missing}) AS m ON m.metric = s.metric AND m.labels = s.labels "
-            f"WHERE s.ts < {_lit(lookback.isoformat())} GROUP BY s.metric, s.labels)"
-        )
-        if deeper is not None:
-            start = min(start, deeper)
-    ev.con.execute("SET VARIABLE sli_samples_from = CAST(? AS TIMESTAMPTZ)", [start])
+    lookback = con.execute("SELECT CAST(? AS TIMESTAMPTZ) - INTERVAL 1 DAY", [since]).fetchone()[0]
+    missing = con.execute(
+        f"""SELECT count(*) FROM (
+            SELECT DISTINCT metric, labels FROM ({selected}) WHERE ts >= $since AND ($until IS NULL OR ts < $until)
+            EXCEPT SELECT DISTINCT metric, labels FROM ({selected}) WHERE ts >= $lookback AND ts < $since)""",
+        {"since": since, "until": until, "lookback": lookback},
+    ).fetchone()[0]
+    if not missing:
+        return lookback
+    deeper = con.execute(
+        f"""SELECT min(last) FROM (
+            SELECT max(s.ts) AS last FROM ({selected}) AS s
+            JOIN (SELECT DISTINCT metric, labels FROM ({selected})
+                  WHERE ts >= $since AND ($until IS NULL OR ts < $until)) AS m
+              ON m.metric = s.metric AND m.labels = s.labels
+            WHERE s.ts < $lookback GROUP BY s.metric, s.labels)""",
+        {"since": since, "until": until, "lookback": lookback},
+    ).fetchone()[0]
+    return lookback if deeper is None else min(lookback, deeper)
+
+
+def sli_minutes_span(con: duckdb.DuckDBPyConnection, target: Path, since: Any, until: Any) -> Any:
+    """Before a span of core.sli_minutes: read samples from :func:`sli_samples_from` on."""
+    start = None if since is None else sli_samples_from(con, since, until)
+    con.execute("SET VARIABLE sli_samples_from = CAST(? AS TIMESTAMPTZ)", [start])
     return since
 
 
@@ -688,7 +737,9 @@ def rule_slo_budget_daily(ev: Evidence) -> Any:
 def rule_slo_alerts(ev: Evidence) -> Any:
     """marts.slo_alerts, key fired_at. A condition at instant t reads the minutes before t, so with
     minutes recomputed from c, instants from c + 1 minute can change; a firing still open then is
-    recomputed from its start (its resolution may move)."""
+    recomputed from its start (its resolution may move, see :func:`slo_alerts_span`). An SLO whose
+    data resumes after a gap was evaluated up to the end of its old last minute: the instants
+    after it (its windows draining through the gap) are new, so they are recomputed too."""
     if _slos_changed(ev):
         return FULL
     c = _upstream_time(ev, "core.sli_minutes")
@@ -696,13 +747,33 @@ def rule_slo_alerts(ev: Evidence) -> Any:
         return c
     t = ev.con.execute("SELECT CAST(? AS TIMESTAMPTZ) + INTERVAL 1 MINUTE", [c]).fetchone()[0]
     lit = _lit(t.isoformat())
+    changed = ev.materialize(f"SELECT DISTINCT slo_name FROM ({_sli_changes(ev)})")
     return ev.value(
         _min(
             f"SELECT {lit} AS t",
-            f"SELECT fired_at AS t FROM ({ev.before('marts.slo_alerts')}) "
-            f"WHERE fired_at < {lit} AND (resolved_at IS NULL OR resolved_at >= {lit})",
+            f"SELECT max(last_minute) + INTERVAL 1 MINUTE AS t FROM ({ev.before('core.sli_hours')}) "
+            f"WHERE slo_name IN (SELECT slo_name FROM ({changed})) GROUP BY slo_name",
         )
     )
+
+
+def slo_alerts_span(con: duckdb.DuckDBPyConnection, target: Path, since: Any, until: Any) -> Any:
+    """Before a span of marts.slo_alerts from ``since``: a firing written before ``since`` and still
+    open at it (or resolved at or after it) may resolve elsewhere, so the span starts at its
+    start instead."""
+    if since is None or not target.exists():
+        return since
+    earlier = con.execute(
+        f"SELECT min(fired_at) FROM ({derived_read_sql(target)}) "
+        "WHERE fired_at < $since AND (resolved_at IS NULL OR resolved_at >= $since)",
+        {"since": since},
+    ).fetchone()[0]
+    return since if earlier is None else min(since, earlier)
+
+
+# Span hooks of the models kept by day: (the model's connection, its table, a span's since and
+# until) -> the since the span must start at, after preparing what the span reads.
+CHUNK_HOOKS = {"sli_minutes": sli_minutes_span, "slo_alerts": slo_alerts_span}
 
 
 RULES.update(
@@ -839,7 +910,7 @@ def decide(
     if plan is None:
         out.reason = "full: no comparable previous build"
         return out
-    target = home.lake / model.layer / f"{model.name}.parquet"
+    target = table_path(home, model.layer, model.name, decl)
     if decl is None or not target.exists():
         out.reason = "full: not incremental"
         return out

@@ -10,8 +10,12 @@ how the table is computed. It may read:
   windows, policy stages),
 - ``getvariable('<setting>')``: the catalog's settings, e.g. ``attribution_window_hours``.
 
-Running a model writes its result to ``lake/<layer>/<name>.parquet`` atomically. The Dagster
-assets call :func:`run_model`; nothing here imports Dagster.
+Running a model writes its result to ``lake/<layer>/<name>.parquet`` atomically. A model whose
+declaration says ``partition=day`` (the SLO engine's per-minute tables) is kept as one file per UTC
+day of its key, ``lake/<layer>/<name>/day=YYYY-MM-DD/part-0.parquet``, and computed in spans of
+whole days sized by the input rows they read (see :func:`_run_by_day`): a full build never holds
+a year of minutes at once, and an incremental one rewrites only the days from ``since`` on. The
+Dagster assets call :func:`run_model`; nothing here imports Dagster.
 """
 
 from __future__ import annotations
@@ -19,19 +23,31 @@ from __future__ import annotations
 import functools
 import graphlib
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 
 from ops_warehouse import progress
 from ops_warehouse.catalog import Catalog
+from ops_warehouse.fileio import fsync_file
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake import incremental as incremental_
-from ops_warehouse.lake.store import Lake, atomic_copy, connect, quote_ident, quote_literal
+from ops_warehouse.lake.store import (
+    PART,
+    Lake,
+    atomic_copy,
+    connect,
+    derived_day_files,
+    derived_read_sql,
+    quote_ident,
+    quote_literal,
+)
 from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
 
 LAYERS = ("core", "marts")
@@ -182,10 +198,14 @@ def open_lake(
         con.execute(f"CREATE VIEW raw.ingest_log AS {lake.scan_sql(INGEST_LOG)}")
     for layer in LAYERS:
         layer_dir = home.lake / layer
-        for f in sorted(layer_dir.glob("*.parquet")) if layer_dir.exists() else []:
-            con.execute(
-                f"CREATE VIEW {layer}.{quote_ident(f.stem)} AS SELECT * FROM read_parquet({quote_literal(str(f))})"
-            )
+        tables = (
+            sorted(p for p in layer_dir.iterdir() if p.suffix == ".parquet" or p.is_dir()) if layer_dir.exists() else []
+        )
+        for f in tables:
+            name = f.stem if f.suffix == ".parquet" else f.name
+            if f.is_dir() and (layer_dir / f"{name}.parquet").exists():
+                continue  # a table that moved between layouts: the file is the one in use
+            con.execute(f"CREATE VIEW {layer}.{quote_ident(name)} AS {derived_read_sql(f)}")
     for name, (columns, rows) in catalog.tables().items():
         cols = ", ".join(f"{quote_ident(c)} VARCHAR" for c in columns)
         con.execute(f"CREATE TABLE catalog.{quote_ident(name)} ({cols})")
@@ -203,6 +223,8 @@ def open_lake(
         con.execute(f"SET VARIABLE {key} = ?", [value])
     # incremental models read the earliest key to recompute; NULL (a full build) means everything
     con.execute("SET VARIABLE since = NULL")
+    # a model kept by day is computed in spans of days: rows with key < until (NULL: no end)
+    con.execute("SET VARIABLE until = NULL")
     # core.sli_minutes reads samples from here on (set by its incremental rule; NULL: all of them)
     con.execute("SET VARIABLE sli_samples_from = NULL")
     return con
@@ -249,7 +271,9 @@ def run_model(
     started = time.monotonic()
     progress.note(f"model {model.key}: started")
     con = open_lake(home, catalog, raw={d for d in model.deps if not d.startswith(("core.", "marts."))})
-    target = home.lake / model.layer / f"{model.name}.parquet"
+    declared = incremental_.declaration(_model_sql(model))
+    by_day = declared is not None and declared.partition == "day"
+    target = incremental_.table_path(home, model.layer, model.name, declared)
     try:
         decision = incremental_.decide(home, con, discover_models(), model, catalog, assets_dir())
         if not incremental:
@@ -257,20 +281,27 @@ def run_model(
         incremental_.forget(home, model.key)
         if not decision.unchanged:
             select = model.fn(con) if model.fn is not None else _strip_semicolon(model.sql or "")
-            if decision.since is not None:
-                con.execute("SET VARIABLE since = ?", [decision.since])
-                declared = incremental_.declaration(_model_sql(model))
-                assert declared is not None  # a since is only decided for a model that declares its key
-                key = quote_ident(declared.key)
-                select = (
-                    f"SELECT * FROM read_parquet({quote_literal(str(target))}) WHERE {key} < getvariable('since') "
-                    f"UNION ALL BY NAME "
-                    f"SELECT * FROM ({select}) WHERE {key} >= getvariable('since') OR {key} IS NULL"
-                )
-            if validate is None:
-                atomic_copy(con, select, target, home.tmp)
+            if by_day:
+                assert declared is not None
+                if validate is not None:
+                    raise ValueError(f"{model.key} is kept by day: a data contract on it is not supported")
+                _run_by_day(home, con, model.key, declared, select, decision.since, target)
             else:
-                _stage_validate_promote(con, select, target, home.tmp, validate, model.key)
+                if decision.since is not None:
+                    con.execute("SET VARIABLE since = ?", [decision.since])
+                    assert declared is not None  # a since is only decided for a model that declares its key
+                    key = quote_ident(declared.key)
+                    select = (
+                        f"SELECT * FROM read_parquet({quote_literal(str(target))}) "
+                        f"WHERE {key} < getvariable('since') "
+                        f"UNION ALL BY NAME "
+                        f"SELECT * FROM ({select}) WHERE {key} >= getvariable('since') OR {key} IS NULL"
+                    )
+                if validate is None:
+                    atomic_copy(con, select, target, home.tmp)
+                else:
+                    _stage_validate_promote(con, select, target, home.tmp, validate, model.key)
+            incremental_.drop_other_layout(home, model.layer, model.name, by_day)
         elif validate is not None and not validate(target):
             raise StagedTableRejected(f"{model.key} failed validation")
         since = "unchanged" if decision.unchanged else incremental_.since_text(decision.since) or incremental_.FULL
@@ -285,7 +316,7 @@ def run_model(
             upstream=sorted(d for d in model.deps if d.startswith(("core.", "marts."))),
         )
         LAST_DECISIONS[model.key] = decision.reason
-        counted = con.execute(f"SELECT count(*) FROM read_parquet({quote_literal(str(target))})").fetchone()
+        counted = con.execute(f"SELECT count(*) FROM ({derived_read_sql(target)})").fetchone()
         rows = int(counted[0]) if counted else 0
         progress.note(f"model {model.key}: done, {rows:,} rows in {time.monotonic() - started:.1f}s")
         return rows
@@ -305,6 +336,162 @@ def _stage_validate_promote(
         os.replace(staged, target)
     finally:
         staged.unlink(missing_ok=True)
+
+
+# A span of a model kept by day reads about this many input rows (its ``chunks`` relation's rows
+# of the span's days): the bound on what one query holds, whatever the history's length.
+CHUNK_ROWS = int(os.environ.get("OPS_WAREHOUSE_CHUNK_ROWS", "4000000"))
+
+
+def _spans(rows_by_day: dict[date, int], limit: int) -> list[tuple[date | None, date | None]]:
+    """Consecutive days cut into spans of at most ``limit`` input rows (a day over it is a span of
+    its own): ``(first day, next span's first day)``, the first open at its start (it begins at
+    the build's ``since``) and the last at its end.
+
+    >>> d = [date(2025, 1, n) for n in (1, 2, 3, 4)]
+    >>> [(a and a.day, b and b.day) for a, b in _spans({d[0]: 3, d[1]: 3, d[2]: 7, d[3]: 1}, 6)]
+    [(None, 3), (3, 4), (4, None)]
+    >>> _spans({}, 6)
+    [(None, None)]
+    """
+    cuts: list[date] = []
+    held = 0
+    for day in sorted(rows_by_day):
+        n = rows_by_day[day]
+        if held and held + n > limit:
+            cuts.append(day)
+            held = 0
+        held += n
+    bounds: list[date | None] = [None, *cuts, None]
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def _input_rows_by_day(home: DataHome, relation: str, first: date | None) -> dict[date, int]:
+    """Rows per UTC day of a day-partitioned relation (a raw table, or a derived table kept by
+    day), from the Parquet footers, for the days from ``first`` on."""
+    import pyarrow.parquet as pq
+
+    layer, name = relation.split(".", 1)
+    if layer == "raw":
+        files = {f.parent.name.split("=", 1)[1]: f for f in Lake(home).files(RAW_TABLES[name])}
+    else:
+        files = derived_day_files(home.lake / layer / name)
+    out = {}
+    for day, f in files.items():
+        d = date.fromisoformat(day)
+        if first is None or d >= first:
+            out[d] = pq.read_metadata(f).num_rows
+    return out
+
+
+def _day_start(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=UTC)
+
+
+def _utc_day(t: datetime) -> date:
+    return t.astimezone(UTC).date()
+
+
+def _run_by_day(
+    home: DataHome,
+    con: duckdb.DuckDBPyConnection,
+    key: str,
+    declared: incremental_.Declaration,
+    select: str,
+    since: datetime | None,
+    target: Path,
+) -> None:
+    """Write a model kept by day: the rows with ``key >= since`` (all of them when None),
+    computed span by span (:func:`_spans` over the input rows of the declared ``chunks``
+    relation). Each span sets the ``since`` and ``until`` variables the model's SQL reads and is
+    written by one partitioned COPY, each of its days renamed into place; the first day of a span
+    keeps the old rows before its ``since``. A span hook (``CHUNK_HOOKS``) may move a span's start
+    back (a firing still open) or prepare what the span reads (a counter's baseline). The days from
+    the first recomputed one on that no span wrote are removed."""
+    first = None if since is None else _utc_day(since)
+    rows_by_day = _input_rows_by_day(home, declared.chunks, first) if declared.chunks else {}
+    hook = incremental_.CHUNK_HOOKS.get(declared.rule)
+    written: set[str] = set()
+    spans = _spans(rows_by_day, CHUNK_ROWS)
+    for i, (lo, hi) in enumerate(spans):
+        span_since = since if lo is None else _day_start(lo)
+        until = None if hi is None else _day_start(hi)
+        if hook is not None:
+            span_since = hook(con, target, span_since, until)
+        if span_since is not None:
+            start = _utc_day(span_since)
+            first = start if first is None or start < first else first
+        if len(spans) > 1:
+            progress.note(f"model {key}: days {lo or 'start'} to {hi or 'end'} ({i + 1}/{len(spans)})")
+        written |= _write_span(home, con, declared.key, select, span_since, until, target)
+    for name, f in derived_day_files(target).items():
+        if name not in written and (since is None or (first is not None and date.fromisoformat(name) >= first)):
+            f.unlink()
+            f.parent.rmdir()
+    empty = target / "empty.parquet"
+    if derived_day_files(target):
+        empty.unlink(missing_ok=True)
+    elif not empty.exists():
+        # an empty table keeps its columns: one file of no rows
+        con.execute("SET VARIABLE since = NULL")
+        con.execute("SET VARIABLE until = NULL")
+        atomic_copy(con, f"SELECT * FROM ({select}) LIMIT 0", empty, home.tmp)
+
+
+def _write_span(
+    home: DataHome,
+    con: duckdb.DuckDBPyConnection,
+    key_column: str,
+    select: str,
+    since: datetime | None,
+    until: datetime | None,
+    target: Path,
+) -> set[str]:
+    """The rows of ``[since, until)`` as day files of ``target`` (plus, in the day of ``since``,
+    the old rows before it); returns the days written."""
+    key = quote_ident(key_column)
+    con.execute("SET VARIABLE since = ?", [since])
+    con.execute("SET VARIABLE until = ?", [until])
+    body = (
+        f"SELECT * FROM ({select}) WHERE (getvariable('since') IS NULL OR {key} >= getvariable('since')) "
+        f"AND (getvariable('until') IS NULL OR {key} < getvariable('until'))"
+    )
+    if since is not None:
+        kept = derived_day_files(target).get(_utc_day(since).isoformat())
+        if kept is not None:
+            body = (
+                f"SELECT * FROM read_parquet({quote_literal(str(kept))}, hive_partitioning = false) WHERE {key} < getvariable('since') "
+                f"UNION ALL BY NAME {body}"
+            )
+    home.tmp.mkdir(parents=True, exist_ok=True)
+    scratch = home.tmp / f"{target.name}.{uuid.uuid4().hex}.days"
+    try:
+        con.execute(
+            f"COPY (SELECT *, coalesce(strftime(timezone('UTC', {key}), '%Y-%m-%d'), 'none') AS _day FROM ({body})) "
+            f"TO {quote_literal(str(scratch))} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_day))"
+        )
+        days: set[str] = set()
+        for folder in sorted(scratch.glob("_day=*")) if scratch.exists() else []:
+            day = folder.name.split("=", 1)[1]
+            if day == "none":
+                raise ValueError(f"{target.name} is kept by day but has rows without a {key_column}")
+            parts = sorted(folder.glob("*.parquet"))
+            one = parts[0]
+            if len(parts) > 1:  # the writer closed and reopened the day: join its files
+                one = folder / "joined.parquet"
+                files = "[" + ", ".join(quote_literal(str(p)) for p in parts) + "]"
+                con.execute(
+                    f"COPY (SELECT * FROM read_parquet({files}, hive_partitioning = false)) TO {quote_literal(str(one))} "
+                    "(FORMAT parquet, COMPRESSION zstd)"
+                )
+            dest = target / f"day={day}" / PART
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fsync_file(one)
+            os.replace(one, dest)
+            days.add(day)
+        return days
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 # how each model ran in this process's latest build: "full: ...", "unchanged", "incremental from ..."

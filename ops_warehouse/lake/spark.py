@@ -38,7 +38,7 @@ from ops_warehouse.catalog import Catalog
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.duck_types import spark_type
 from ops_warehouse.lake.spark_sql import CsvRead, to_spark, view_name
-from ops_warehouse.lake.store import Lake, fsync_file
+from ops_warehouse.lake.store import Lake, derived_location, fsync_file
 from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
 
 if TYPE_CHECKING:
@@ -66,10 +66,8 @@ LOCAL_CONF = {
 
 
 def derived_table(home: DataHome, layer: str, name: str) -> Path:
-    """Where a core or mart table is stored: the folder ``lake/<layer>/<name>/`` when the table is
-    kept as one file per day (``day=YYYY-MM-DD/part-0.parquet``), else ``lake/<layer>/<name>.parquet``."""
-    folder = home.lake / layer / name
-    return folder if folder.is_dir() else home.lake / layer / f"{name}.parquet"
+    """Where a core or mart table is stored (see :func:`ops_warehouse.lake.store.derived_location`)."""
+    return derived_location(home.lake, layer, name)
 
 
 def slo_constants() -> dict[str, pa.Table]:
@@ -275,6 +273,8 @@ class SparkRunner:
                 fsync_file(parts[0])
                 os.replace(parts[0], day / "part-0.parquet")
                 rows += _parquet_rows(day / "part-0.parquet")
+            if rows == 0:  # an empty table keeps its columns: one file of no rows
+                self._write(home, frame.limit(0), built / "empty.parquet")
             if target.exists():
                 os.replace(target, old)
             os.replace(built, target)

@@ -7,6 +7,7 @@ Layout under ``<home>/lake``::
     quarantine/rejected_rows/part-0.parquet
     meta/ingest_log/part-0.parquet
     core/<table>.parquet, marts/<table>.parquet derived tables
+    core/<table>/day=2026-11-23/part-0.parquet  derived tables kept by day (``partition=day``)
 
 Every file is written to a temporary name in the data home and renamed into place, so a reader
 (or a crash) sees the old file or the new one, never half of one. Merges run under an exclusive
@@ -58,6 +59,34 @@ def connect(*, memory_limit: str | None = None, temp_dir: Path | None = None) ->
     return con
 
 
+def derived_location(lake_root: Path, layer: str, name: str) -> Path:
+    """A derived table's path under ``lake_root``: the folder ``<layer>/<name>/`` when the table
+    is kept as one file per UTC day of its key (``day=YYYY-MM-DD/part-0.parquet``; an empty
+    table is one ``empty.parquet``), else ``<layer>/<name>.parquet``."""
+    folder = lake_root / layer / name
+    return folder if folder.is_dir() else lake_root / layer / f"{name}.parquet"
+
+
+def derived_read_sql(path: Path) -> str:
+    """A SELECT over a derived table stored at ``path`` (a file, or a folder of day files, which
+    hold every column: no ``day`` column is read from the folder names).
+
+    >>> derived_read_sql(Path("/l/core/x.parquet"))
+    "SELECT * FROM read_parquet('/l/core/x.parquet')"
+    """
+    if path.is_dir():
+        glob = quote_literal(str(path / "**" / "*.parquet"))
+        return f"SELECT * FROM read_parquet({glob}, hive_partitioning = false)"
+    return f"SELECT * FROM read_parquet({quote_literal(str(path))})"
+
+
+def derived_day_files(path: Path) -> dict[str, Path]:
+    """The day files of a table kept by day, by day (``YYYY-MM-DD``)."""
+    if not path.is_dir():
+        return {}
+    return {d.name.split("=", 1)[1]: d / PART for d in sorted(path.glob("day=*")) if (d / PART).exists()}
+
+
 def atomic_copy(con: duckdb.DuckDBPyConnection, query: str, target: Path, tmp_dir: Path) -> None:
     """Write the result of ``query`` to ``target`` as Parquet, atomically."""
     with staged(target, tmp_dir) as tmp:
@@ -99,7 +128,9 @@ class Lake:
         return sorted(d.glob(f"day=*/{PART}"))
 
     def derived_path(self, layer: str, name: str) -> Path:
-        return self.root / layer / f"{name}.parquet"
+        """Where a core or mart table is: the folder ``<layer>/<name>/`` of a table kept by day,
+        else the file ``<layer>/<name>.parquet``."""
+        return derived_location(self.root, layer, name)
 
     def scan_sql(self, table: RawTable) -> str:
         """A SELECT over the table's current files (or an empty relation with its schema)."""

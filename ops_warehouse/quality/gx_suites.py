@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ops_warehouse.lake.store import connect, quote_literal
+from ops_warehouse.lake.store import connect, derived_read_sql
 from ops_warehouse.quality.contracts import Contract, Finding
 
 
@@ -54,7 +54,7 @@ def validate_parquet(contract: Contract, parquet: Path) -> tuple[int, list[Findi
 
     con = connect()
     try:
-        df = con.execute(f"SELECT * FROM read_parquet({quote_literal(str(parquet))})").fetchdf()
+        df = con.execute(derived_read_sql(parquet)).fetchdf()
     finally:
         con.close()
     # in memory only: no temporary data-docs folders left behind

@@ -17,7 +17,7 @@ from pathlib import Path
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import ingest_file
 from ops_warehouse.lake import models
-from ops_warehouse.lake.store import connect, quote_literal
+from ops_warehouse.lake.store import connect, derived_location, derived_read_sql, quote_literal
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 SERVICES = ("api", "web")
@@ -112,12 +112,11 @@ def _assert_same_as_full(home: DataHome, scratch: Path) -> None:
     try:
         for key in TABLES:
             layer, name = key.split(".")
-            a = quote_literal(str(home.lake / layer / f"{name}.parquet"))
-            b = quote_literal(str(ref.lake / layer / f"{name}.parquet"))
-            n_a, n_b = (con.execute(f"SELECT count(*) FROM read_parquet({x})").fetchone()[0] for x in (a, b))
+            a = derived_read_sql(derived_location(home.lake, layer, name))
+            b = derived_read_sql(derived_location(ref.lake, layer, name))
+            n_a, n_b = (con.execute(f"SELECT count(*) FROM ({x})").fetchone()[0] for x in (a, b))
             diff = con.execute(
-                f"SELECT count(*) FROM ((FROM read_parquet({a}) EXCEPT ALL FROM read_parquet({b})) "
-                f"UNION ALL (FROM read_parquet({b}) EXCEPT ALL FROM read_parquet({a})))"
+                f"SELECT count(*) FROM (({a} EXCEPT ALL {b}) UNION ALL ({b} EXCEPT ALL {a}))"
             ).fetchone()[0]
             assert n_a > 0 and (n_a, diff) == (n_b, 0), f"{key}: {n_a} rows vs {n_b} in a full rebuild, {diff} differ"
     finally:

@@ -17,7 +17,7 @@ from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import ingest_file
 from ops_warehouse.lake.models import build_models
 from ops_warehouse.lake.publish import publish
-from ops_warehouse.lake.store import quote_ident, quote_literal
+from ops_warehouse.lake.store import derived_read_sql, quote_ident
 
 # A fixed end day keeps every run of the generator (and so every checksum) identical.
 END = date(2026, 11, 1)
@@ -86,8 +86,9 @@ def lake_checksums(home: DataHome) -> dict[str, str]:
     con.execute("SET TimeZone = 'UTC'")
     out = {}
     for layer in DERIVED_LAYERS:
-        for f in sorted((home.lake / layer).glob("*.parquet")):
-            out[f"{layer}.{f.stem}"] = table_checksum(con, f"read_parquet({quote_literal(str(f))})")
+        for f in sorted((home.lake / layer).iterdir()):
+            if f.suffix == ".parquet" or f.is_dir():
+                out[f"{layer}.{f.name.removesuffix('.parquet')}"] = table_checksum(con, f"({derived_read_sql(f)})")
     con.close()
     return out
 

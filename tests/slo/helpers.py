@@ -13,6 +13,7 @@ import duckdb
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import ingest_file
 from ops_warehouse.lake.models import build_models
+from ops_warehouse.lake.store import derived_location, derived_read_sql
 
 UTC = UTC
 
@@ -111,13 +112,11 @@ def build(home: DataHome) -> dict[str, int]:
 
 
 def rows(home: DataHome, layer: str, table: str, where: str = "true", order: str | None = None) -> list[dict[str, Any]]:
-    path = home.lake / layer / f"{table}.parquet"
+    scan = derived_read_sql(derived_location(home.lake, layer, table))
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     try:
-        cur = con.execute(
-            f"SELECT * FROM read_parquet('{path}') WHERE {where}" + (f" ORDER BY {order}" if order else "")
-        )
+        cur = con.execute(f"SELECT * FROM ({scan}) WHERE {where}" + (f" ORDER BY {order}" if order else ""))
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, r, strict=False)) for r in cur.fetchall()]
     finally:

@@ -31,10 +31,12 @@
 --
 -- Incremental: minutes at or after `since` are recomputed. The rule (sli_minutes in
 -- ops_warehouse/lake/incremental.py) starts `since` at the first minute new samples can change
--- (the slice holding the earliest new sample) and sets `sli_samples_from` early enough that every
--- series' previous sample (the baseline of a counter's increase) is read. A changed SLO
--- definition recomputes the table.
--- incremental: key=minute rule=sli_minutes
+-- (the slice holding the earliest new sample). A changed SLO definition recomputes the table.
+-- The table is kept by UTC day and computed in spans of days, [since, until), of about a fixed
+-- number of raw samples; before each span `sli_samples_from` is set early enough that every
+-- series' previous sample (the baseline of a counter's increase) is read. Spans start at
+-- midnight, and slices divide a day, so no slice is split between spans.
+-- incremental: key=minute rule=sli_minutes partition=day chunks=raw.metric_samples
 WITH sel AS (
     SELECT DISTINCT slo_name, selector_index, role, metric, wrapped FROM core.slo_selectors
 ),
@@ -46,6 +48,7 @@ series AS (
         FROM raw.metric_samples
         WHERE metric IN (SELECT metric FROM sel)
           AND (getvariable('sli_samples_from') IS NULL OR ts >= getvariable('sli_samples_from'))
+          AND (getvariable('until') IS NULL OR ts < getvariable('until'))
     ) AS d
 ),
 labelled AS (
@@ -95,6 +98,7 @@ points AS (
           ON se.metric = s.metric AND se.labels = s.labels
         WHERE abs(s.value) <= 1.7976931348623157e308
           AND (getvariable('sli_samples_from') IS NULL OR s.ts >= getvariable('sli_samples_from'))
+          AND (getvariable('until') IS NULL OR s.ts < getvariable('until'))
     ) AS p
 ),
 contrib AS (

@@ -21,9 +21,14 @@
 -- same at t - 1 minute gives each condition's previous value on the same row.
 --
 -- Incremental: firings from `since` on are recomputed. The rule sets `since` no later than the
--- first instant new minutes can change (the minute after the earliest changed minute) and no later
--- than the start of any firing still open then; the grid starts the longest window earlier.
--- incremental: key=fired_at rule=slo_alerts
+-- first instant new minutes can change (the minute after the earliest changed minute), no later
+-- than the start of any firing still open then, and, for an SLO whose data resumes after a gap,
+-- no later than the end of its old last minute; the grid starts the longest window earlier.
+-- The table is kept by UTC day of fired_at and computed in spans of days, [since, until): a span
+-- reads the minutes before `until` and evaluates the instants before it; an SLO whose data goes on
+-- past `until` is evaluated up to it (its grid runs to the minute before `until`, from
+-- core.sli_hours), and a firing still open at a span's end is recomputed by the next span.
+-- incremental: key=fired_at rule=slo_alerts partition=day chunks=core.sli_minutes
 WITH windows AS (
     SELECT alert, long_window, short_window, CAST(budget_share AS DOUBLE) AS budget_share,
            CAST(regexp_extract(long_window, '^([0-9]+)', 1) AS INTEGER)
@@ -43,7 +48,8 @@ minutes AS (
     SELECT m.slo_name, m.minute, m.good, m.total
     FROM core.sli_minutes AS m
     CROSS JOIN reach AS r
-    WHERE r.grid_from IS NULL OR m.minute >= r.grid_from
+    WHERE (r.grid_from IS NULL OR m.minute >= r.grid_from)
+      AND (getvariable('until') IS NULL OR m.minute < getvariable('until'))
 ),
 hours AS (
     SELECT slo_name, date_trunc('hour', minute) AS hour, count(*) AS n
@@ -51,7 +57,15 @@ hours AS (
     GROUP BY slo_name, date_trunc('hour', minute)
 ),
 span AS (
-    SELECT slo_name, min(minute) AS lo, max(minute) AS hi FROM minutes GROUP BY slo_name
+    -- the SLO's minutes in this span; with data on past `until`, the grid runs to until - 1 minute
+    SELECT m.slo_name, min(m.minute) AS lo,
+           CASE WHEN max(h.last_hour) >= getvariable('until')
+                THEN CAST(getvariable('until') AS TIMESTAMPTZ) - INTERVAL 1 MINUTE
+                ELSE max(m.minute) END AS hi
+    FROM minutes AS m
+    JOIN (SELECT slo_name, max(hour) AS last_hour FROM core.sli_hours GROUP BY slo_name) AS h
+      ON h.slo_name = m.slo_name
+    GROUP BY m.slo_name
 ),
 gappy AS (
     -- the hours of each SLO's span that lack a minute: only there are zero rows generated
