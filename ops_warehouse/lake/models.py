@@ -460,7 +460,8 @@ def _write_span(
         kept = derived_day_files(target).get(_utc_day(since).isoformat())
         if kept is not None:
             body = (
-                f"SELECT * FROM read_parquet({quote_literal(str(kept))}, hive_partitioning = false) WHERE {key} < getvariable('since') "
+                f"SELECT * FROM read_parquet({quote_literal(str(kept))}, hive_partitioning = false) "
+                f"WHERE {key} < getvariable('since') "
                 f"UNION ALL BY NAME {body}"
             )
     home.tmp.mkdir(parents=True, exist_ok=True)
@@ -481,7 +482,8 @@ def _write_span(
                 one = folder / "joined.parquet"
                 files = "[" + ", ".join(quote_literal(str(p)) for p in parts) + "]"
                 con.execute(
-                    f"COPY (SELECT * FROM read_parquet({files}, hive_partitioning = false)) TO {quote_literal(str(one))} "
+                    f"COPY (SELECT * FROM read_parquet({files}, hive_partitioning = false)) "
+                    f"TO {quote_literal(str(one))} "
                     "(FORMAT parquet, COMPRESSION zstd)"
                 )
             dest = target / f"day={day}" / PART
