@@ -41,14 +41,21 @@ WITH sel AS (
     SELECT DISTINCT slo_name, selector_index, role, metric, wrapped FROM core.slo_selectors
 ),
 series AS (
-    -- the distinct series of the queried metrics, numbered: matched once, joined once
-    SELECT CAST(row_number() OVER (ORDER BY metric, labels) AS INTEGER) AS sid, metric, labels
+    -- the distinct series of the queried metrics, numbered: matched once, joined once; with
+    -- whether any of their samples has a counter kind, or no stated kind (see "The series' kind")
+    SELECT CAST(row_number() OVER (ORDER BY metric, labels) AS INTEGER) AS sid, metric, labels,
+           counter_series, unstated_series
     FROM (
-        SELECT DISTINCT metric, labels
+        SELECT metric, labels,
+               bool_or(kind = 'counter'
+                       OR (kind IN ('histogram', 'summary') AND regexp_matches(metric, '_(bucket|count|sum)$')))
+               AS counter_series,
+               bool_or(kind = 'unknown' AND source NOT IN ('datadog', 'otlp')) AS unstated_series
         FROM raw.metric_samples
         WHERE metric IN (SELECT metric FROM sel)
           AND (getvariable('sli_samples_from') IS NULL OR ts >= getvariable('sli_samples_from'))
           AND (getvariable('until') IS NULL OR ts < getvariable('until'))
+        GROUP BY metric, labels
     ) AS d
 ),
 labelled AS (
@@ -79,27 +86,43 @@ matched AS (
         END
     )
 ),
+reads AS (
+    -- the matched series, and whether some query reads one as a counter: only those series need
+    -- each sample's previous one (the window below); the others are summed by value
+    SELECT se.sid, se.metric, se.labels,
+           se.counter_series OR (se.unstated_series AND bool_or(k.wrapped)) AS needs_increase
+    FROM series AS se
+    JOIN matched AS k ON k.sid = se.sid
+    GROUP BY se.sid, se.metric, se.labels, se.counter_series, se.unstated_series
+),
+samples AS (
+    -- each finite sample of a matched series with its kind; NaN and +/-Inf are not events
+    SELECT r.sid, r.needs_increase, s.ts, s.value,
+           s.kind = 'counter'
+           OR (s.kind IN ('histogram', 'summary') AND regexp_matches(s.metric, '_(bucket|count|sum)$'))
+           AS counter_kind,
+           s.kind = 'unknown' AND s.source NOT IN ('datadog', 'otlp') AS unstated_kind
+    FROM raw.metric_samples AS s
+    JOIN reads AS r ON r.metric = s.metric AND r.labels = s.labels
+    WHERE abs(s.value) <= 1.7976931348623157e308
+      AND (getvariable('sli_samples_from') IS NULL OR s.ts >= getvariable('sli_samples_from'))
+      AND (getvariable('until') IS NULL OR s.ts < getvariable('until'))
+),
 points AS (
-    -- each finite sample of a selected series with its counter increase (reset-aware, first 0);
-    -- NaN and +/-Inf are not events
+    -- each sample with its counter increase (reset-aware, first 0) where a query reads it as one
     SELECT sid, ts, value, counter_kind, unstated_kind,
            CASE WHEN prev IS NULL THEN 0.0          -- first sample: no baseline
                 WHEN value < prev THEN value        -- a drop is a reset
                 ELSE value - prev END AS increase
     FROM (
-        SELECT se.sid, s.ts, s.value,
-               s.kind = 'counter'
-               OR (s.kind IN ('histogram', 'summary') AND regexp_matches(s.metric, '_(bucket|count|sum)$'))
-               AS counter_kind,
-               s.kind = 'unknown' AND s.source NOT IN ('datadog', 'otlp') AS unstated_kind,
-               lag(s.value) OVER (PARTITION BY se.sid ORDER BY s.ts) AS prev
-        FROM raw.metric_samples AS s
-        JOIN (SELECT * FROM series WHERE sid IN (SELECT sid FROM matched)) AS se
-          ON se.metric = s.metric AND se.labels = s.labels
-        WHERE abs(s.value) <= 1.7976931348623157e308
-          AND (getvariable('sli_samples_from') IS NULL OR s.ts >= getvariable('sli_samples_from'))
-          AND (getvariable('until') IS NULL OR s.ts < getvariable('until'))
-    ) AS p
+        SELECT sid, ts, value, counter_kind, unstated_kind, lag(value) OVER (PARTITION BY sid ORDER BY ts) AS prev
+        FROM samples
+        WHERE needs_increase
+    ) AS c
+    UNION ALL
+    SELECT sid, ts, value, counter_kind, unstated_kind, CAST(NULL AS DOUBLE) AS increase
+    FROM samples
+    WHERE NOT needs_increase
 ),
 contrib AS (
     SELECT k.slo_name, k.role, date_trunc('minute', p.ts) AS minute, p.value,
