@@ -15,7 +15,7 @@ MODEL_FILES = sorted((assets_dir() / "models").rglob("*.sql"))
 
 def _variables() -> dict[str, object]:
     variables: dict[str, object] = dict(Catalog().settings)
-    variables.update(since=None, sli_samples_from=None, dora_benchmarks_dir="/benchmarks")
+    variables.update(since=None, until=None, sli_samples_from=None, dora_benchmarks_dir="/benchmarks")
     return variables
 
 
