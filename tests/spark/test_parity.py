@@ -179,50 +179,16 @@ def test_table_is_the_same_on_both_engines(lakes: tuple[DataHome, DataHome, Any]
     _assert_same_table(key, derived_table(duck, layer, name), derived_table(spark_home, layer, name))
 
 
-def test_a_table_stored_by_day_is_read_and_written_by_day(
-    lakes: tuple[DataHome, DataHome, Any], tmp_path: Path
-) -> None:
-    """core.sli_minutes kept as ``sli_minutes/day=YYYY-MM-DD/part-0.parquet`` (files without a day
-    column): Spark reads the folder for core.sli_hours and rewrites it in the same layout."""
-    from ops_warehouse.lake.engines import SparkEngine
-
-    duck, built, _ = lakes
-    if (duck.lake / "core" / "sli_minutes").is_dir():
-        pytest.skip("core.sli_minutes is stored by day on both engines: the parity test above covers it")
-    home = DataHome.resolve(tmp_path / "home")
-    shutil.copytree(built.root, home.root)
-    single = home.lake / "core" / "sli_minutes.parquet"
-    folder = home.lake / "core" / "sli_minutes"
-    con = duckdb.connect()
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        days = [
-            r[0] for r in con.execute(f"SELECT DISTINCT CAST(minute AS DATE) FROM '{single}' ORDER BY 1").fetchall()
-        ]
-        assert len(days) > 1
-        for day in days:
-            (folder / f"day={day}").mkdir(parents=True)
-            con.execute(
-                f"COPY (SELECT * FROM '{single}' WHERE CAST(minute AS DATE) = DATE '{day}') "
-                f"TO '{folder}/day={day}/part-0.parquet' (FORMAT parquet)"
-            )
-    finally:
-        con.close()
-    single.unlink()
-    (home.lake / "core" / "sli_hours.parquet").unlink()
-    models = discover_models()
-    engine = SparkEngine()
-    staged: list[tuple[Path, bool]] = []
-    engine.run_model(home, models["core.sli_hours"])
-    run = engine.run_model(home, models["core.sli_minutes"], validate=lambda p: staged.append((p, p.is_dir())) or True)
-    [(path, was_folder)] = staged
-    assert was_folder and not path.exists()  # the staged folder was validated, then moved into place
-    assert not single.exists()
-    parts = sorted(folder.glob("*/*"))
-    assert [p.relative_to(folder).as_posix() for p in parts] == [f"day={d}/part-0.parquet" for d in days]
-    assert "day" not in pq.ParquetFile(parts[0]).schema_arrow.names
-    assert run.rows == pq.ParquetFile(duck.lake / "core" / "sli_minutes.parquet").metadata.num_rows
-    _assert_same_table("core.sli_minutes", duck.lake / "core" / "sli_minutes.parquet", folder)
-    _assert_same_table(
-        "core.sli_hours", duck.lake / "core" / "sli_hours.parquet", home.lake / "core" / "sli_hours.parquet"
-    )
+def test_tables_kept_by_day_have_the_same_days_on_both_engines(lakes: tuple[DataHome, DataHome, Any]) -> None:
+    """The models declared ``partition=day`` are kept as ``<name>/day=YYYY-MM-DD/part-0.parquet`` by
+    both engines, the same days, files holding the table's columns and no ``day`` column."""
+    duck, spark_home, _ = lakes
+    by_day = ["core.sli_minutes", "marts.slo_alerts"]
+    for key in by_day:
+        layer, name = key.split(".", 1)
+        folders = [derived_table(h, layer, name) for h in (duck, spark_home)]
+        assert all(f.is_dir() for f in folders), key
+        days = [sorted(p.relative_to(f).as_posix() for p in _files(f)) for f in folders]
+        assert days[0] == days[1] and len(days[0]) > 1, key
+        assert all(p.endswith("/part-0.parquet") for p in days[0])
+        assert "day" not in pq.ParquetFile(_files(folders[1])[0]).schema_arrow.names
