@@ -2,7 +2,9 @@
 
 A snapshot is a DuckDB file plus a folder ``snapshots/<id>/`` beside it:
 
-- ``core`` and ``marts`` (the derived tables, small) are copied into the DuckDB file as tables;
+- ``core`` and ``marts`` (the derived tables, small) are copied into the DuckDB file as tables,
+  except those kept as a folder of days (``core.sli_minutes``, ``marts.slo_alerts``: a year of
+  minutes is raw-sized), which are views over their files linked like raw's;
 - ``raw``, ``quarantine`` and ``raw.ingest_log`` are views over the lake's Parquet files, each
   hard-linked into ``snapshots/<id>/`` (copied only where the file system cannot link). The lake
   never rewrites a file in place (every write is a new file renamed over the old one), so a linked
@@ -41,7 +43,7 @@ from ops_warehouse.catalog import Catalog
 from ops_warehouse.fileio import staged
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.models import _latest_per_key, discover_models, open_lake
-from ops_warehouse.lake.store import Lake, quote_ident, quote_literal, typed_scan
+from ops_warehouse.lake.store import Lake, derived_location, quote_ident, quote_literal, typed_scan
 from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
 
 SNAPSHOTS = "snapshots"
@@ -102,11 +104,18 @@ def _write_snapshot(home: DataHome, catalog: Catalog | None, folder: Path, db: P
         ).fetchall()
         for schema, name in derived:
             qualified = f"{schema}.{quote_ident(name)}"
-            src.execute(f"CREATE TABLE snap.{qualified} AS SELECT * FROM {qualified}")
+            kind = "TABLE"
+            stored = derived_location(home.lake, schema, name)
+            if stored.is_dir() and any(stored.rglob("*.parquet")):
+                # a table kept by day (a year of SLI minutes): its files are linked like raw's
+                kind = "VIEW"
+                src.execute(f"CREATE VIEW snap.{qualified} AS {_link_days(stored, folder / schema / name)}")
+            else:
+                src.execute(f"CREATE TABLE snap.{qualified} AS SELECT * FROM {qualified}")
             counts[f"{schema}.{name}"] = src.execute(f"SELECT count(*) FROM snap.{qualified}").fetchone()[0]
             comment = descriptions.get(f"{schema}.{name}")
             if comment:
-                src.execute(f"COMMENT ON TABLE snap.{qualified} IS {quote_literal(comment)}")
+                src.execute(f"COMMENT ON {kind} snap.{qualified} IS {quote_literal(comment)}")
         src.execute("DETACH snap")
     finally:
         src.close()
@@ -133,6 +142,17 @@ def _link_lake(home: DataHome, folder: Path) -> dict[tuple[str, str], str]:
             scan = typed_scan(table, files)
             views[(schema, table.name)] = _latest_per_key(table, scan) if table in RAW_TABLES.values() else scan
     return views
+
+
+def _link_days(stored: Path, target: Path) -> str:
+    """Hard-link the files of a derived table kept by day into ``target``; the SELECT over them."""
+    target.mkdir(parents=True, exist_ok=True)
+    files = []
+    for f in sorted(stored.rglob("*.parquet")):
+        linked = target / f"{f.parent.name}-{f.name}" if f.parent != stored else target / f.name
+        _link(f, linked)
+        files.append(quote_literal(str(linked)))
+    return f"SELECT * FROM read_parquet([{', '.join(files)}], hive_partitioning = false)"
 
 
 def _link(source: Path, target: Path) -> None:

@@ -6,12 +6,14 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import ingest_file
+from ops_warehouse.lake import models as models_
 from ops_warehouse.lake.models import build_models
 from ops_warehouse.lake.publish import publish
 
@@ -115,3 +117,33 @@ def test_scratch_of_killed_runs_is_cleaned_when_old(home: DataHome, tmp_path: Pa
     publish(home)
     assert not old_staging.exists() and not old_snapshot.exists()
     assert fresh.exists(), "a run in progress keeps its scratch"
+
+
+def test_a_table_kept_by_day_is_published_as_a_view_over_linked_day_files(home: DataHome, tmp_path: Path) -> None:
+    """core.sli_minutes (a year of it is raw-sized) is not copied into the snapshot: its day files
+    are linked, and the snapshot keeps reading what was published while later builds replace them."""
+    from tests.lake.test_incremental import SLO_DEFS, _ingest_rows, _ingest_text, _slo_samples
+
+    _ingest_text(home, SLO_DEFS, tmp_path / "in" / "slos.csv")
+    _ingest_rows(home, [r for d in range(3) for r in _slo_samples(d)], tmp_path / "in" / "a.parquet")
+    built = build_models(home)
+    result = publish(home)
+    assert result.tables["core.sli_minutes"] == built["core.sli_minutes"] > 0
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        kind = con.execute(
+            "SELECT table_type FROM information_schema.tables WHERE table_schema = 'core' "
+            "AND table_name = 'sli_minutes'"
+        ).fetchone()[0]
+        assert kind == "VIEW"
+        # late samples two minutes off the grid of day 1: new minutes, so day 1's file is replaced
+        late = [{**r, "ts": r["ts"] + timedelta(minutes=2)} for r in _slo_samples(1)]
+        _ingest_rows(home, late, tmp_path / "in" / "b.parquet")
+        rebuilt = build_models(home)
+        assert rebuilt["core.sli_minutes"] > built["core.sli_minutes"]
+        assert models_.LAST_DECISIONS["core.sli_minutes"].startswith("incremental from 2025-09-30")
+        # the open snapshot still answers with what it published, though the lake's day files moved on
+        assert con.execute("SELECT count(*) FROM core.sli_minutes").fetchone()[0] == built["core.sli_minutes"]
+    finally:
+        con.close()
+    assert publish(home).tables["core.sli_minutes"] == rebuilt["core.sli_minutes"]
