@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,17 +98,23 @@ def open_session(remote: str | None = None, master: str | None = None) -> SparkS
         from pyspark.sql import SparkSession
     except ImportError as exc:
         raise SparkUnavailable("the Spark engine needs pyspark: pip install 'ops-warehouse[spark]'") from exc
+    # ``remote="local[N]"`` starts a Spark Connect server (port 15002) in this process: it needs
+    # Java, and gets the settings of a local session
+    local = not remote or remote.startswith("local")
+    if local and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        raise SparkUnavailable("the Spark engine needs Java 17 (Debian: openjdk-17-jre-headless)")
+    conf: dict[str, str] = dict(LOCAL_CONF) if local else {}
     if remote:
         builder = SparkSession.builder.remote(remote)
-        conf: dict[str, str] = {}
     else:
-        if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-            raise SparkUnavailable("the Spark engine needs Java 17 (Debian: openjdk-17-jre-headless)")
         builder = SparkSession.builder.master(master or "local[*]").appName("ops-warehouse")
-        conf = dict(LOCAL_CONF)
     for key, value in conf.items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    with warnings.catch_warnings():
+        # a local Connect server starts with every setting; the client then sets them again on its
+        # session, where the ones fixed at start (the UI, the driver's memory) only warn
+        warnings.filterwarnings("ignore", message=r".*CANNOT_MODIFY_(STATIC_)?CONFIG", category=UserWarning)
+        session = builder.getOrCreate()
     if not remote:
         session.sparkContext.setLogLevel(os.environ.get("OPS_WAREHOUSE_SPARK_LOG_LEVEL", "ERROR"))
     for key, value in SESSION_CONF.items():
