@@ -331,6 +331,33 @@ def detect_kind(path: Path, adapters: dict[str, Adapter] | None = None) -> str:
     return matches[0]
 
 
+EMPTY_KIND = "empty"
+
+
+def _no_records(path: Path) -> bool:
+    """A JSON export holding no record: an empty array, or an object whose lists are all empty
+    (and that has one at least), such as a page of an API with nothing in it.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> def check(text):
+    ...     (d / "x.json").write_text(text)
+    ...     return _no_records(d / "x.json")
+    >>> [check(t) for t in ('[]', '{"items": [], "total": 0}', '[{}]', '{"total": 0}', '{"a": [], "b": [1]}')]
+    [True, True, False, False, False]
+    """
+    if path.stat().st_size == 0:
+        return False
+    try:
+        doc = Sniff(path).doc
+    except RecursionError:  # nested too deep to be an export; detection says what it is not
+        return False
+    if doc == []:
+        return True
+    lists = [v for v in doc.values() if isinstance(v, list)] if isinstance(doc, dict) else []
+    return bool(lists) and not any(lists)
+
+
 def _safe_detect(adapter: Adapter, sniff: Sniff) -> bool:
     try:
         return bool(adapter.detect(sniff))
@@ -384,6 +411,11 @@ def ingest_file(
             raise FileError("no such file" if not path.exists() else "not a regular file")
         if kind is None and (note := _catalog_note(home, path)) is not None:
             report.kind, report.note = CATALOG_KIND, note
+            _log_error(home, report, path, ingested_at)
+            return report
+        if kind is None and _no_records(path):
+            # a quiet period's export (`[]`, `{"items": []}`) names no kind, and has nothing to load
+            report.kind, report.note = EMPTY_KIND, "an export with no records: nothing to load"
             _log_error(home, report, path, ingested_at)
             return report
         if kind is None:

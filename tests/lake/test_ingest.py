@@ -249,3 +249,21 @@ def test_merging_a_few_days_at_a_time_gives_the_same_lake(tmp_path: Path, monkey
     assert (r1.read, r1.loaded, r1.duplicates) == (r2.read, r2.loaded, r2.duplicates) == (60, 40, 20)
     assert _rows(whole, "deployments", "deploy_id, sha") == _rows(batched, "deployments", "deploy_id, sha")
     assert sorted(r2.partitions["deployments"]) == sorted(r1.partitions["deployments"])
+
+
+@pytest.mark.parametrize("text", ["[]", '{"incidents": [], "limit": 25, "more": false}', "[ ]\n"])
+def test_an_export_with_no_records_loads_nothing_and_says_so(home: DataHome, tmp_path: Path, text: str) -> None:
+    """A quiet week's export has no record to tell its kind by; it is not an error."""
+    f = tmp_path / "quiet.json"
+    f.write_text(text, encoding="utf-8")
+    report = ingest_file(home, f)
+    assert report.ok, report.error
+    assert (report.kind, report.loaded, report.quarantined) == ("empty", 0, 0)
+    assert "no records" in report.line()
+
+
+def test_a_json_file_of_no_known_kind_is_still_an_error(home: DataHome, tmp_path: Path) -> None:
+    f = tmp_path / "other.json"
+    f.write_text('{"total": 0}', encoding="utf-8")
+    report = ingest_file(home, f)
+    assert not report.ok and "could not tell" in (report.error or "")
