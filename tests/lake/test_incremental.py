@@ -323,6 +323,53 @@ def test_slo_incremental_days_late_data_and_new_definition_equal_full_rebuild(tm
     assert str(first) == "2025-09-29"
 
 
+# A fourth SLO whose data pauses from 22:00 on day 6 to 02:00 on day 7; before the pause, half an
+# hour of heavy good traffic and then 5.5 hours of errors: as the heavy minutes leave its 6h window
+# during the pause, the 6h/30m page fires (22:06) and resolves (22:26) with no data.
+PAUSE = (SLO_START + timedelta(days=6, hours=22), SLO_START + timedelta(days=7, hours=2))
+PAUSED_DEF = "paused,web,Occurrences,0.9,30d,true,UTC,p_good,,p_all,,\n"
+
+
+def _paused_rows(days: int) -> list[dict]:
+    heavy = SLO_START + timedelta(days=6, hours=16)
+    rows = []
+    for i in range(days * 288):
+        t = SLO_START + timedelta(minutes=5 * i)
+        if PAUSE[0] <= t < PAUSE[1]:
+            continue
+        total, good = (100.0, 100.0) if heavy <= t < heavy + timedelta(minutes=30) else (10.0, 10.0)
+        if heavy + timedelta(minutes=30) <= t < PAUSE[0]:
+            total, good = 11.0, 0.0
+        rows.append({"metric": "p_all", "labels": {}, "ts": t, "value": total, "kind": "gauge"})
+        rows.append({"metric": "p_good", "labels": {}, "ts": t, "value": good, "kind": "gauge"})
+    return rows
+
+
+def test_an_slo_whose_data_resumes_after_a_pause_is_evaluated_through_it(tmp_path: Path) -> None:
+    """The data ends at the pause, then resumes after it: the incremental build evaluates the
+    instants of the pause (the previous build stopped at the end of its last minute), as a full
+    rebuild does, and finds the firing that starts and ends inside it."""
+    home = DataHome.resolve(tmp_path / "home").ensure()
+    _ingest_text(home, SLO_DEFS.splitlines()[0] + "\n" + PAUSED_DEF, tmp_path / "in" / "slos.csv")
+    rows = _paused_rows(9)
+    _ingest_rows(home, [r for r in rows if r["ts"] < PAUSE[0]], tmp_path / "in" / "before.parquet")
+    models.build_models(home)
+    _ingest_rows(home, [r for r in rows if r["ts"] >= PAUSE[1]], tmp_path / "in" / "after.parquet")
+    models.build_models(home)
+    assert models.LAST_DECISIONS["marts.slo_alerts"].startswith("incremental"), models.LAST_DECISIONS
+    _assert_same(home, _full_rebuild(home, tmp_path / "ref"))
+    con = connect()
+    try:
+        in_pause = con.execute(
+            f"SELECT count(*) FROM ({derived_read_sql(home.lake / 'marts' / 'slo_alerts')}) "
+            "WHERE fired_at > ? AND resolved_at < ?",
+            list(PAUSE),
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert in_pause == 1
+
+
 def test_slo_tables_computed_in_day_spans_equal_one_span(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """core.sli_minutes and marts.slo_alerts are computed in spans of days sized by their input
     rows. With one day per span the tables equal those of one span over everything: a counter whose
@@ -344,23 +391,10 @@ def test_slo_tables_computed_in_day_spans_equal_one_span(tmp_path: Path, monkeyp
                     "kind": "counter",
                 }
             )
-    # a fourth SLO's data pauses from 22:00 on day 6 to 02:00 on day 7; before the pause, half an
-    # hour of heavy good traffic and then 5.5 hours of errors: as the heavy minutes leave its 6h
-    # window during the pause, the 6h/30m page fires (22:06) and resolves (22:26) with no data
-    pause = (SLO_START + timedelta(days=6, hours=22), SLO_START + timedelta(days=7, hours=2))
-    heavy = SLO_START + timedelta(days=6, hours=16)
-    for i in range(days * 288):
-        t = SLO_START + timedelta(minutes=5 * i)
-        if pause[0] <= t < pause[1]:
-            continue
-        total, good = (100.0, 100.0) if heavy <= t < heavy + timedelta(minutes=30) else (10.0, 10.0)
-        if heavy + timedelta(minutes=30) <= t < pause[0]:
-            total, good = 11.0, 0.0
-        rows.append({"metric": "p_all", "labels": {}, "ts": t, "value": total, "kind": "gauge"})
-        rows.append({"metric": "p_good", "labels": {}, "ts": t, "value": good, "kind": "gauge"})
-    defs = SLO_DEFS + "paused,web,Occurrences,0.9,30d,true,UTC,p_good,,p_all,,\n"
-
-    paused_defs = SLO_DEFS.splitlines()[0] + "\n" + defs.splitlines()[-1] + "\n"
+    pause = PAUSE
+    rows += _paused_rows(days)
+    defs = SLO_DEFS + PAUSED_DEF
+    paused_defs = SLO_DEFS.splitlines()[0] + "\n" + PAUSED_DEF
     paused_rows = [r for r in rows if r["metric"].startswith("p_")]
     # the paused SLO alone too: with the others, a firing of theirs open at midnight moves the next
     # span's start back before the pause and would hide a pause left unevaluated
