@@ -413,13 +413,17 @@ def ingest_file(
             report.kind, report.note = CATALOG_KIND, note
             _log_error(home, report, path, ingested_at)
             return report
-        if kind is None and _no_records(path):
-            # a quiet period's export (`[]`, `{"items": []}`) names no kind, and has nothing to load
-            report.kind, report.note = EMPTY_KIND, "an export with no records: nothing to load"
-            _log_error(home, report, path, ingested_at)
-            return report
         if kind is None:
-            kind = detect_kind(path, adapters)
+            try:
+                kind = detect_kind(path, adapters)
+            except FileError:
+                if not _no_records(path):
+                    raise
+                # a quiet period's export (`[]`, `{"items": []}`) that no adapter recognises has
+                # nothing to load: not an error
+                report.kind, report.note = EMPTY_KIND, "an export with no records: nothing to load"
+                _log_error(home, report, path, ingested_at)
+                return report
             report.kind = kind
         if kind not in adapters:
             raise FileError(f"unknown source kind {kind!r}; one of: {', '.join(adapters)}")

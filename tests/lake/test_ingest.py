@@ -251,7 +251,7 @@ def test_merging_a_few_days_at_a_time_gives_the_same_lake(tmp_path: Path, monkey
     assert sorted(r2.partitions["deployments"]) == sorted(r1.partitions["deployments"])
 
 
-@pytest.mark.parametrize("text", ["[]", '{"incidents": [], "limit": 25, "more": false}', "[ ]\n"])
+@pytest.mark.parametrize("text", ["[]", '{"items": [], "total_count": 0}', "[ ]\n"])
 def test_an_export_with_no_records_loads_nothing_and_says_so(home: DataHome, tmp_path: Path, text: str) -> None:
     """A quiet week's export has no record to tell its kind by; it is not an error."""
     f = tmp_path / "quiet.json"
@@ -260,6 +260,14 @@ def test_an_export_with_no_records_loads_nothing_and_says_so(home: DataHome, tmp
     assert report.ok, report.error
     assert (report.kind, report.loaded, report.quarantined) == ("empty", 0, 0)
     assert "no records" in report.line()
+
+
+def test_an_empty_page_of_a_known_api_is_read_as_that_kind(home: DataHome, tmp_path: Path) -> None:
+    f = tmp_path / "page.json"
+    f.write_text('{"incidents": [], "limit": 25, "more": false}', encoding="utf-8")
+    report = ingest_file(home, f)
+    assert report.ok, report.error
+    assert (report.kind, report.read, report.loaded) == ("pagerduty-incidents", 0, 0)
 
 
 def test_a_json_file_of_no_known_kind_is_still_an_error(home: DataHome, tmp_path: Path) -> None:
