@@ -4,7 +4,7 @@ build the models and read the results."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,25 +32,6 @@ def write_samples(path: Path, samples: list[tuple[str, dict[str, str], datetime,
                 + "\n"
             )
     return path
-
-
-def per_minute_counts(
-    start: datetime,
-    good: list[float],
-    total: list[float],
-    *,
-    metric_good: str = "req_good",
-    metric_total: str = "req_total",
-    labels: dict[str, str] | None = None,
-    step: timedelta = timedelta(minutes=1),
-) -> list[tuple]:
-    """Gauge samples carrying per-interval event counts, one per ``step`` from ``start``."""
-    out = []
-    for i, (g, t) in enumerate(zip(good, total, strict=False)):
-        at = start + i * step
-        out.append((metric_good, labels or {}, at, float(g), "gauge"))
-        out.append((metric_total, labels or {}, at, float(t), "gauge"))
-    return out
 
 
 def openslo_yaml(
