@@ -35,15 +35,13 @@ and writes both as the new table, atomically.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +50,7 @@ from typing import Any
 import duckdb
 
 from ops_warehouse.catalog import Catalog
+from ops_warehouse.fileio import locked, write_text
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.store import Lake, derived_location, derived_read_sql, quote_literal, typed_scan
 from ops_warehouse.lake.tables import RAW_TABLES
@@ -126,21 +125,12 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def _write_json(home: DataHome, path: Path, doc: dict[str, Any]) -> None:
-    home.tmp.mkdir(parents=True, exist_ok=True)
-    tmp = home.tmp / f"{path.name}.{uuid.uuid4().hex}.tmp"
-    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(doc, indent=1, sort_keys=True), home.tmp)
 
 
-@contextmanager
-def _locked(home: DataHome) -> Iterator[None]:
-    home.lake.mkdir(parents=True, exist_ok=True)
-    with open(home.lake / ".build.lock", "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def _locked(home: DataHome) -> AbstractContextManager[None]:
+    """The build lock: one process at a time plans a build or records its state."""
+    return locked(home.lake / ".build.lock")
 
 
 def lake_files(home: DataHome) -> dict[str, dict[str, str]]:
