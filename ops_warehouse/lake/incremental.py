@@ -186,6 +186,15 @@ class Decision:
     reason: str = "full"
 
 
+def full_decision(models: dict[str, Any], home: DataHome, catalog: Catalog, assets: Path, reason: str) -> Decision:
+    """A full rebuild against the lake as it is now, planned by no one (an engine that always
+    rebuilds whole)."""
+    files = lake_files(home)
+    return Decision(
+        plan=None, target=_digest(files), files=files, fingerprint=fingerprint(models, catalog, assets), reason=reason
+    )
+
+
 def decide_plan(
     home: DataHome,
     con: duckdb.DuckDBPyConnection,
@@ -894,7 +903,7 @@ def decide(
     home: DataHome, con: duckdb.DuckDBPyConnection, models: dict[str, Any], model: Any, catalog: Catalog, assets: Path
 ) -> Decision:
     """Decide how to run ``model`` in this build (``con`` is the model's lake connection)."""
-    decl = declaration(model.sql if model.fn is None else _python_sql(model, assets))
+    decl = declaration(model_sql(model, assets))
     plan, current, fp, files = decide_plan(home, con, models, model.key, catalog, assets)
     out = Decision(plan=plan, target=current, files=files, fingerprint=fp)
     if plan is None:
@@ -919,8 +928,10 @@ def decide(
     return out
 
 
-def _python_sql(model: Any, assets: Path) -> str | None:
-    """A Python model that wraps a SQL file (marts.dora_tier) declares in that file."""
+def model_sql(model: Any, assets: Path) -> str | None:
+    """A model's SQL: its file, or the SQL file a Python model wraps (marts.dora_tier), if any."""
+    if model.fn is None:
+        return model.sql
     path = assets / "models" / model.layer / f"{model.name}.sql"
     return path.read_text(encoding="utf-8") if path.exists() else None
 
