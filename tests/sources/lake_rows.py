@@ -39,6 +39,24 @@ def rejected(home: DataHome) -> dict[str, str]:
     return {r["locator"]: r["reason"] for r in scan(home, REJECTED_ROWS)}
 
 
+def rejects(home: DataHome) -> list[tuple[str, str]]:
+    """The quarantined rows' (locator, reason), by locator."""
+    sql = Lake(home).scan_sql(REJECTED_ROWS)
+    return connect().execute(f"SELECT locator, reason FROM ({sql}) ORDER BY locator").fetchall()
+
+
+def metric_rows(home: DataHome, where: str = "true") -> list[tuple[Any, ...]]:
+    """The metric samples loaded: (metric, labels, ts, value, kind, source), in that order."""
+    sql = Lake(home).scan_sql(RAW_TABLES["metric_samples"])
+    return (
+        connect()
+        .execute(
+            f"SELECT metric, labels, ts, value, kind, source FROM ({sql}) WHERE {where} ORDER BY metric, labels, ts"
+        )
+        .fetchall()
+    )
+
+
 def write(tmp_path: Path, name: str, doc: Any) -> Path:
     path = tmp_path / name
     path.write_text(doc if isinstance(doc, str) else json.dumps(doc))
