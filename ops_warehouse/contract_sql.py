@@ -151,6 +151,22 @@ def _checks(c: Column, source_type: str | None, default_tz: str | None) -> tuple
     return value, f"coalesce({', '.join(rules)})"
 
 
+def _checked_columns(
+    con: duckdb.DuckDBPyConnection, table: RawTable, default_tz: str | None
+) -> tuple[list[str], list[str]]:
+    """Over the view ``src``: each data column of ``table`` coerced (``<value> AS <name>``), and
+    each column's broken rule as SQL (NULL where it keeps the contract), in column order."""
+    source_types = {r[0]: r[1] for r in con.execute("DESCRIBE src").fetchall()}
+    values, reasons = [], []
+    for c in table.columns:
+        if c.name in table.system_columns:
+            continue
+        value, reason = _checks(c, _normalize_type(source_types.get(c.name)), default_tz)
+        values.append(f"{value} AS {quote_ident(c.name)}")
+        reasons.append(reason)
+    return values, reasons
+
+
 def stage_bulk(
     bulk: BulkChunk,
     table: RawTable,
@@ -185,14 +201,7 @@ def stage_bulk(
             con.execute("CREATE TEMP VIEW src AS SELECT * FROM bulk_rows")
         else:
             con.execute(f"CREATE TEMP VIEW src AS {bulk.rows}")
-        source_types = {r[0]: r[1] for r in con.execute("DESCRIBE src").fetchall()}
-        values, reasons = [], []
-        for c in table.columns:
-            if c.name in table.system_columns:
-                continue
-            value, reason = _checks(c, _normalize_type(source_types.get(c.name)), default_tz)
-            values.append(f"{value} AS {quote_ident(c.name)}")
-            reasons.append(reason)
+        values, reasons = _checked_columns(con, table, default_tz)
         # a view over a SELECT, so each COPY streams the batch in bounded memory; an Arrow batch is
         # in memory already (and bounded): its checks are worked out once for both COPYs
         kind_of = "TABLE" if isinstance(bulk.rows, pa.Table) else "VIEW"
@@ -251,14 +260,7 @@ def _stage_exact(
     con.execute("SET preserve_insertion_order = false")  # keys are unique: order within a day is free
     try:
         con.execute(f"CREATE TEMP VIEW src AS {bulk.rows}")
-        source_types = {r[0]: r[1] for r in con.execute("DESCRIBE src").fetchall()}
-        values, reasons = [], []
-        for c in table.columns:
-            if c.name in table.system_columns:
-                continue
-            value, reason = _checks(c, _normalize_type(source_types.get(c.name)), default_tz)
-            values.append(f"{value} AS {quote_ident(c.name)}")
-            reasons.append(reason)
+        values, reasons = _checked_columns(con, table, default_tz)
         stamp = {
             "source_file": quote_literal(source_file),
             "ingested_at": f"{quote_literal(ingested_at.isoformat())}::TIMESTAMPTZ",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,12 +40,33 @@ def staged(target: Path, tmp_dir: Path | None = None, *, mode: int | None = None
         tmp = tmp_dir / f"{target.name}.{uuid.uuid4().hex}.tmp"
     try:
         yield tmp
-        fsync_file(tmp)
         if mode is not None:
             os.chmod(tmp, mode)
-        os.replace(tmp, target)
+        replace_with(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def replace_with(source: Path, target: Path) -> None:
+    """Flush the finished file ``source`` to disk and rename it over ``target`` (on the same file
+    system), so a reader (or a crash) sees the old ``target`` or the new one."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fsync_file(source)
+    os.replace(source, target)
+
+
+def replace_folder(source: Path, target: Path, tmp_dir: Path) -> None:
+    """Put the finished folder ``source`` in the place of ``target`` by two renames (the old
+    folder first moves to ``tmp_dir``, on the same file system, and is removed after). Each file
+    in ``source`` should already be flushed (see :func:`replace_with`)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = tmp_dir / f"{target.name}.{uuid.uuid4().hex}.old"
+    try:
+        if target.exists():
+            os.replace(target, old)
+        os.replace(source, target)
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_text(path: Path, text: str, tmp_dir: Path | None = None, *, mode: int | None = None) -> None:

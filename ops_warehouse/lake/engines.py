@@ -15,8 +15,6 @@ On Spark, a model that exists only as Python (no SQL file) cannot run, and a mod
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,16 +113,14 @@ class SparkEngine:
         incremental: bool = True,
         validate: Callable[[Path], bool] | None = None,
     ) -> ModelRun:
-        sql = models_._model_sql(model)
+        assets = models_.assets_dir()
+        sql = incremental_.model_sql(model, assets)
         if sql is None:
             return ModelRun(None, self.name, "skipped", skipped="a Python model: it runs on DuckDB only")
         if model.key in SPARK_PENDING:
             return ModelRun(None, self.name, "skipped", skipped=SPARK_PENDING[model.key])
         catalog = catalog or Catalog.load(home.catalog)
-        all_models = models_.discover_models()
-        assets = models_.assets_dir()
-        fingerprint = incremental_.fingerprint(all_models, catalog, assets)
-        files = incremental_.lake_files(home)
+        decision = incremental_.full_decision(models_.discover_models(), home, catalog, assets, "full: spark")
         variables = dict(catalog.settings)
         variables["since"] = None  # full builds: every row is recomputed
         variables["until"] = None
@@ -136,38 +132,16 @@ class SparkEngine:
         day_column = declared.key if declared is not None and declared.partition == "day" else None
         target = incremental_.table_path(home, model.layer, model.name, declared)
         runner = self.runner()
-        if validate is None:
-            rows = runner.run(home, sql, model.deps, target, catalog, variables, day_column=day_column)
-        else:
-            staged = home.tmp / f"{model.name}.{uuid.uuid4().hex}.staged.parquet"
-            try:
-                rows = runner.run(home, sql, model.deps, staged, catalog, variables, day_column=day_column)
-                if not validate(staged):
-                    raise models_.StagedTableRejected(f"{model.key} failed validation; the table was left as it was")
-                if staged.is_dir() and target.exists():
-                    old = home.tmp / f"{model.name}.{uuid.uuid4().hex}.old"
-                    os.replace(target, old)
-                    os.replace(staged, target)
-                    shutil.rmtree(old, ignore_errors=True)
-                else:
-                    os.replace(staged, target)
-            finally:
-                if staged.is_dir():
-                    shutil.rmtree(staged, ignore_errors=True)
-                staged.unlink(missing_ok=True)
-        incremental_.drop_other_layout(home, model.layer, model.name, day_column is not None)
-        incremental_.record(
-            home,
+        rows = models_.write_validated(
+            lambda path: runner.run(home, sql, model.deps, path, catalog, variables, day_column=day_column),
+            target,
+            home.tmp,
+            validate,
             model.key,
-            incremental_._digest(files),
-            files,
-            fingerprint,
-            None,
-            incremental_.FULL,
-            upstream=sorted(d for d in model.deps if d.startswith(("core.", "marts."))),
         )
-        models_.LAST_DECISIONS[model.key] = "full: spark"
-        return ModelRun(rows, self.name, "full: spark")
+        incremental_.drop_other_layout(home, model.layer, model.name, day_column is not None)
+        models_.record_build(home, model, decision, incremental_.FULL)
+        return ModelRun(rows, self.name, decision.reason)
 
 
 def get_engine(name: str | None = None, *, spark_remote: str | None = None, spark_master: str | None = None) -> Engine:

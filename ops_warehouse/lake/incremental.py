@@ -35,15 +35,13 @@ and writes both as the new table, atomically.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +50,7 @@ from typing import Any
 import duckdb
 
 from ops_warehouse.catalog import Catalog
+from ops_warehouse.fileio import locked, write_text
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.store import Lake, derived_location, derived_read_sql, quote_literal, typed_scan
 from ops_warehouse.lake.tables import RAW_TABLES
@@ -126,21 +125,12 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def _write_json(home: DataHome, path: Path, doc: dict[str, Any]) -> None:
-    home.tmp.mkdir(parents=True, exist_ok=True)
-    tmp = home.tmp / f"{path.name}.{uuid.uuid4().hex}.tmp"
-    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(doc, indent=1, sort_keys=True), home.tmp)
 
 
-@contextmanager
-def _locked(home: DataHome) -> Iterator[None]:
-    home.lake.mkdir(parents=True, exist_ok=True)
-    with open(home.lake / ".build.lock", "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def _locked(home: DataHome) -> AbstractContextManager[None]:
+    """The build lock: one process at a time plans a build or records its state."""
+    return locked(home.lake / ".build.lock")
 
 
 def lake_files(home: DataHome) -> dict[str, dict[str, str]]:
@@ -194,6 +184,15 @@ class Decision:
     since: Any = None
     unchanged: bool = False
     reason: str = "full"
+
+
+def full_decision(models: dict[str, Any], home: DataHome, catalog: Catalog, assets: Path, reason: str) -> Decision:
+    """A full rebuild against the lake as it is now, planned by no one (an engine that always
+    rebuilds whole)."""
+    files = lake_files(home)
+    return Decision(
+        plan=None, target=_digest(files), files=files, fingerprint=fingerprint(models, catalog, assets), reason=reason
+    )
 
 
 def decide_plan(
@@ -904,7 +903,7 @@ def decide(
     home: DataHome, con: duckdb.DuckDBPyConnection, models: dict[str, Any], model: Any, catalog: Catalog, assets: Path
 ) -> Decision:
     """Decide how to run ``model`` in this build (``con`` is the model's lake connection)."""
-    decl = declaration(model.sql if model.fn is None else _python_sql(model, assets))
+    decl = declaration(model_sql(model, assets))
     plan, current, fp, files = decide_plan(home, con, models, model.key, catalog, assets)
     out = Decision(plan=plan, target=current, files=files, fingerprint=fp)
     if plan is None:
@@ -929,8 +928,10 @@ def decide(
     return out
 
 
-def _python_sql(model: Any, assets: Path) -> str | None:
-    """A Python model that wraps a SQL file (marts.dora_tier) declares in that file."""
+def model_sql(model: Any, assets: Path) -> str | None:
+    """A model's SQL: its file, or the SQL file a Python model wraps (marts.dora_tier), if any."""
+    if model.fn is None:
+        return model.sql
     path = assets / "models" / model.layer / f"{model.name}.sql"
     return path.read_text(encoding="utf-8") if path.exists() else None
 

@@ -30,12 +30,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
 from ops_warehouse import progress
 from ops_warehouse.catalog import Catalog
-from ops_warehouse.fileio import fsync_file
+from ops_warehouse.fileio import replace_folder, replace_with
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake import incremental as incremental_
 from ops_warehouse.lake.store import (
@@ -45,12 +46,14 @@ from ops_warehouse.lake.store import (
     connect,
     derived_day_files,
     derived_read_sql,
+    is_derived,
     quote_ident,
     quote_literal,
 )
 from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
 
 LAYERS = ("core", "marts")
+T = TypeVar("T")
 
 
 def assets_dir() -> Path:
@@ -270,8 +273,8 @@ def run_model(
     catalog = catalog or Catalog.load(home.catalog)
     started = time.monotonic()
     progress.note(f"model {model.key}: started")
-    con = open_lake(home, catalog, raw={d for d in model.deps if not d.startswith(("core.", "marts."))})
-    declared = incremental_.declaration(_model_sql(model))
+    con = open_lake(home, catalog, raw={d for d in model.deps if not is_derived(d)})
+    declared = incremental_.declaration(incremental_.model_sql(model, assets_dir()))
     by_day = declared is not None and declared.partition == "day"
     target = incremental_.table_path(home, model.layer, model.name, declared)
     try:
@@ -297,25 +300,14 @@ def run_model(
                         f"UNION ALL BY NAME "
                         f"SELECT * FROM ({select}) WHERE {key} >= getvariable('since') OR {key} IS NULL"
                     )
-                if validate is None:
-                    atomic_copy(con, select, target, home.tmp)
-                else:
-                    _stage_validate_promote(con, select, target, home.tmp, validate, model.key)
+                write_validated(
+                    lambda path: atomic_copy(con, select, path, home.tmp), target, home.tmp, validate, model.key
+                )
             incremental_.drop_other_layout(home, model.layer, model.name, by_day)
         elif validate is not None and not validate(target):
             raise StagedTableRejected(f"{model.key} failed validation")
         since = "unchanged" if decision.unchanged else incremental_.since_text(decision.since) or incremental_.FULL
-        incremental_.record(
-            home,
-            model.key,
-            decision.target,
-            decision.files,
-            decision.fingerprint,
-            decision.plan,
-            since,
-            upstream=sorted(d for d in model.deps if d.startswith(("core.", "marts."))),
-        )
-        LAST_DECISIONS[model.key] = decision.reason
+        record_build(home, model, decision, since)
         counted = con.execute(f"SELECT count(*) FROM ({derived_read_sql(target)})").fetchone()
         rows = int(counted[0]) if counted else 0
         progress.note(f"model {model.key}: done, {rows:,} rows in {time.monotonic() - started:.1f}s")
@@ -324,18 +316,48 @@ def run_model(
         con.close()
 
 
-def _stage_validate_promote(
-    con: duckdb.DuckDBPyConnection, select: str, target: Path, tmp: Path, validate: Callable[[Path], bool], key: str
-) -> None:
-    staged = tmp / f"{target.stem}.{uuid.uuid4().hex}.staged.parquet"
+def write_validated(
+    write: Callable[[Path], T],
+    target: Path,
+    tmp_dir: Path,
+    validate: Callable[[Path], bool] | None,
+    key: str,
+) -> T:
+    """Write model ``key``'s table with ``write(path)`` (a file or a folder of days). Without
+    ``validate`` it writes ``target`` itself; with it, the table is written to a staging path in
+    ``tmp_dir`` and put in the place of ``target`` only when ``validate`` accepts it, else
+    :class:`StagedTableRejected` is raised and ``target`` is left as it was."""
+    if validate is None:
+        return write(target)
+    staged = tmp_dir / f"{target.stem}.{uuid.uuid4().hex}.staged.parquet"
     try:
-        atomic_copy(con, select, staged, tmp)
+        result = write(staged)
         if not validate(staged):
             raise StagedTableRejected(f"{key} failed validation; the table was left as it was")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged, target)
+        if staged.is_dir():
+            replace_folder(staged, target, tmp_dir)
+        else:
+            replace_with(staged, target)
+        return result
     finally:
+        if staged.is_dir():
+            shutil.rmtree(staged, ignore_errors=True)
         staged.unlink(missing_ok=True)
+
+
+def record_build(home: DataHome, model: Model, decision: incremental_.Decision, since: str) -> None:
+    """After ``model``'s table was written (or kept): its build state and how it ran."""
+    incremental_.record(
+        home,
+        model.key,
+        decision.target,
+        decision.files,
+        decision.fingerprint,
+        decision.plan,
+        since,
+        upstream=sorted(d for d in model.deps if is_derived(d)),
+    )
+    LAST_DECISIONS[model.key] = decision.reason
 
 
 # A span of a model kept by day reads about this many input rows (its ``chunks`` relation's rows
@@ -486,10 +508,7 @@ def _write_span(
                     f"TO {quote_literal(str(one))} "
                     "(FORMAT parquet, COMPRESSION zstd)"
                 )
-            dest = target / f"day={day}" / PART
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            fsync_file(one)
-            os.replace(one, dest)
+            replace_with(one, target / f"day={day}" / PART)
             days.add(day)
         return days
     finally:
@@ -498,13 +517,6 @@ def _write_span(
 
 # how each model ran in this process's latest build: "full: ...", "unchanged", "incremental from ..."
 LAST_DECISIONS: dict[str, str] = {}
-
-
-def _model_sql(model: Model) -> str | None:
-    if model.fn is None:
-        return model.sql
-    path = assets_dir() / "models" / model.layer / f"{model.name}.sql"
-    return path.read_text(encoding="utf-8") if path.exists() else None
 
 
 def _strip_semicolon(sql: str) -> str:

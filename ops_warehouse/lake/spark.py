@@ -36,10 +36,11 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from ops_warehouse.catalog import Catalog
+from ops_warehouse.fileio import replace_folder, replace_with
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.duck_types import spark_type
 from ops_warehouse.lake.spark_sql import CsvRead, to_spark, view_name
-from ops_warehouse.lake.store import Lake, derived_location, fsync_file
+from ops_warehouse.lake.store import PART, Lake, derived_location, is_derived
 from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
 
 if TYPE_CHECKING:
@@ -225,7 +226,7 @@ class SparkRunner:
         reads: list[CsvRead] = []
         spark_sql = to_spark(sql, variables=variables, csv_reads=reads)
         for dep in sorted(deps):
-            if dep.startswith(("core.", "marts.")):
+            if is_derived(dep):
                 self._register_derived(home, dep)
             else:
                 self._register_raw(home, dep)
@@ -241,15 +242,13 @@ class SparkRunner:
         """One Parquet file renamed over ``target`` (Spark writes a folder of part files: one
         partition gives one part file, which is moved into place)."""
         home.tmp.mkdir(parents=True, exist_ok=True)
-        target.parent.mkdir(parents=True, exist_ok=True)
         scratch = home.tmp / f"spark-{target.stem}-{uuid.uuid4().hex}"
         try:
             frame.coalesce(1).write.mode("overwrite").parquet(str(scratch))
             parts = sorted(scratch.glob("part-*.parquet"))
             if len(parts) != 1:
                 raise RuntimeError(f"Spark wrote {len(parts)} part files for {target.name}, expected one")
-            fsync_file(parts[0])
-            os.replace(parts[0], target)
+            replace_with(parts[0], target)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         return _parquet_rows(target)
@@ -261,10 +260,8 @@ class SparkRunner:
         from pyspark.sql import functions as F
 
         home.tmp.mkdir(parents=True, exist_ok=True)
-        target.parent.mkdir(parents=True, exist_ok=True)
         scratch = home.tmp / f"spark-{target.name}-{uuid.uuid4().hex}"
         built = home.tmp / f"spark-{target.name}-{uuid.uuid4().hex}.days"
-        old = home.tmp / f"spark-{target.name}-{uuid.uuid4().hex}.old"
         tag = "_ow_day"  # not "day": a table may have a column of that name, which must stay in its files
         try:
             days = frame.withColumn(tag, F.to_date(F.col(day_column)))
@@ -275,18 +272,14 @@ class SparkRunner:
                 parts = sorted(folder.glob("part-*.parquet"))
                 if len(parts) != 1:
                     raise RuntimeError(f"Spark wrote {len(parts)} part files for {folder.name}, expected one")
-                day = built / f"day={folder.name.split('=', 1)[1]}"
-                day.mkdir()
-                fsync_file(parts[0])
-                os.replace(parts[0], day / "part-0.parquet")
-                rows += _parquet_rows(day / "part-0.parquet")
+                day_file = built / f"day={folder.name.split('=', 1)[1]}" / PART
+                replace_with(parts[0], day_file)
+                rows += _parquet_rows(day_file)
             if rows == 0:  # an empty table keeps its columns: one file of no rows
                 self._write(home, frame.limit(0), built / "empty.parquet")
-            if target.exists():
-                os.replace(target, old)
-            os.replace(built, target)
+            replace_folder(built, target, home.tmp)
         finally:
-            for leftover in (scratch, built, old):
+            for leftover in (scratch, built):
                 shutil.rmtree(leftover, ignore_errors=True)
         return rows
 

@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ops_warehouse.fileio import fsync_file, locked, staged
+from ops_warehouse.fileio import locked, replace_with, staged
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.tables import INGEST_LOG, REJECTED_ROWS, RawTable
 
@@ -57,6 +57,16 @@ def connect(*, memory_limit: str | None = None, temp_dir: Path | None = None) ->
         temp_dir.mkdir(parents=True, exist_ok=True)
         con.execute(f"SET temp_directory = {quote_literal(str(temp_dir))}")
     return con
+
+
+def is_derived(relation: str) -> bool:
+    """Whether ``relation`` (``layer.name``) is a table the models write (``core``, ``marts``),
+    not raw data, the catalog or the quarantine.
+
+    >>> is_derived("marts.dora_weekly"), is_derived("raw.deployments")
+    (True, False)
+    """
+    return relation.startswith(("core.", "marts."))
 
 
 def derived_location(lake_root: Path, layer: str, name: str) -> Path:
@@ -157,10 +167,8 @@ class Lake:
             if target.exists():
                 held += files
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
             if len(files) == 1:
-                fsync_file(files[0])
-                os.replace(files[0], target)
+                replace_with(files[0], target)
                 loaded += pq.read_metadata(target).num_rows
             else:
                 con = connect(memory_limit=MERGE_MEMORY, temp_dir=self.home.tmp / "duckdb")
@@ -309,10 +317,8 @@ class Lake:
                 day = part_dir.name.split("=", 1)[1]
                 files = sorted(part_dir.glob("*.parquet"))
                 target = self._partition_file(table, day)
-                target.parent.mkdir(parents=True, exist_ok=True)
                 if len(files) == 1:
-                    fsync_file(files[0])
-                    os.replace(files[0], target)
+                    replace_with(files[0], target)
                 else:  # a very large partition written as several files: combine them
                     listing = ", ".join(quote_literal(str(f)) for f in files)
                     atomic_copy(con, f"SELECT * FROM read_parquet([{listing}])", target, self.home.tmp)

@@ -89,6 +89,13 @@ class Reader:
         return [{k: _clean(v) for k, v in zip(names, r, strict=True)} for r in cur.fetchall()]
 
 
+def query_rows(con: duckdb.DuckDBPyConnection, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+    """The rows of ``sql`` as dicts by column name (a failing query raises)."""
+    cur = con.execute(sql, list(params))
+    names = [d[0] for d in cur.description or []]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
 @dataclass
 class Metric:
     """One summary card: a figure with its previous-week value; ``better`` is 'up', 'down' or None.

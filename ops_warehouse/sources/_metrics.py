@@ -28,8 +28,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Final
 
+import duckdb
 import ijson
 
+from ops_warehouse.lake.store import connect
 from ops_warehouse.sources.base import BadRecord, FileError, Reject, Row, labels_json, raw_json
 
 TABLE: Final = "metric_samples"
@@ -311,3 +313,32 @@ def copy_range(source: Path, target: Path, start: int, end: int) -> None:
                 break
             offset += n
             left -= n
+
+
+def array_span(
+    path: Path, head: re.Pattern[bytes], tail: re.Pattern[bytes], *, edge_bytes: int = 4096
+) -> tuple[int, int] | None:
+    """Byte range ``[start, stop)`` of the JSON array a file holds between ``head`` (matched at the
+    start of its first ``edge_bytes``, ending just before the ``[``) and ``tail`` (searched in its
+    last ``edge_bytes``, starting at the ``]``); None when either does not match or the range is
+    empty."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        first = fh.read(edge_bytes)
+        fh.seek(max(0, size - edge_bytes))
+        last = fh.read()
+    start = head.match(first)
+    end = tail.search(last)
+    if start is None or end is None:
+        return None
+    stop = size - len(last) + end.start() + 1
+    return (start.end(), stop) if stop > start.end() else None
+
+
+# what an adapter's columnar pass may hold in memory before DuckDB spills to its scratch folder
+COLUMNAR_MEMORY: Final = "1GB"
+
+
+def columnar_connection(scratch: Path) -> duckdb.DuckDBPyConnection:
+    """The DuckDB connection of an adapter's columnar pass, spilling into ``scratch``."""
+    return connect(memory_limit=COLUMNAR_MEMORY, temp_dir=scratch / "duckdb")

@@ -91,6 +91,11 @@ class BulkInput:
     table: str
     chunks: Iterator[BulkChunk]
 
+    @classmethod
+    def exact(cls, table: str, rows: pa.Table | str) -> BulkInput:
+        """A file read in one exact batch of ``rows`` (see :class:`BulkChunk`)."""
+        return cls(table, iter([BulkChunk(rows, exact=True)]))
+
 
 @dataclass
 class ReadContext:

@@ -240,7 +240,7 @@ class CanonicalAdapter(Adapter):
             table = table_for(header) if header else None
             if table not in BULK_TABLES or ctx.scratch is None or not _plain_ndjson(path):
                 return None
-            return BulkInput(table, iter([BulkChunk(_ndjson_sql(path, table), exact=True)]))
+            return BulkInput.exact(table, _ndjson_sql(path, table))
         if sniff.first_char in ("{", "["):
             return None
         header = _header(sniff)

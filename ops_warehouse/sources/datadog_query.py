@@ -42,13 +42,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ops_warehouse.lake.store import connect, quote_literal
+from ops_warehouse.lake.store import quote_literal
 from ops_warehouse.sources._metrics import (
     _EPOCH_MAX,
     _EPOCH_MIN,
     NUMBER_SQL,
     TABLE,
     build_value,
+    columnar_connection,
     json_events,
     normalize_labels,
     parse_value,
@@ -90,7 +91,7 @@ class DatadogQueryAdapter(Adapter):
             return None
         ctx.scratch.mkdir(parents=True, exist_ok=True)
         series = ctx.scratch / "datadog-series.parquet"
-        con = connect(memory_limit=COLUMNAR_MEMORY, temp_dir=ctx.scratch / "duckdb")
+        con = columnar_connection(ctx.scratch)
         try:
             if not _identities(con, ctx.path, series):
                 return None
@@ -106,7 +107,7 @@ class DatadogQueryAdapter(Adapter):
             con.close()
         # the exact batch first: when it gives way, nothing of the rejects is staged yet
         return [
-            BulkInput(TABLE, iter([BulkChunk(_points_sql(ctx.path, series), exact=True)])),
+            BulkInput.exact(TABLE, _points_sql(ctx.path, series)),
             BulkInput(TABLE, iter([BulkChunk.rejects_only(nulls)])),
         ]
 
@@ -195,7 +196,6 @@ def _point(metric: str, labels: str, locator: str, point: Any) -> Record:
 
 # ---------------------------------------------------------------- the columnar pass
 
-COLUMNAR_MEMORY: Final = "1GB"
 COLUMNAR_MAX_BYTES: Final = 256 << 20  # the answer is one JSON object, parsed whole
 _NUMERIC: Final = "('BIGINT', 'UBIGINT', 'DOUBLE')"
 

@@ -56,10 +56,12 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ops_warehouse.lake.store import connect, quote_literal
+from ops_warehouse.lake.store import quote_literal
 from ops_warehouse.sources._metrics import (
     TABLE,
+    array_span,
     build_value,
+    columnar_connection,
     copy_range,
     format_bound,
     iter_lines,
@@ -74,7 +76,6 @@ from ops_warehouse.sources._metrics import (
 from ops_warehouse.sources.base import (
     Adapter,
     BadRecord,
-    BulkChunk,
     BulkInput,
     FileError,
     ReadContext,
@@ -340,7 +341,6 @@ def _list(value: Any) -> list[Any]:
 
 # ---------------------------------------------------------------- the columnar pass
 
-COLUMNAR_MEMORY: Final = "1GB"
 _LINE_BYTES: Final = 64 << 20
 # what DuckDB's JSON reader takes and Python's readers refuse or read apart: bare null (the columnar
 # reader cannot tell a null from a missing key), NaN and Infinity, trailing commas, and lone carriage
@@ -353,7 +353,6 @@ _BLOCK: Final = 16 << 20
 _OVERLAP: Final = 4096
 _DOC_HEAD: Final = re.compile(rb'\A\s*\{\s*"resourceMetrics"\s*:\s*(?=\[)')
 _DOC_TAIL: Final = re.compile(rb"\]\s*\}\s*\Z")
-_HEAD_BYTES: Final = 4096
 
 _KEY_VALUES: Final = "JSON"
 _TIMED: Final = f"timeUnixNano VARCHAR, flags VARCHAR, attributes {_KEY_VALUES}"
@@ -423,7 +422,7 @@ def _columnar(path: Path, scratch: Path, *, ndjson: bool) -> BulkInput | None:
         )
     samples = scratch / "otlp-samples.parquet"
     labels = scratch / "otlp-labels.parquet"
-    con = connect(memory_limit=COLUMNAR_MEMORY, temp_dir=scratch / "duckdb")
+    con = columnar_connection(scratch)
     try:
         con.execute(f"COPY ({_samples_sql(resources)}) TO {quote_literal(str(samples))} (FORMAT parquet)")
         if con.execute(f"SELECT bool_or(bad) FROM read_parquet({quote_literal(str(samples))})").fetchall()[0][0]:
@@ -436,22 +435,12 @@ def _columnar(path: Path, scratch: Path, *, ndjson: bool) -> BulkInput | None:
     finally:
         con.close()
     pq.write_table(_label_sets(keys), labels)
-    return BulkInput(TABLE, iter([BulkChunk(_rows_sql(samples, labels), exact=True)]))
+    return BulkInput.exact(TABLE, _rows_sql(samples, labels))
 
 
 def _resources_span(path: Path) -> tuple[int, int] | None:
     """Byte range of the ``resourceMetrics`` array when the file is one request and nothing else."""
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        head = fh.read(_HEAD_BYTES)
-        fh.seek(max(0, size - _HEAD_BYTES))
-        tail = fh.read()
-    start = _DOC_HEAD.match(head)
-    end = _DOC_TAIL.search(tail)
-    if start is None or end is None:
-        return None
-    stop = size - len(tail) + end.start() + 1
-    return (start.end(), stop) if stop > start.end() else None
+    return array_span(path, _DOC_HEAD, _DOC_TAIL)
 
 
 def _number(text: str) -> str:

@@ -47,11 +47,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ops_warehouse.lake.store import connect, quote_literal
+from ops_warehouse.lake.store import quote_literal
 from ops_warehouse.sources._metrics import (
     TABLE,
+    array_span,
     build_value,
     bytes_match,
+    columnar_connection,
     copy_range,
     infer_kind,
     json_events,
@@ -63,7 +65,7 @@ from ops_warehouse.sources._metrics import (
     sql_epoch_seconds,
     sql_value,
 )
-from ops_warehouse.sources.base import Adapter, BadRecord, BulkChunk, BulkInput, FileError, ReadContext, Record, Sniff
+from ops_warehouse.sources.base import Adapter, BadRecord, BulkInput, FileError, ReadContext, Record, Sniff
 from ops_warehouse.timeutil import TimestampError, from_epoch
 
 SOURCE: Final = "prometheus"
@@ -122,7 +124,7 @@ class PrometheusRangeAdapter(Adapter):
         body = ctx.scratch / "prometheus-result.json"
         copy_range(ctx.path, body, *span)
         series = ctx.scratch / "prometheus-series.parquet"
-        con = connect(memory_limit=COLUMNAR_MEMORY, temp_dir=ctx.scratch / "duckdb")
+        con = columnar_connection(ctx.scratch)
         try:
             if not _series(con, body, series):
                 return None
@@ -130,7 +132,7 @@ class PrometheusRangeAdapter(Adapter):
             return None
         finally:
             con.close()
-        return BulkInput(TABLE, iter([BulkChunk(_points_sql(body, series), exact=True)]))
+        return BulkInput.exact(TABLE, _points_sql(body, series))
 
     def read(self, ctx: ReadContext) -> Iterator[Record]:
         require_content(ctx.path)
@@ -233,7 +235,6 @@ def _record(identity: _Identity, locator: str, point: Any) -> Record:
 
 # ---------------------------------------------------------------- the columnar pass
 
-COLUMNAR_MEMORY: Final = "1GB"
 _HEAD: Final = re.compile(
     rb'\A\s*\{\s*"status"\s*:\s*"success"\s*,\s*"data"\s*:\s*\{\s*"resultType"\s*:\s*"(?:matrix|vector)"'
     rb'\s*,\s*"result"\s*:\s*(?=\[)'
@@ -241,24 +242,14 @@ _HEAD: Final = re.compile(
 _TAIL: Final = re.compile(rb"\]\s*\}\s*\}\s*\Z")
 # JSON null where the point-by-point reader rejects a point (the columnar reader would see nothing)
 _NULL_POINTS: Final = re.compile(rb'"values?"\s*:\s*null')
-_HEAD_BYTES: Final = 4096
 
 
 def _result_span(path: Path) -> tuple[int, int] | None:
     """Byte range of the ``data.result`` array when the file is exactly the API's answer."""
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        head = fh.read(_HEAD_BYTES)
-        fh.seek(max(0, size - _HEAD_BYTES))
-        tail = fh.read()
-    start = _HEAD.match(head)
-    end = _TAIL.search(tail)
-    if start is None or end is None:
+    span = array_span(path, _HEAD, _TAIL)
+    if span is None or bytes_match(path, _NULL_POINTS, *span):
         return None
-    stop = size - len(tail) + end.start() + 1
-    if stop <= start.end() or bytes_match(path, _NULL_POINTS, start.end(), stop):
-        return None
-    return start.end(), stop
+    return span
 
 
 def _series(con: duckdb.DuckDBPyConnection, body: Path, target: Path) -> bool:

@@ -67,7 +67,6 @@ from ops_warehouse.sources._metrics import (
 from ops_warehouse.sources.base import (
     Adapter,
     BadRecord,
-    BulkChunk,
     BulkInput,
     FileError,
     ReadContext,
@@ -186,7 +185,7 @@ class PrometheusTextAdapter(Adapter):
         if not _plain_pass(ctx.path, state, target):
             return None
         rows = f"SELECT *, false AS _unclean FROM read_parquet({quote_literal(str(target))})"
-        return BulkInput(TABLE, iter([BulkChunk(rows, exact=True)]))
+        return BulkInput.exact(TABLE, rows)
 
     def read(self, ctx: ReadContext) -> Iterator[Record]:
         require_content(ctx.path)

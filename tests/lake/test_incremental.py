@@ -345,6 +345,21 @@ def _paused_rows(days: int) -> list[dict]:
     return rows
 
 
+def _firings_inside_pause(home: DataHome) -> int:
+    """The firings of the paused SLO that start and resolve inside its pause."""
+    con = connect()
+    try:
+        return int(
+            con.execute(
+                f"SELECT count(*) FROM ({derived_read_sql(home.lake / 'marts' / 'slo_alerts')}) "
+                "WHERE slo_name = 'paused' AND fired_at > ? AND resolved_at < ?",
+                list(PAUSE),
+            ).fetchone()[0]
+        )
+    finally:
+        con.close()
+
+
 def test_an_slo_whose_data_resumes_after_a_pause_is_evaluated_through_it(tmp_path: Path) -> None:
     """The data ends at the pause, then resumes after it: the incremental build evaluates the
     instants of the pause (the previous build stopped at the end of its last minute), as a full
@@ -358,16 +373,7 @@ def test_an_slo_whose_data_resumes_after_a_pause_is_evaluated_through_it(tmp_pat
     models.build_models(home)
     assert models.LAST_DECISIONS["marts.slo_alerts"].startswith("incremental"), models.LAST_DECISIONS
     _assert_same(home, _full_rebuild(home, tmp_path / "ref"))
-    con = connect()
-    try:
-        in_pause = con.execute(
-            f"SELECT count(*) FROM ({derived_read_sql(home.lake / 'marts' / 'slo_alerts')}) "
-            "WHERE fired_at > ? AND resolved_at < ?",
-            list(PAUSE),
-        ).fetchone()[0]
-    finally:
-        con.close()
-    assert in_pause == 1
+    assert _firings_inside_pause(home) == 1
 
 
 def test_slo_tables_computed_in_day_spans_equal_one_span(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -391,7 +397,6 @@ def test_slo_tables_computed_in_day_spans_equal_one_span(tmp_path: Path, monkeyp
                     "kind": "counter",
                 }
             )
-    pause = PAUSE
     rows += _paused_rows(days)
     defs = SLO_DEFS + PAUSED_DEF
     paused_defs = SLO_DEFS.splitlines()[0] + "\n" + PAUSED_DEF
@@ -415,12 +420,7 @@ def test_slo_tables_computed_in_day_spans_equal_one_span(tmp_path: Path, monkeyp
             f"SELECT count(*) FROM ({derived_read_sql(tmp_path / 'all' / 'one' / 'lake' / 'marts' / 'slo_alerts')}) "
             "WHERE CAST(fired_at AS DATE) < CAST(coalesce(resolved_at, fired_at) AS DATE)"
         ).fetchone()[0]
-        in_pause = con.execute(
-            f"SELECT count(*) FROM ({derived_read_sql(homes['one'].lake / 'marts' / 'slo_alerts')}) "
-            "WHERE slo_name = 'paused' AND fired_at > ? AND resolved_at < ?",
-            list(pause),
-        ).fetchone()[0]
     finally:
         con.close()
     assert overnight > 0  # the cases the spans must handle are in the data
-    assert in_pause == 1
+    assert _firings_inside_pause(homes["one"]) == 1

@@ -39,7 +39,72 @@ def rejected(home: DataHome) -> dict[str, str]:
     return {r["locator"]: r["reason"] for r in scan(home, REJECTED_ROWS)}
 
 
+def rejects(home: DataHome) -> list[tuple[str, str]]:
+    """The quarantined rows' (locator, reason), by locator."""
+    sql = Lake(home).scan_sql(REJECTED_ROWS)
+    return connect().execute(f"SELECT locator, reason FROM ({sql}) ORDER BY locator").fetchall()
+
+
+def metric_rows(home: DataHome, where: str = "true") -> list[tuple[Any, ...]]:
+    """The metric samples loaded: (metric, labels, ts, value, kind, source), in that order."""
+    sql = Lake(home).scan_sql(RAW_TABLES["metric_samples"])
+    return (
+        connect()
+        .execute(
+            f"SELECT metric, labels, ts, value, kind, source FROM ({sql}) WHERE {where} ORDER BY metric, labels, ts"
+        )
+        .fetchall()
+    )
+
+
 def write(tmp_path: Path, name: str, doc: Any) -> Path:
     path = tmp_path / name
     path.write_text(doc if isinstance(doc, str) else json.dumps(doc))
     return path
+
+
+def metric_outcome(home: DataHome, path: Path, **kw: Any) -> tuple[Any, ...]:
+    """Ingest one metrics file: its accounting, the metric samples loaded and the rows rejected."""
+    report = ingest_file(home, path, **kw)
+    lake = Lake(home)
+    loaded = (
+        connect()
+        .execute(
+            "SELECT metric, labels, ts, CAST(value AS VARCHAR), kind, source "
+            f"FROM ({lake.scan_sql(RAW_TABLES['metric_samples'])}) ORDER BY ALL"
+        )
+        .fetchall()
+        if report.loaded
+        else []
+    )
+    rejects = (
+        connect().execute(f"SELECT locator, reason, raw FROM ({lake.scan_sql(REJECTED_ROWS)}) ORDER BY ALL").fetchall()
+        if report.quarantined
+        else []
+    )
+    accounting = (report.error, report.read, report.loaded, report.duplicates, report.quarantined)
+    return accounting, loaded, rejects
+
+
+def bulk_and_read_agree(
+    tmp_path: Path, path: Path, adapter: Any, monkeypatch: Any, *, bulk_alone: bool, **kw: Any
+) -> tuple[Any, ...]:
+    """Ingest ``path`` into two new homes, once through ``adapter.bulk`` and once through
+    ``adapter.read`` alone, assert the two give the same :func:`metric_outcome` and return it.
+    With ``bulk_alone`` the first ingest must not need ``read`` at all (it raises if called) and
+    must load rows without an error."""
+    read = type(adapter).read
+    results = []
+    for bulk in (True, False):
+        with monkeypatch.context() as m:
+            if bulk and bulk_alone:
+                m.setattr(type(adapter), "read", lambda self, ctx: iter([1 / 0]))
+            else:
+                m.setattr(type(adapter), "read", read)
+            if not bulk:
+                m.setattr(type(adapter), "bulk", lambda self, ctx: None)
+            results.append(metric_outcome(DataHome.resolve(tmp_path / f"home-{bulk}").ensure(), path, **kw))
+    assert results[0] == results[1]
+    if bulk_alone:
+        assert results[0][0][0] is None and results[0][0][2] > 0
+    return results[0]

@@ -9,19 +9,9 @@ from typing import Any
 
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import detect_kind, ingest_file
-from ops_warehouse.lake.store import Lake, connect
-from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS
+from tests.sources.lake_rows import metric_rows, rejects
 
 KIND = "datadog-query"
-
-
-def rows(home: DataHome) -> list[tuple[Any, ...]]:
-    sql = Lake(home).scan_sql(RAW_TABLES["metric_samples"])
-    return (
-        connect()
-        .execute(f"SELECT metric, labels, ts, value, kind, source FROM ({sql}) ORDER BY metric, labels, ts")
-        .fetchall()
-    )
 
 
 def answer(tmp_path: Path, series: list[dict[str, Any]]) -> Path:
@@ -35,7 +25,7 @@ def test_real_sample(home: DataHome, samples: Path) -> None:
     assert detect_kind(path) == KIND
     report = ingest_file(home, path)
     assert (report.error, report.read, report.loaded, report.quarantined) == (None, 5, 5, 0)
-    first = rows(home)[0]
+    first = metric_rows(home)[0]
     assert first == (
         "system.cpu.idle",
         "{}",
@@ -59,13 +49,10 @@ def test_tags_and_null_points(home: DataHome, tmp_path: Path) -> None:
     ]
     report = ingest_file(home, answer(tmp_path, series))
     assert (report.read, report.loaded, report.quarantined) == (3, 2, 1)
-    got = rows(home)
+    got = metric_rows(home)
     assert json.loads(got[0][1]) == {"aggr": "sum", "env": "prod", "service": "web", "url": "http://x/a"}
     assert [r[3] for r in got] == [3.0, 5.0]
-    sql = Lake(home).scan_sql(REJECTED_ROWS)
-    assert connect().execute(f"SELECT locator, reason FROM ({sql})").fetchall() == [
-        ("/series/0/pointlist/1", "null point")
-    ]
+    assert rejects(home) == [("/series/0/pointlist/1", "null point")]
 
 
 def test_unreadable_files(home: DataHome, tmp_path: Path, samples: Path) -> None:
@@ -79,4 +66,4 @@ def test_unreadable_files(home: DataHome, tmp_path: Path, samples: Path) -> None
     empty = tmp_path / "empty.json"
     empty.write_text(" ")
     assert ingest_file(home, empty, kind=KIND).error == "empty file"
-    assert rows(home) == []
+    assert metric_rows(home) == []

@@ -11,11 +11,8 @@ from typing import Any
 
 import pytest
 
-from ops_warehouse.home import DataHome
-from ops_warehouse.ingest import ingest_file
-from ops_warehouse.lake.store import Lake, connect
-from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS
 from ops_warehouse.sources.datadog_query import ADAPTER
+from tests.sources.lake_rows import bulk_and_read_agree
 
 SERIES = {
     "metric": "trace.http.request.hits",
@@ -42,28 +39,6 @@ CASES: dict[str, Any] = {
 COLUMNAR = ("clean", "null points", "real sample")
 
 
-def _outcome(home: DataHome, path: Path) -> tuple[Any, ...]:
-    report = ingest_file(home, path)
-    lake = Lake(home)
-    loaded = (
-        connect()
-        .execute(
-            "SELECT metric, labels, ts, CAST(value AS VARCHAR), kind, source "
-            f"FROM ({lake.scan_sql(RAW_TABLES['metric_samples'])}) ORDER BY ALL"
-        )
-        .fetchall()
-        if report.loaded
-        else []
-    )
-    rejected = (
-        connect().execute(f"SELECT locator, reason, raw FROM ({lake.scan_sql(REJECTED_ROWS)}) ORDER BY ALL").fetchall()
-        if report.quarantined
-        else []
-    )
-    accounting = (report.error, report.read, report.loaded, report.duplicates, report.quarantined)
-    return accounting, loaded, rejected
-
-
 @pytest.mark.parametrize("case", [*sorted(CASES), "real sample", "failed query", "two documents"])
 def test_columnar_and_point_by_point_readers_agree(
     tmp_path: Path, case: str, samples: Path, monkeypatch: pytest.MonkeyPatch
@@ -78,20 +53,7 @@ def test_columnar_and_point_by_point_readers_agree(
         path.write_text(doc + "\n" + doc)
     else:
         path.write_text(json.dumps({"status": "ok", "res_type": "time_series", "series": CASES[case]}))
-    point_by_point = type(ADAPTER).read
-    results = []
-    for columnar in (True, False):
-        with monkeypatch.context() as m:
-            if columnar and case in COLUMNAR:  # these must not need the point-by-point reader
-                m.setattr(type(ADAPTER), "read", lambda self, ctx: iter([1 / 0]))
-            else:
-                m.setattr(type(ADAPTER), "read", point_by_point)
-            if not columnar:
-                m.setattr(type(ADAPTER), "bulk", lambda self, ctx: None)
-            results.append(_outcome(DataHome.resolve(tmp_path / f"home-{columnar}").ensure(), path))
-    assert results[0] == results[1]
-    if case in COLUMNAR:
-        assert results[0][0][0] is None and results[0][0][2] > 0
+    outcome = bulk_and_read_agree(tmp_path, path, ADAPTER, monkeypatch, bulk_alone=case in COLUMNAR)
     if case == "null points":
-        assert results[0][0][1:] == (3, 1, 0, 2)
-        assert results[0][2][0] == ("/series/0/pointlist/0", "null point", "[1700000000000.0, null]")
+        assert outcome[0][1:] == (3, 1, 0, 2)
+        assert outcome[2][0] == ("/series/0/pointlist/0", "null point", "[1700000000000.0, null]")

@@ -12,7 +12,7 @@ import duckdb
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import FileReport, ingest_file
 from ops_warehouse.lake.store import Lake
-from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS
+from ops_warehouse.lake.tables import RAW_TABLES
 
 UTC = UTC
 
@@ -32,11 +32,6 @@ def table(home: DataHome, name: str) -> dict[Any, dict[str, Any]]:
     if len(t.key) == 1:
         return {r[t.key[0]]: r for r in rows}
     return {tuple(r[k] for k in t.key): r for r in rows}
-
-
-def rejects(home: DataHome) -> list[tuple[str, str]]:
-    rel = duckdb.sql(f"SELECT locator, reason FROM ({Lake(home).scan_sql(REJECTED_ROWS)}) ORDER BY 1")
-    return rel.fetchall()
 
 
 def write(folder: Path, name: str, value: Any) -> Path:

@@ -11,7 +11,8 @@ import pytest
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import detect_kind, ingest_file
 from ops_warehouse.sources.base import Sniff, all_adapters
-from tests.sources.test_github_common import UTC, ingest, rejects, sample, table, write
+from tests.sources.lake_rows import rejects
+from tests.sources.test_github_common import UTC, ingest, sample, table, write
 
 # ---------------------------------------------------------------- deployments
 

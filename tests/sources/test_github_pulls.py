@@ -8,7 +8,8 @@ from pathlib import Path
 
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import detect_kind, ingest_file
-from tests.sources.test_github_common import UTC, ingest, rejects, sample, table, write  # noqa: F811
+from tests.sources.lake_rows import rejects
+from tests.sources.test_github_common import UTC, ingest, sample, table, write  # noqa: F811
 
 SHAS = [
     "4aadfff21cdd2d2566b0e4bd7309c233b5f4ae23",

@@ -10,7 +10,8 @@ from typing import Any
 
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import detect_kind, ingest_file
-from tests.sources.test_github_common import UTC, ingest, rejects, sample, table, write
+from tests.sources.lake_rows import rejects
+from tests.sources.test_github_common import UTC, ingest, sample, table, write
 
 
 def ndjson(folder: Path, name: str, deliveries: list[Any]) -> Path:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import detect_kind
-from tests.sources.test_github_common import UTC, ingest, rejects, sample, table, write
+from tests.sources.lake_rows import rejects
+from tests.sources.test_github_common import UTC, ingest, sample, table, write
 
 
 def test_gitlab_sample(home: DataHome, samples: Path) -> None:

@@ -7,26 +7,15 @@ import math
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import detect_kind, ingest_file
 from ops_warehouse.lake.store import Lake, connect
-from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS
+from ops_warehouse.lake.tables import REJECTED_ROWS
+from tests.sources.lake_rows import metric_rows
 
 KIND = "prometheus-text"
 SCRAPE = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-
-def rows(home: DataHome, where: str = "true") -> list[tuple[Any, ...]]:
-    sql = Lake(home).scan_sql(RAW_TABLES["metric_samples"])
-    return (
-        connect()
-        .execute(
-            f"SELECT metric, labels, ts, value, kind, source FROM ({sql}) WHERE {where} ORDER BY metric, labels, ts"
-        )
-        .fetchall()
-    )
 
 
 def copy_with_mtime(src: Path, tmp_path: Path) -> Path:
@@ -42,15 +31,17 @@ def test_text_0_0_4_sample(home: DataHome, samples: Path, tmp_path: Path) -> Non
     assert detect_kind(path) == KIND
     report = ingest_file(home, path)
     assert (report.error, report.read, report.loaded, report.quarantined) == (None, 27, 27, 0)
-    bucket = rows(home, "metric = 'prometheus_tsdb_compaction_chunk_size_bytes_bucket' AND labels LIKE '%364.5%'")
+    bucket = metric_rows(
+        home, "metric = 'prometheus_tsdb_compaction_chunk_size_bytes_bucket' AND labels LIKE '%364.5%'"
+    )
     assert [(json.loads(r[1]), r[2], r[3], r[4], r[5]) for r in bucket] == [
         ({"le": "364.5"}, SCRAPE, 10493.0, "histogram", "prometheus")
     ]
-    les = {json.loads(r[1])["le"] for r in rows(home, "metric LIKE '%chunk_size_bytes_bucket'")}
+    les = {json.loads(r[1])["le"] for r in metric_rows(home, "metric LIKE '%chunk_size_bytes_bucket'")}
     assert {"32.0", "108.0", "+Inf", "1230.1875"} <= les
-    quantiles = {json.loads(r[1])["quantile"] for r in rows(home, "metric = 'go_gc_duration_seconds'")}
+    quantiles = {json.loads(r[1])["quantile"] for r in metric_rows(home, "metric = 'go_gc_duration_seconds'")}
     assert quantiles == {"0.0", "0.25", "0.5", "0.75", "1.0"}
-    counter = rows(home, "metric = 'net_conntrack_dialer_conn_attempted_total' AND labels LIKE '%blackbox%'")
+    counter = metric_rows(home, "metric = 'net_conntrack_dialer_conn_attempted_total' AND labels LIKE '%blackbox%'")
     assert counter[0][3:] == (5210.0, "counter", "prometheus")
     assert ingest_file(home, path).loaded == 0
 
@@ -60,14 +51,14 @@ def test_openmetrics_sample(home: DataHome, samples: Path, tmp_path: Path) -> No
     assert detect_kind(path) == KIND
     report = ingest_file(home, path)
     assert (report.error, report.read, report.loaded, report.quarantined) == (None, 53, 53, 0)
-    assert {r[5] for r in rows(home)} == {"openmetrics"}
-    neg = rows(home, "metric = 'rpc_durations_histogram_seconds_bucket' AND labels LIKE '%-8.99%'")
+    assert {r[5] for r in metric_rows(home)} == {"openmetrics"}
+    neg = metric_rows(home, "metric = 'rpc_durations_histogram_seconds_bucket' AND labels LIKE '%-8.99%'")
     assert json.loads(neg[0][1]) == {"le": "-8.999999999999979e-05"} and neg[0][3] == 5.0
-    total = rows(home, "metric = 'rpc_requests_total' AND labels LIKE '%normal%'")
+    total = metric_rows(home, "metric = 'rpc_requests_total' AND labels LIKE '%normal%'")
     assert total[0][3:5] == (15.0, "counter")
-    created = rows(home, "metric = 'rpc_requests_created' AND labels LIKE '%normal%'")
+    created = metric_rows(home, "metric = 'rpc_requests_created' AND labels LIKE '%normal%'")
     assert created[0][4] == "gauge" and created[0][3] == 1726839813.016717
-    assert rows(home, "metric = 'go_build_info'")[0][4] == "gauge"
+    assert metric_rows(home, "metric = 'go_build_info'")[0][4] == "gauge"
     assert ingest_file(home, path).loaded == 0
 
 
@@ -79,7 +70,7 @@ def test_timestamps_ms_vs_float_seconds(home: DataHome, tmp_path: Path) -> None:
     for path in (text, om):
         assert detect_kind(path) == KIND
         assert ingest_file(home, path).loaded >= 1
-    got = rows(home)
+    got = metric_rows(home)
     expected = datetime(2015, 7, 1, 20, 10, 30, 781000, tzinfo=UTC)
     assert [r[2] for r in got] == [expected] * 3
     assert [r[5] for r in got] == ["prometheus", "prometheus", "openmetrics"]
@@ -94,7 +85,7 @@ def test_le_spellings_are_one_bucket(home: DataHome, tmp_path: Path) -> None:
     assert ingest_file(home, a).loaded == 1
     report = ingest_file(home, b)
     assert (report.loaded, report.duplicates) == (0, 1)
-    assert json.loads(rows(home)[0][1]) == {"le": "1.0"}
+    assert json.loads(metric_rows(home)[0][1]) == {"le": "1.0"}
 
 
 def test_bad_lines_are_rejected(home: DataHome, tmp_path: Path) -> None:
@@ -115,4 +106,4 @@ def test_unreadable_files(home: DataHome, tmp_path: Path) -> None:
     empty = tmp_path / "empty.prom"
     empty.write_text("\n\n")
     assert ingest_file(home, empty, kind=KIND).error == "empty file"
-    assert rows(home) == []
+    assert metric_rows(home) == []

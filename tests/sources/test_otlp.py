@@ -9,27 +9,10 @@ from typing import Any
 
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import detect_kind, ingest_file
-from ops_warehouse.lake.store import Lake, connect
-from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS
+from tests.sources.lake_rows import metric_rows, rejects
 
 KIND = "otlp-metrics"
 T0 = datetime(2018, 12, 13, 14, 51, 0, 300000, tzinfo=UTC)
-
-
-def rows(home: DataHome, where: str = "true") -> list[tuple[Any, ...]]:
-    sql = Lake(home).scan_sql(RAW_TABLES["metric_samples"])
-    return (
-        connect()
-        .execute(
-            f"SELECT metric, labels, ts, value, kind, source FROM ({sql}) WHERE {where} ORDER BY metric, labels, ts"
-        )
-        .fetchall()
-    )
-
-
-def rejects(home: DataHome) -> list[tuple[str, str]]:
-    sql = Lake(home).scan_sql(REJECTED_ROWS)
-    return connect().execute(f"SELECT locator, reason FROM ({sql}) ORDER BY locator").fetchall()
 
 
 def request(metric: dict[str, Any]) -> dict[str, Any]:
@@ -53,7 +36,7 @@ def test_request_sample(home: DataHome, samples: Path) -> None:
     report = ingest_file(home, path)
     # counter 1 + gauge 1 + histogram (2 buckets, sum, count) 4 + exponential histogram rejected 1
     assert (report.error, report.read, report.loaded, report.quarantined) == (None, 7, 6, 1)
-    gauge = rows(home, "metric = 'my.gauge'")
+    gauge = metric_rows(home, "metric = 'my.gauge'")
     assert [(r[2], r[3], r[4], r[5]) for r in gauge] == [(T0, 10.0, "gauge", "otlp")]
     assert json.loads(gauge[0][1]) == {
         "my.gauge.attr": "some value",
@@ -62,13 +45,13 @@ def test_request_sample(home: DataHome, samples: Path) -> None:
         "otel_scope_version": "1.0.0",
         "service.name": "my.service",
     }
-    buckets = rows(home, "metric = 'my.histogram_bucket'")
+    buckets = metric_rows(home, "metric = 'my.histogram_bucket'")
     assert [(json.loads(r[1])["le"], r[3], r[4]) for r in buckets] == [
         ("+Inf", 2.0, "unknown"),
         ("1.0", 1.0, "unknown"),
     ]
-    assert [r[3] for r in rows(home, "metric IN ('my.histogram_count', 'my.histogram_sum')")] == [2.0, 2.0]
-    assert rows(home, "metric = 'my.counter'")[0][3:5] == (5.0, "unknown")  # delta temporality
+    assert [r[3] for r in metric_rows(home, "metric IN ('my.histogram_count', 'my.histogram_sum')")] == [2.0, 2.0]
+    assert metric_rows(home, "metric = 'my.counter'")[0][3:5] == (5.0, "unknown")  # delta temporality
     assert "exponential" in rejects(home)[0][1]
     assert ingest_file(home, path).loaded == 0
 
@@ -78,7 +61,7 @@ def test_file_exporter_sample(home: DataHome, samples: Path) -> None:
     assert detect_kind(path) == KIND
     report = ingest_file(home, path)
     assert (report.error, report.read, report.loaded) == (None, 1, 1)
-    metric, labels, ts, value, kind, _ = rows(home)[0]
+    metric, labels, ts, value, kind, _ = metric_rows(home)[0]
     assert (metric, value, kind) == ("system.cpu.time", 1168005.59, "gauge")
     assert ts == datetime(2025, 1, 17, 17, 8, 46, 158376, tzinfo=UTC)
     assert json.loads(labels)["host.name"] == "YOUR_HOST_NAME" and json.loads(labels)["state"] == "user"
@@ -113,10 +96,10 @@ def test_cumulative_int64_strings_and_enum_names(home: DataHome, tmp_path: Path)
     assert detect_kind(path) == KIND
     report = ingest_file(home, path)
     assert (report.read, report.loaded) == (1 + 5, 6)
-    req = rows(home, "metric = 'req'")[0]
+    req = metric_rows(home, "metric = 'req'")[0]
     assert (req[3], req[4]) == (9007199254740992.0, "counter")
     assert json.loads(req[1]) == {"otel_scope_name": "lib", "service.name": "checkout"}
-    buckets = rows(home, "metric = 'lat_bucket'")
+    buckets = metric_rows(home, "metric = 'lat_bucket'")
     assert sorted((json.loads(r[1])["le"], r[3], r[4]) for r in buckets) == [
         ("+Inf", 6.0, "histogram"),
         ("0.5", 1.0, "histogram"),
@@ -166,4 +149,4 @@ def test_truncated_document_and_unreadable_files(home: DataHome, tmp_path: Path,
     empty = tmp_path / "empty.json"
     empty.write_text("")
     assert ingest_file(home, empty, kind=KIND).error == "empty file"
-    assert rows(home) == []
+    assert metric_rows(home) == []

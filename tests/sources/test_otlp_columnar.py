@@ -14,8 +14,9 @@ import pytest
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import ingest_file
 from ops_warehouse.lake.store import Lake, connect
-from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS
+from ops_warehouse.lake.tables import RAW_TABLES
 from ops_warehouse.sources.otlp_metrics import ADAPTER
+from tests.sources.lake_rows import bulk_and_read_agree
 
 T = "1544712660300000000"
 KV = [
@@ -267,28 +268,6 @@ CASES: dict[str, str] = {
 COLUMNAR = ("clean", "clean document", "blank lines and CRLF", "real file exporter sample", "odd attributes")
 
 
-def _outcome(home: DataHome, path: Path) -> tuple[Any, ...]:
-    report = ingest_file(home, path, kind=ADAPTER.kind)
-    lake = Lake(home)
-    loaded = (
-        connect()
-        .execute(
-            "SELECT metric, labels, ts, CAST(value AS VARCHAR), kind, source "
-            f"FROM ({lake.scan_sql(RAW_TABLES['metric_samples'])}) ORDER BY ALL"
-        )
-        .fetchall()
-        if report.loaded
-        else []
-    )
-    rejected = (
-        connect().execute(f"SELECT locator, reason, raw FROM ({lake.scan_sql(REJECTED_ROWS)}) ORDER BY ALL").fetchall()
-        if report.quarantined
-        else []
-    )
-    accounting = (report.error, report.read, report.loaded, report.duplicates, report.quarantined)
-    return accounting, loaded, rejected
-
-
 @pytest.mark.parametrize("case", [*CASES, "real request sample", "real file exporter sample"])
 def test_columnar_and_record_by_record_readers_agree(
     tmp_path: Path, case: str, samples: Path, monkeypatch: pytest.MonkeyPatch
@@ -300,20 +279,7 @@ def test_columnar_and_record_by_record_readers_agree(
         shutil.copy(samples / "otel_fileexporter_metrics_splunk_workshop.jsonl", path)
     else:
         path.write_text(CASES[case], encoding="utf-8")
-    record_by_record = type(ADAPTER).read
-    results = []
-    for columnar in (True, False):
-        with monkeypatch.context() as m:
-            if columnar and case in COLUMNAR:  # these must not need the record-by-record reader
-                m.setattr(type(ADAPTER), "read", lambda self, ctx: iter([1 / 0]))
-            else:
-                m.setattr(type(ADAPTER), "read", record_by_record)
-            if not columnar:
-                m.setattr(type(ADAPTER), "bulk", lambda self, ctx: None)
-            results.append(_outcome(DataHome.resolve(tmp_path / f"home-{columnar}").ensure(), path))
-    assert results[0] == results[1]
-    if case in COLUMNAR:
-        assert results[0][0][0] is None and results[0][0][2] > 0
+    bulk_and_read_agree(tmp_path, path, ADAPTER, monkeypatch, bulk_alone=case in COLUMNAR, kind=ADAPTER.kind)
 
 
 def test_columnar_pass_keeps_kinds_and_temporality(tmp_path: Path) -> None:

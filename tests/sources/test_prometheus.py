@@ -13,25 +13,10 @@ import pytest
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import detect_kind, ingest_file
 from ops_warehouse.lake.store import Lake, connect
-from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS
+from ops_warehouse.lake.tables import RAW_TABLES
+from tests.sources.lake_rows import metric_rows, rejects
 
 KIND = "prometheus-range"
-
-
-def rows(home: DataHome, where: str = "true") -> list[tuple[Any, ...]]:
-    sql = Lake(home).scan_sql(RAW_TABLES["metric_samples"])
-    return (
-        connect()
-        .execute(
-            f"SELECT metric, labels, ts, value, kind, source FROM ({sql}) WHERE {where} ORDER BY metric, labels, ts"
-        )
-        .fetchall()
-    )
-
-
-def rejects(home: DataHome) -> list[tuple[str, str]]:
-    sql = Lake(home).scan_sql(REJECTED_ROWS)
-    return connect().execute(f"SELECT locator, reason FROM ({sql}) ORDER BY locator").fetchall()
 
 
 def export(tmp_path: Path, series: list[dict[str, Any]], name: str = "range.json") -> Path:
@@ -45,7 +30,7 @@ def test_real_sample(home: DataHome, samples: Path) -> None:
     assert detect_kind(path) == KIND
     report = ingest_file(home, path)
     assert (report.error, report.read, report.loaded, report.quarantined) == (None, 6, 6, 0)
-    got = rows(home, "labels LIKE '%node%'")
+    got = metric_rows(home, "labels LIKE '%node%'")
     assert [r[3] for r in got] == [0.0, 0.0, 1.0]
     metric, labels, ts, _, kind, source = got[0]
     assert (metric, kind, source) == ("up", "unknown", "prometheus")
@@ -63,7 +48,7 @@ def test_value_strings_kinds_and_le(home: DataHome, tmp_path: Path) -> None:
     ]
     report = ingest_file(home, export(tmp_path, series))
     assert (report.read, report.loaded) == (4, 4)
-    got = rows(home)
+    got = metric_rows(home)
     assert [(r[0], json.loads(r[1]).get("le"), r[4]) for r in got] == [
         ("lat_bucket", "+Inf", "counter"),
         ("lat_bucket", "1.0", "counter"),
@@ -89,7 +74,7 @@ def test_vector_result(home: DataHome, tmp_path: Path) -> None:
     assert detect_kind(path) == KIND
     report = ingest_file(home, path)
     assert report.loaded == 1
-    assert rows(home)[0][2] == datetime(2023, 11, 14, 22, 13, 20, 500000, tzinfo=UTC)
+    assert metric_rows(home)[0][2] == datetime(2023, 11, 14, 22, 13, 20, 500000, tzinfo=UTC)
 
 
 def test_overlapping_exports_add_no_duplicates(home: DataHome, tmp_path: Path) -> None:
@@ -99,7 +84,7 @@ def test_overlapping_exports_add_no_duplicates(home: DataHome, tmp_path: Path) -
     assert ingest_file(home, first).loaded == 5
     report = ingest_file(home, second)
     assert (report.read, report.loaded, report.duplicates) == (5, 3, 2)
-    assert len(rows(home)) == 8
+    assert len(metric_rows(home)) == 8
 
 
 def test_bad_points_are_rejected_with_reasons(home: DataHome, tmp_path: Path) -> None:
@@ -122,7 +107,7 @@ def test_truncated_json_names_the_place(home: DataHome, tmp_path: Path) -> None:
     cut.write_bytes(full.read_bytes()[:-200])
     report = ingest_file(home, cut, kind=KIND)
     assert report.error is not None and "/data/result/2/values/" in report.error
-    assert report.loaded == 0 and rows(home) == []
+    assert report.loaded == 0 and metric_rows(home) == []
 
 
 def test_unreadable_files(home: DataHome, tmp_path: Path) -> None:

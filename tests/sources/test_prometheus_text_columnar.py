@@ -7,15 +7,15 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import ingest_file
 from ops_warehouse.lake.store import Lake, connect
-from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS
+from ops_warehouse.lake.tables import RAW_TABLES
 from ops_warehouse.sources.prometheus_text import ADAPTER
+from tests.sources.lake_rows import bulk_and_read_agree
 
 MS = 1_700_000_000_000
 CLEAN = f"""# HELP http_requests_total Requests served.
@@ -85,28 +85,6 @@ PLAIN = (
 )
 
 
-def _outcome(home: DataHome, path: Path) -> tuple[Any, ...]:
-    report = ingest_file(home, path, kind=ADAPTER.kind)
-    lake = Lake(home)
-    loaded = (
-        connect()
-        .execute(
-            "SELECT metric, labels, ts, CAST(value AS VARCHAR), kind, source "
-            f"FROM ({lake.scan_sql(RAW_TABLES['metric_samples'])}) ORDER BY ALL"
-        )
-        .fetchall()
-        if report.loaded
-        else []
-    )
-    rejected = (
-        connect().execute(f"SELECT locator, reason, raw FROM ({lake.scan_sql(REJECTED_ROWS)}) ORDER BY ALL").fetchall()
-        if report.quarantined
-        else []
-    )
-    accounting = (report.error, report.read, report.loaded, report.duplicates, report.quarantined)
-    return accounting, loaded, rejected
-
-
 @pytest.mark.parametrize("case", [*CASES, "real text sample", "real OpenMetrics sample"])
 def test_plain_line_and_line_by_line_readers_agree(
     tmp_path: Path, case: str, samples: Path, monkeypatch: pytest.MonkeyPatch
@@ -121,20 +99,7 @@ def test_plain_line_and_line_by_line_readers_agree(
     else:
         path.write_text(CASES[case], encoding="utf-8")
     os.utime(path, (1_700_000_000.25, 1_700_000_000.25))  # the scrape time of samples without one
-    line_by_line = type(ADAPTER).read
-    results = []
-    for plain in (True, False):
-        with monkeypatch.context() as m:
-            if plain and case in PLAIN:  # these must not need the line-by-line reader
-                m.setattr(type(ADAPTER), "read", lambda self, ctx: iter([1 / 0]))
-            else:
-                m.setattr(type(ADAPTER), "read", line_by_line)
-            if not plain:
-                m.setattr(type(ADAPTER), "bulk", lambda self, ctx: None)
-            results.append(_outcome(DataHome.resolve(tmp_path / f"home-{plain}").ensure(), path))
-    assert results[0] == results[1]
-    if case in PLAIN:
-        assert results[0][0][0] is None and results[0][0][2] > 0
+    bulk_and_read_agree(tmp_path, path, ADAPTER, monkeypatch, bulk_alone=case in PLAIN, kind=ADAPTER.kind)
 
 
 def test_plain_line_pass_follows_type_lines_in_file_order(tmp_path: Path) -> None:
@@ -173,13 +138,5 @@ def test_plain_line_pass_reads_blocks_like_whole_files(
     path = tmp_path / "metrics.prom"
     path.write_text(CASES[case], encoding="utf-8")
     os.utime(path, (1_700_000_000.25, 1_700_000_000.25))
-    results = []
-    for plain in (True, False):
-        with monkeypatch.context() as m:
-            m.setattr(module, "_BLOCK", 7)
-            if plain and case != "content after EOF":
-                m.setattr(type(ADAPTER), "read", lambda self, ctx: iter([1 / 0]))
-            if not plain:
-                m.setattr(type(ADAPTER), "bulk", lambda self, ctx: None)
-            results.append(_outcome(DataHome.resolve(tmp_path / f"home-{plain}").ensure(), path))
-    assert results[0] == results[1]
+    monkeypatch.setattr(module, "_BLOCK", 7)
+    bulk_and_read_agree(tmp_path, path, ADAPTER, monkeypatch, bulk_alone=case != "content after EOF", kind=ADAPTER.kind)

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import plotly.graph_objects as go
 
-from ops_warehouse.reporting.data import Metric
+from ops_warehouse.reporting.data import Metric, query_rows
 from ops_warehouse.reporting.figures import BAD, MUTED, NEUTRAL, _layout, _week_labels
 
 TITLE = "Alerting"
@@ -22,16 +22,10 @@ ORDER = 20
 TREND_WEEKS = 12
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
-
-
 def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, Any]) -> dict[str, Any]:
     prev_start = week_start - timedelta(days=7)
     first = week_start - timedelta(weeks=TREND_WEEKS - 1)
-    trend = _rows(
+    trend = query_rows(
         con,
         """
         SELECT week_start, episodes, paging_episodes, actionable, noisy, noise_rate, flapping, after_hours_pages,
@@ -47,7 +41,7 @@ def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, 
         return {"has_data": False}
     prev = next((r for r in trend if r["week_start"] == prev_start), None) or {}
     target = this["noise_target"]
-    services = _rows(
+    services = query_rows(
         con,
         """
         SELECT t.service, t.episodes, t.paging_episodes, t.noisy, t.noise_rate, t.flapping, t.after_hours_pages,
@@ -60,7 +54,7 @@ def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, 
     """,
         [prev_start, week_start],
     )
-    names = _rows(
+    names = query_rows(
         con,
         """
         SELECT t.alertname, t.episodes, t.noisy, t.noise_rate, t.noise_rank, p.noisy AS prev_noisy

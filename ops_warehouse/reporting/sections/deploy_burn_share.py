@@ -12,20 +12,16 @@ from typing import Any
 
 import duckdb
 
+from ops_warehouse.reporting.data import query_rows
+
 TITLE = "Burn that followed deploys"
 PLACE = "slos"
 ORDER = 10
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description or []]
-    return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
-
-
 def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, Any]) -> dict[str, Any]:
     prev_week = week_start - timedelta(days=7)
-    rows = _rows(
+    rows = query_rows(
         con,
         """SELECT w.service, w.scope, w.deploy_budget_share, w.bad_events, w.bad_events_after_deploys,
                   w.deployments_measured, w.suspect_deployments, p.deploy_budget_share AS prev_share

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import plotly.graph_objects as go
 
-from ops_warehouse.reporting.data import Metric
+from ops_warehouse.reporting.data import Metric, query_rows
 
 TITLE = "Deploys that burned budget"
 PLACE = "deployments"
@@ -25,18 +25,12 @@ MAX_CHARTS = 6
 CONTEXT = timedelta(minutes=90)  # minutes of SLI drawn before the deploy and after its finish
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description or []]
-    return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
-
-
 def _utc(d: date) -> datetime:
     return datetime.combine(d, time(), UTC)
 
 
 def _weekly(con: duckdb.DuckDBPyConnection, week_start: date) -> dict[str, Any] | None:
-    rows = _rows(
+    rows = query_rows(
         con,
         "SELECT deployments_measured, suspect_deployments FROM marts.deploy_impact_weekly "
         "WHERE scope = 'overall' AND week_start = ?",
@@ -48,7 +42,7 @@ def _weekly(con: duckdb.DuckDBPyConnection, week_start: date) -> dict[str, Any] 
 def sli_figure(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> go.Figure:
     """The SLO's per-minute SLI (good / total, as listed from core.sli_minutes) around a deploy, with
     the deploy's start and finish and the target."""
-    points = _rows(
+    points = query_rows(
         con,
         "SELECT minute, good / total AS sli FROM core.sli_minutes "
         "WHERE slo_name = ? AND minute > ? AND minute <= ? AND total > 0 ORDER BY minute",
@@ -81,7 +75,7 @@ def sli_figure(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> go.Figure
 
 def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, Any]) -> dict[str, Any]:
     lo, hi = _utc(week_start), _utc(week_start + timedelta(days=7))
-    suspects = _rows(
+    suspects = query_rows(
         con,
         """SELECT deploy_id, service, slo_name, started_at, finished_at, burn_before, burn_after, bad_after, target
            FROM marts.deploy_slo_impact

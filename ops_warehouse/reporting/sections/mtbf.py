@@ -13,19 +13,15 @@ from typing import Any
 
 import duckdb
 
+from ops_warehouse.reporting.data import query_rows
+
 TITLE = "Time between serious failures (MTBF)"
 PLACE = "incidents"
 ORDER = 10
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description or []]
-    return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
-
-
 def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, Any]) -> dict[str, Any]:
-    rows = _rows(
+    rows = query_rows(
         con,
         """SELECT w.service, w.scope, w.mtbf_hours, w.serious_incidents_30d, w.mtbf_target_hours, w.mtbf_target_met,
                   p.mtbf_hours AS prev_mtbf_hours

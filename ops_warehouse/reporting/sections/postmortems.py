@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from ops_warehouse.reporting.data import Metric
+from ops_warehouse.reporting.data import Metric, query_rows
 
 TITLE = "Postmortem timeliness"
 PLACE = "action-items"
@@ -22,14 +22,8 @@ ORDER = 10
 MAX_FINDINGS = 10
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description or []]
-    return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
-
-
 def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, Any]) -> dict[str, Any]:
-    rows = _rows(
+    rows = query_rows(
         con,
         """SELECT w.team, w.scope, w.required, w.drafted_on_time, w.published_on_time, w.missing, w.late,
                   w.on_time_rate, p.on_time_rate AS prev_on_time_rate, p.late AS prev_late
@@ -41,7 +35,7 @@ def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, 
     )
     overall = next((r for r in rows if r["scope"] == "overall"), None)
     teams = [r for r in rows if r["scope"] == "team" and r["required"] > 0]
-    findings = _rows(
+    findings = query_rows(
         con,
         "SELECT postmortem_id, title, incident_ref, finding, created_at FROM core.postmortems "
         "WHERE finding IS NOT NULL ORDER BY created_at DESC, postmortem_id LIMIT ?",

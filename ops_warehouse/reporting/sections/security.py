@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import plotly.graph_objects as go
 
-from ops_warehouse.reporting.data import Metric
+from ops_warehouse.reporting.data import Metric, query_rows
 from ops_warehouse.reporting.figures import BAD, NEUTRAL, _layout, _week_labels
 
 TITLE = "Security"
@@ -26,16 +26,10 @@ TREND_WEEKS = 12
 OLDEST = 5
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
-
-
 def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, Any]) -> dict[str, Any]:
     prev_start = week_start - timedelta(days=7)
     first = week_start - timedelta(weeks=TREND_WEEKS - 1)
-    severity_rows = _rows(
+    severity_rows = query_rows(
         con,
         """
         SELECT week_start, severity, opened, fixed, dismissed, fixed_within_sla, sla_attainment,
@@ -59,7 +53,7 @@ def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, 
         by_severity.append({"severity": sev, "sla_hours": policy.get(sev), "this": cur or {}, "prev": before or {}})
     overall, overall_prev = this.get("(all)") or {}, prev.get("(all)") or {}
 
-    services = _rows(
+    services = query_rows(
         con,
         """
         SELECT service, open_at_week_end, open_past_sla_at_week_end, fixed, sla_attainment
@@ -71,7 +65,7 @@ def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, 
         [week_start],
     )
     week_end = week_start + timedelta(days=7)
-    oldest = _rows(
+    oldest = query_rows(
         con,
         """
         SELECT finding_id, service, package, advisory_id, title, opened_at, sla_due_at, source
@@ -83,7 +77,7 @@ def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, 
     """,
         [week_end, week_end, week_end, OLDEST],
     )
-    incidents = _rows(
+    incidents = query_rows(
         con,
         """
         SELECT week_start, incidents, acknowledged, unacknowledged, acknowledged_within_target,
