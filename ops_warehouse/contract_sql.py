@@ -38,6 +38,8 @@ class BulkResult:
     bad: Path | None
     # exact batches: the good rows as final-shaped Parquet per day partition ("" unpartitioned)
     by_day: dict[str, list[Path]] | None = None
+    # ``records_at`` batches: the ``_ord`` of every row the contract refused, in order
+    refused: list[int] | None = None
 
 
 class NotExact(Exception):
@@ -212,6 +214,16 @@ def stage_bulk(
     if default_tz:
         zone(default_tz)  # an unknown zone is a clear error, not a SQL one
     folder.mkdir(parents=True, exist_ok=True)
+    if bulk.records_at is not None:
+        return _stage_partitioned(
+            bulk,
+            table,
+            default_tz=default_tz,
+            folder=folder / f"partitioned-{index:05d}",
+            source_file=source_file,
+            ingested_at=ingested_at,
+            progress=progress,
+        )
     if bulk.exact:
         return _stage_exact(
             bulk,
@@ -324,6 +336,75 @@ def _stage_exact(
         if rows != distinct:  # a repeated key (or a hash collision): the general merge ranks versions
             raise NotExact("a key repeats within the file")
         return BulkResult(read=rows, good=None, bad=None, by_day=by_day)
+    except duckdb.Error as exc:
+        raise NotExact(str(exc).splitlines()[0]) from exc
+    finally:
+        con.close()
+
+
+def _stage_partitioned(
+    bulk: BulkChunk,
+    table: RawTable,
+    *,
+    default_tz: str | None,
+    folder: Path,
+    source_file: str,
+    ingested_at: datetime,
+    progress: Progress | None,
+) -> BulkResult:
+    """One pass of the contract over the batch (kept in memory, spilling past ``EXACT_MEMORY``), then
+    its good rows written straight into day partitions with the lake's columns, as an exact batch's
+    are; when a key repeats among them, as one staged chunk with ``_ord`` for the general merge
+    instead. The refused rows are only counted and listed (``refused``): the engine words them with
+    the record-by-record check. Raises NotExact when a row is unclean."""
+    con = connect(memory_limit=EXACT_MEMORY, temp_dir=folder.parent / "duckdb")
+    con.execute("SET preserve_insertion_order = false")  # order is _ord's, or free when keys are unique
+    try:
+        con.execute(f"CREATE TEMP VIEW src AS {bulk.rows}")
+        source_types = {r[0]: r[1] for r in con.execute("DESCRIBE src").fetchall()}
+        checked = checked_select(table, source_types, default_tz, "_unclean, _ord")
+        run_query(
+            con,
+            f"CREATE TEMP TABLE checked AS SELECT * EXCLUDE (_reason, _unclean), _reason IS NULL AS _ok, "
+            f"coalesce(_unclean, true) AS _unclean FROM ({checked})",
+            progress,
+        )
+        if con.execute("SELECT bool_or(_unclean) FROM checked").fetchone()[0]:
+            raise NotExact("a record the columnar reader cannot classify exactly")
+        refused = [r[0] for r in con.execute("SELECT _ord FROM checked WHERE NOT _ok ORDER BY _ord").fetchall()]
+        key = ", ".join(quote_ident(k) for k in table.key)
+        rows, distinct = con.execute(f"SELECT count(*), count(DISTINCT hash({key})) FROM checked WHERE _ok").fetchone()
+        stamp = {
+            "source_file": quote_literal(source_file),
+            "ingested_at": f"{quote_literal(ingested_at.isoformat())}::TIMESTAMPTZ",
+        }
+        columns = ", ".join(
+            stamp[c.name] + f" AS {quote_ident(c.name)}" if c.name in stamp else quote_ident(c.name)
+            for c in table.columns
+        )
+        read = rows + len(refused)
+        if rows != distinct:  # a repeated key (or a hash collision): the general merge ranks versions by _ord
+            folder.mkdir(parents=True, exist_ok=True)
+            good = folder / f"{table.name}-bulk.parquet"
+            con.execute(
+                f"COPY (SELECT {columns}, _ord FROM checked WHERE _ok) TO {quote_literal(str(good))} (FORMAT parquet)"
+            )
+            return BulkResult(read=read, good=good, bad=None, refused=refused)
+        if not rows:
+            return BulkResult(read=read, good=None, bad=None, by_day={}, refused=refused)
+        day = (
+            "''"
+            if table.partition_by is None
+            else f"strftime(CAST(timezone('UTC', {quote_ident(table.partition_by)}) AS DATE), '%Y-%m-%d')"
+        )
+        con.execute(
+            f"COPY (SELECT {columns}, {day} AS _part FROM checked WHERE _ok) TO {quote_literal(str(folder))} "
+            "(FORMAT parquet, PARTITION_BY (_part), COMPRESSION zstd, WRITE_PARTITION_COLUMNS false)"
+        )
+        by_day = {
+            d.name.split("=", 1)[1]: sorted(d.glob("*.parquet")) for d in sorted(folder.glob("_part=*")) if d.is_dir()
+        }
+        return BulkResult(read=read, good=None, bad=None, by_day=by_day, refused=refused)
     except duckdb.Error as exc:
         raise NotExact(str(exc).splitlines()[0]) from exc
     finally:
