@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ops_warehouse.fileio import fsync_file, locked, staged
+from ops_warehouse.fileio import fsync_files, locked, staged
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.tables import INGEST_LOG, REJECTED_ROWS, RawTable
 
@@ -152,14 +152,19 @@ class Lake:
         loaded = 0
         written: list[str] = []
         held: list[Path] = []
+        fresh = {
+            day: files
+            for day, files in by_day.items()
+            if not self._partition_file(table, day if table.partition_by is not None else None).exists()
+        }
+        fsync_files(files[0] for files in fresh.values() if len(files) == 1)
         for day, files in sorted(by_day.items()):
             target = self._partition_file(table, day if table.partition_by is not None else None)
-            if target.exists():
+            if day not in fresh:
                 held += files
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             if len(files) == 1:
-                fsync_file(files[0])
                 os.replace(files[0], target)
                 loaded += pq.read_metadata(target).num_rows
             else:
@@ -305,13 +310,12 @@ class Lake:
                 "(FORMAT parquet, PARTITION_BY (_day), COMPRESSION zstd, WRITE_PARTITION_COLUMNS false)"
             ).fetchone()[0]
             written = []
-            for part_dir in sorted(scratch.glob("_day=*")):
-                day = part_dir.name.split("=", 1)[1]
-                files = sorted(part_dir.glob("*.parquet"))
+            parts = {d.name.split("=", 1)[1]: sorted(d.glob("*.parquet")) for d in sorted(scratch.glob("_day=*"))}
+            fsync_files(files[0] for files in parts.values() if len(files) == 1)
+            for day, files in parts.items():
                 target = self._partition_file(table, day)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if len(files) == 1:
-                    fsync_file(files[0])
                     os.replace(files[0], target)
                 else:  # a very large partition written as several files: combine them
                     listing = ", ".join(quote_literal(str(f)) for f in files)
