@@ -144,7 +144,9 @@ def _checks(c: Column, source_type: str | None, default_tz: str | None) -> tuple
                 f"{quote_literal(name + ': not a date: ')} || '''' || {shown} || '''' END"
             )
         elif target in ("BIGINT", "DOUBLE") and source_type == "VARCHAR":
-            value0 = f"CASE WHEN {blank} THEN NULL ELSE TRY_CAST({text} AS {target}) END"
+            # an integer is digits, as for int() after the row check's isdigit(): not '+5', '1e3', '0x10', '1_000'
+            digits = f" WHEN NOT regexp_full_match({text}, '-?[0-9]+') THEN NULL" if target == "BIGINT" else ""
+            value0 = f"CASE WHEN {blank} THEN NULL{digits} ELSE TRY_CAST({text} AS {target}) END"
             what = "an integer" if target == "BIGINT" else "a number"
             reason = (
                 f"CASE WHEN NOT {blank} AND {v} IS NULL THEN "

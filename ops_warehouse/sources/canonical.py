@@ -619,6 +619,8 @@ def _judged_by_sql(kind: pa.DataType, contract: pa.DataType, default_tz: str | N
     >>> _judged_by_sql(pa.timestamp("us"), utc, None), _judged_by_sql(pa.timestamp("us"), utc, "Europe/Berlin")
     (True, False)
     """
+    if pa.types.is_dictionary(kind):  # a categorical column: its values are what counts
+        kind = kind.value_type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
         return True
     if pa.types.is_timestamp(contract):

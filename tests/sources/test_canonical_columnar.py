@@ -240,6 +240,14 @@ PARQUET_PLAIN: dict[str, pa.Table] = {
             "is_rollback": pa.array([True, None, False, True, None], pa.bool_()),
         }
     ),
+    "categorical text": pa.table(
+        {
+            "deploy_id": ["d1", "d2", "d3"],
+            "environment": pa.array(["production", "staging", "production"]).dictionary_encode(),
+            "started_at": [AT, AT, "yesterday"],
+            "status": pa.array(["success", "exploded", None]).dictionary_encode(),
+        }
+    ),
     "no rows": pa.table({"deploy_id": pa.array([], pa.string()), "environment": [], "started_at": []}),
 }
 # files only the record-by-record reader reads as it does: types the contract SQL reads otherwise
@@ -313,3 +321,36 @@ def test_parquet_times_python_cannot_hold_are_read_record_by_record(
     bulk, rows = _parquet_ways(tmp_path, table, monkeypatch, columnar=False)
     assert bulk == rows
     assert bulk[0][0] is not None
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_integers_are_digits_in_both_paths(tmp_path: Path, suffix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pr_number as text: what int() reads after isdigit() is an integer, '+5' or '1e3' is not."""
+    numbers = ["12", " -7 ", "+5", "1e3", "0x10", "1_000", "5.0", ""]
+    commits = pa.table(
+        {
+            "change_id": [f"c{i}" for i in range(len(numbers))],
+            "authored_at": [AT] * len(numbers),
+            "pr_number": numbers,
+        }
+    )
+    path = tmp_path / f"commits{suffix}"
+    if suffix == ".csv":
+        path.write_text(
+            "change_id,authored_at,pr_number\n" + "".join(f"c{i},{AT},{n}\n" for i, n in enumerate(numbers))
+        )
+    else:
+        pq.write_table(commits, path)
+    outcomes = []
+    for label, patches in {"bulk": [ONLY_BULK], "row-by-row": [NO_BULK]}.items():
+        with monkeypatch.context() as m:
+            for target, name, value in patches:
+                m.setattr(target, name, value)
+            home = DataHome.resolve(tmp_path / f"home-{label}").ensure()
+            report = ingest_file(home, path)
+            lake = Lake(home)
+            loaded = connect().execute(f"SELECT change_id, pr_number FROM ({lake.scan_sql(RAW_TABLES['changes'])})")
+            rejected = connect().execute(f"SELECT locator, reason FROM ({lake.scan_sql(REJECTED_ROWS)})")
+            outcomes.append((report.error, sorted(loaded.fetchall()), sorted(rejected.fetchall())))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][1] == [("c0", 12), ("c1", -7), ("c7", None)]
