@@ -12,7 +12,8 @@ import fcntl
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,6 +25,22 @@ def fsync_file(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+FSYNC_THREADS = 16
+
+
+def fsync_files(paths: Iterable[Path]) -> None:
+    """:func:`fsync_file` for every path, several at a time: the device flushes them together
+    instead of one round trip per file (a year of day partitions: about 0.5 s one by one, 0.1 s
+    together). Each file is still flushed before the caller renames it into place."""
+    paths = list(paths)
+    if len(paths) <= 1:
+        for path in paths:
+            fsync_file(path)
+        return
+    with ThreadPoolExecutor(max_workers=min(FSYNC_THREADS, len(paths))) as pool:
+        list(pool.map(fsync_file, paths))
 
 
 @contextmanager
@@ -47,11 +64,13 @@ def staged(target: Path, tmp_dir: Path | None = None, *, mode: int | None = None
         tmp.unlink(missing_ok=True)
 
 
-def replace_with(source: Path, target: Path) -> None:
-    """Flush the finished file ``source`` to disk and rename it over ``target`` (on the same file
-    system), so a reader (or a crash) sees the old ``target`` or the new one."""
+def replace_with(source: Path, target: Path, *, flushed: bool = False) -> None:
+    """Flush the finished file ``source`` to disk (unless ``flushed``: a batch already went
+    through :func:`fsync_files`) and rename it over ``target`` (on the same file system), so a
+    reader (or a crash) sees the old ``target`` or the new one."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fsync_file(source)
+    if not flushed:
+        fsync_file(source)
     os.replace(source, target)
 
 

@@ -33,6 +33,7 @@ from ops_warehouse.progress import Progress
 from ops_warehouse.sources.base import (
     Adapter,
     BadRecord,
+    BulkChunk,
     BulkInput,
     FileError,
     ReadContext,
@@ -443,6 +444,7 @@ def ingest_file(
                 report.read = report.duplicates = 0
                 stager.chunks.clear()
                 stager.exact.clear()
+                stager.buffers.clear()
                 shutil.rmtree(staging, ignore_errors=True)
             for rec in adapter.read(ctx) if bulk is None else ():
                 report.read += 1
@@ -543,6 +545,8 @@ def _stage_bulk(
         report.read += result.read + chunk.duplicates
         report.duplicates += chunk.duplicates
         progress.update(rows=report.read)
+        if result.refused and not _quarantine_refused(chunk, result.refused, stager, kind=kind, default_tz=default_tz):
+            return False
         if result.by_day is not None:
             for day, files in result.by_day.items():
                 stager.exact.setdefault(table.name, {}).setdefault(day, []).extend(files)
@@ -551,6 +555,33 @@ def _stage_bulk(
         if result.bad is not None:
             stager.chunks.setdefault(REJECTED_ROWS.name, []).append(result.bad)
     return True
+
+
+def _quarantine_refused(
+    chunk: BulkChunk, refused: list[int], stager: _Stager, *, kind: str, default_tz: str | None
+) -> bool:
+    """Quarantine the rows the contract SQL refused as the record-by-record reader does: the
+    adapter's own records of them, checked row by row. False when that check accepts one of them
+    or the records cannot be had (the file is read record by record then)."""
+    assert chunk.records_at is not None
+    seen = 0
+    try:
+        for rec in chunk.records_at(refused):
+            seen += 1
+            if isinstance(rec, Reject):
+                _quarantine(stager, kind, rec.locator, rec.reason, rec.raw)
+                continue
+            try:
+                check_row(RAW_TABLES[rec.table], rec.values, default_tz)
+            except BadRecord as exc:
+                _quarantine(stager, kind, rec.locator, str(exc), rec.raw or raw_json(rec.values))
+                continue
+            log.debug("the contract SQL refused %s, which the row check accepts", rec.locator)
+            return False
+    except Exception:  # the record-by-record reader reports it in its own words
+        log.debug("records of %s could not be re-read", stager.source_file, exc_info=True)
+        return False
+    return seen == len(refused)
 
 
 def _quarantine(stager: _Stager, kind: str, locator: str, reason: str, raw: str | None) -> None:

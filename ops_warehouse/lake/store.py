@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ops_warehouse.fileio import locked, replace_with, staged
+from ops_warehouse.fileio import fsync_files, locked, replace_with, staged
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.tables import INGEST_LOG, REJECTED_ROWS, RawTable
 
@@ -162,13 +162,19 @@ class Lake:
         loaded = 0
         written: list[str] = []
         held: list[Path] = []
+        fresh = {
+            day: files
+            for day, files in by_day.items()
+            if not self._partition_file(table, day if table.partition_by is not None else None).exists()
+        }
+        fsync_files(files[0] for files in fresh.values() if len(files) == 1)
         for day, files in sorted(by_day.items()):
             target = self._partition_file(table, day if table.partition_by is not None else None)
-            if target.exists():
+            if day not in fresh:
                 held += files
                 continue
             if len(files) == 1:
-                replace_with(files[0], target)
+                replace_with(files[0], target, flushed=True)
                 loaded += pq.read_metadata(target).num_rows
             else:
                 con = connect(memory_limit=MERGE_MEMORY, temp_dir=self.home.tmp / "duckdb")
@@ -313,12 +319,12 @@ class Lake:
                 "(FORMAT parquet, PARTITION_BY (_day), COMPRESSION zstd, WRITE_PARTITION_COLUMNS false)"
             ).fetchone()[0]
             written = []
-            for part_dir in sorted(scratch.glob("_day=*")):
-                day = part_dir.name.split("=", 1)[1]
-                files = sorted(part_dir.glob("*.parquet"))
+            parts = {d.name.split("=", 1)[1]: sorted(d.glob("*.parquet")) for d in sorted(scratch.glob("_day=*"))}
+            fsync_files(files[0] for files in parts.values() if len(files) == 1)
+            for day, files in parts.items():
                 target = self._partition_file(table, day)
                 if len(files) == 1:
-                    replace_with(files[0], target)
+                    replace_with(files[0], target, flushed=True)
                 else:  # a very large partition written as several files: combine them
                     listing = ", ".join(quote_literal(str(f)) for f in files)
                     atomic_copy(con, f"SELECT * FROM read_parquet([{listing}])", target, self.home.tmp)

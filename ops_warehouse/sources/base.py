@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -73,6 +73,12 @@ class BulkChunk:
     # records the adapter already folded into another record of the same key in this file (the
     # merge's rule: the greatest updated_at wins, then the later record): read, and duplicates
     duplicates: int = 0
+    # the adapter's own records (:meth:`Adapter.read`'s) at the given ``_ord`` positions, in order.
+    # A batch with it (rows carry ``_ord`` and ``_unclean``, no ``_locator`` or ``_raw``) is checked
+    # in one pass straight into day partitions; the rows the contract SQL refuses are read again as
+    # records and quarantined by the record-by-record check, in its words, locators and raw text.
+    # Any unclean row, or a refused row that check accepts, and the file is read record by record.
+    records_at: Callable[[list[int]], Iterator[Record]] | None = None
 
     @classmethod
     def rejects_only(cls, rejects: list[Reject]) -> BulkChunk:

@@ -11,6 +11,7 @@ default time zone is given (``ingest --tz Europe/Berlin``). Booleans are ``true`
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import json
@@ -220,20 +221,7 @@ class CanonicalAdapter(Adapter):
         with open(path, "rb") as fh:
             magic = fh.read(4)
         if magic == b"PAR1":
-            try:
-                names = set(pq.read_schema(path).names)
-            except Exception as exc:
-                raise FileError(f"not a readable Parquet file: {exc}") from exc
-            table = table_for(names)
-            if table not in BULK_TABLES:
-                return None
-            wanted = [c for c in TABLES[table][1] if c in names]
-            cols = ", ".join(f'"{c}"' for c in wanted)
-            select = (
-                f"SELECT {cols}, 'canonical' AS source, 'row ' || file_row_number AS _locator, NULL::VARCHAR AS _raw, "
-                f"file_row_number AS _ord FROM read_parquet({quote_literal(str(path))}, file_row_number = true)"
-            )
-            return BulkInput(table, iter([BulkChunk(select)]))
+            return _parquet_bulk(self, path, ctx.default_tz)
         sniff = Sniff(path)
         if sniff.is_ndjson:
             header = _header(sniff)
@@ -575,16 +563,101 @@ def _ndjson_records(path: Path) -> Iterator[tuple[str, Any, str | None]]:
         yield f"line {lineno}", value, raw
 
 
-def _parquet_records(path: Path) -> Iterator[tuple[str, Any, str | None]]:
+# ---------------------------------------------------------------- the columnar Parquet pass
+
+# the instants Python's datetime holds in any time zone: a typed value past them is unclean
+_PY_TS_RANGE = "TIMESTAMPTZ '0001-01-02 00:00:00+00' AND TIMESTAMPTZ '9999-12-30 00:00:00+00'"
+
+
+def _parquet_bulk(adapter: CanonicalAdapter, path: Path, default_tz: str | None) -> BulkInput | None:
+    """The file's rows for the contract SQL, straight from ``read_parquet``, when every column
+    read has a type the SQL judges as the record-by-record check judges its Python value (see
+    :func:`_judged_by_sql`); the rows it refuses are worded by that check (``records_at``)."""
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:
+        raise FileError(f"not a readable Parquet file: {exc}") from exc
+    names = schema.names
+    table = table_for(set(names))
+    if table not in BULK_TABLES or len(set(names)) != len(names):
+        return None
+    raw_table = RAW_TABLES[table]
+    wanted = [c for c in TABLES[table][1] if c in names]
+    kinds = {c: schema.field(c).type for c in wanted}
+    if not all(_judged_by_sql(kinds[c], raw_table.column(c).type, default_tz) for c in wanted):
+        return None
+    # typed times and dates past what Python holds: the record-by-record reader fails on them
+    unclean = [
+        f"{quote_ident(c)} NOT BETWEEN {_PY_TS_RANGE}"
+        if pa.types.is_timestamp(kinds[c])
+        else f"{quote_ident(c)} NOT BETWEEN DATE '0001-01-01' AND DATE '9999-12-31'"
+        for c in wanted
+        if pa.types.is_timestamp(kinds[c]) or pa.types.is_date32(kinds[c])
+    ]
+    select = (
+        f"SELECT {', '.join(quote_ident(c) for c in wanted)}, 'canonical' AS source, "
+        f"coalesce({' OR '.join(unclean) or 'false'}, false) AS _unclean, file_row_number AS _ord "
+        f"FROM read_parquet({quote_literal(str(path))}, file_row_number = true)"
+    )
+
+    def records_at(ords: list[int]) -> Iterator[Record]:
+        return adapter._rows(_parquet_records(path, ords))
+
+    return BulkInput(table, iter([BulkChunk(select, records_at=records_at)]))
+
+
+def _judged_by_sql(kind: pa.DataType, contract: pa.DataType, default_tz: str | None) -> bool:
+    """Whether the contract SQL reads a Parquet column of type ``kind`` into a column of type
+    ``contract`` as the record-by-record check reads the Python values pyarrow gives: text (as
+    text is read from CSV), and the types that map one to one. Not so, for example: numbers for
+    text (``str`` and a cast word floats differently), integers for booleans (only 0 and 1 are),
+    nanosecond or naive timestamps given a time zone, timestamps for dates.
+
+    >>> _judged_by_sql(pa.int32(), pa.string(), None), _judged_by_sql(pa.float64(), pa.string(), None)
+    (True, False)
+    >>> utc = pa.timestamp("us", tz="UTC")
+    >>> _judged_by_sql(pa.timestamp("us"), utc, None), _judged_by_sql(pa.timestamp("us"), utc, "Europe/Berlin")
+    (True, False)
+    """
+    if pa.types.is_dictionary(kind):  # a categorical column: its values are what counts
+        kind = kind.value_type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
+        return True
+    if pa.types.is_timestamp(contract):
+        return pa.types.is_timestamp(kind) and kind.unit != "ns" and (kind.tz is not None or default_tz is None)
+    if pa.types.is_boolean(contract):
+        return pa.types.is_boolean(kind)
+    if pa.types.is_int64(contract) or pa.types.is_string(contract):
+        return pa.types.is_integer(kind) and kind != pa.uint64()
+    if pa.types.is_date32(contract):
+        return pa.types.is_date32(kind)
+    return False
+
+
+def _parquet_records(path: Path, only: list[int] | None = None) -> Iterator[tuple[str, Any, str | None]]:
+    """(locator, record) of every row, or of the rows at the positions ``only`` (ascending)."""
     try:
         pf = pq.ParquetFile(path)
     except Exception as exc:
         raise FileError(f"not a readable Parquet file: {exc}") from exc
     n = 0
+    k = 0  # the next position of ``only`` to give
     for batch in pf.iter_batches(batch_size=50_000):
-        for rec in batch.to_pylist():
-            yield f"row {n}", rec, None
-            n += 1
+        if only is None:
+            for rec in batch.to_pylist():
+                yield f"row {n}", rec, None
+                n += 1
+            continue
+        end = bisect.bisect_left(only, n + batch.num_rows, k)
+        if end > k:
+            picked = only[k:end]
+            recs = batch.take(pa.array([i - n for i in picked], pa.int64())).to_pylist()
+            for i, rec in zip(picked, recs, strict=True):
+                yield f"row {i}", rec, None
+        k = end
+        n += batch.num_rows
+        if k == len(only):
+            return
 
 
 ADAPTER = CanonicalAdapter()

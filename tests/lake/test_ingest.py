@@ -275,3 +275,32 @@ def test_a_json_file_of_no_known_kind_is_still_an_error(home: DataHome, tmp_path
     f.write_text('{"total": 0}', encoding="utf-8")
     report = ingest_file(home, f)
     assert not report.ok and "could not tell" in (report.error or "")
+
+
+def test_each_partition_written_is_flushed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One fsync per day file written (and one for the ingest log), whether the days are new to
+    the lake or merged with what it holds, from CSV or Parquet."""
+    import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [
+        [f"d{i}", "checkout", "production", f"s{i}", f"2026-11-{1 + i % 9:02d}T10:00:00Z", "", "success", "false"]
+        for i in range(30)
+    ]
+    columns = HEADER.strip().split(",")
+    parquet = tmp_path / "d.parquet"
+    pq.write_table(pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)}), parquet)
+    csv = _write(tmp_path / "d.csv", HEADER + "".join(",".join([*r[:3], "new", *r[4:]]) + "\n" for r in rows))
+    flushed: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (flushed.append(fd), real(fd))[1])
+    home = DataHome.resolve(tmp_path / "home").ensure()
+    for path in (parquet, csv, parquet):  # days new to the lake, then merged with new versions twice
+        flushed.clear()
+        report = ingest_file(home, path)
+        assert report.ok, report.error
+        assert (report.loaded, len(report.partitions["deployments"])) == (30, 9)
+        assert len(flushed) == 9 + 1
+    assert len(_rows(home, "deployments", "deploy_id")) == 30

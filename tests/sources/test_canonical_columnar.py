@@ -5,16 +5,20 @@ not plain enough to be sure of that."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import ingest_file
 from ops_warehouse.lake.store import Lake, connect
-from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS
+from ops_warehouse.lake.tables import DEPLOYMENT_STATUSES, RAW_TABLES, REJECTED_ROWS
 from ops_warehouse.sources import canonical
+from ops_warehouse.sources.base import ReadContext
 from ops_warehouse.sources.canonical import ADAPTER
 
 HEADER = "deploy_id,service,environment,sha,started_at,finished_at,status,is_rollback"
@@ -204,3 +208,149 @@ def test_odd_ndjson_falls_back_to_the_row_by_row_reader(
         lines = [json.dumps(r) for r in NDJSON_ODD[case]]
     bulk, rows = _ndjson_two_ways(tmp_path, lines, monkeypatch, columnar=False)
     assert bulk == rows
+
+
+def _text_columns(rows: list[str]) -> dict[str, list[str | None]]:
+    cells = [row.split(",") for row in rows]
+    return {name: [r[i] or None if i % 2 else r[i] for r in cells] for i, name in enumerate(COLUMNS)}
+
+
+UTC_TS = pa.timestamp("us", tz="UTC")
+AT = "2026-11-23T10:00:00Z"
+PARQUET_PLAIN: dict[str, pa.Table] = {
+    # text, as a CSV file's cells (blank ones as nulls too), a repeated key, a column not read
+    "text columns": pa.table(
+        {
+            **_text_columns(["d1," + GOOD, *BAD_ROWS, "d1," + GOOD.replace("aaa", "zzz")]),
+            "note": [f"n{i}" for i in range(len(BAD_ROWS) + 2)],
+        }
+    ),
+    # typed columns: an aware and a naive timestamp, booleans, integers for text, odd text for the
+    # reasons' quoting
+    "typed columns": pa.table(
+        {
+            "deploy_id": pa.array([1, 2, 3, 4, None], pa.int64()),
+            "environment": ["production", "staging", "it's", "a\\b\n", "production"],
+            "started_at": pa.array(
+                [datetime(2026, 11, 23, 10, tzinfo=UTC), *[datetime(2026, 11, 24, 23, 30, tzinfo=UTC)] * 4],
+                pa.timestamp("ms", tz="Europe/Berlin"),
+            ),
+            "finished_at": pa.array([None, datetime(2026, 11, 24, 23, 35, 1, 5), None, None, None], pa.timestamp("us")),
+            "status": ["success", None, "it's", "a\\b\n", "failure"],
+            "is_rollback": pa.array([True, None, False, True, None], pa.bool_()),
+        }
+    ),
+    "categorical text": pa.table(
+        {
+            "deploy_id": ["d1", "d2", "d3"],
+            "environment": pa.array(["production", "staging", "production"]).dictionary_encode(),
+            "started_at": [AT, AT, "yesterday"],
+            "status": pa.array(["success", "exploded", None]).dictionary_encode(),
+        }
+    ),
+    "no rows": pa.table({"deploy_id": pa.array([], pa.string()), "environment": [], "started_at": []}),
+}
+# files only the record-by-record reader reads as it does: types the contract SQL reads otherwise
+PARQUET_ODD: dict[str, pa.Table] = {
+    "a number for text": pa.table({"deploy_id": [1.5, 2.0], "environment": ["x", "y"], "started_at": [AT] * 2}),
+    "integers for booleans": pa.table(
+        {"deploy_id": ["d1", "d2"], "environment": ["x", "y"], "started_at": [AT] * 2, "is_rollback": [1, 2]}
+    ),
+    "a date for a timestamp": pa.table(
+        {"deploy_id": ["d1"], "environment": ["x"], "started_at": pa.array([date(2026, 11, 23)], pa.date32())}
+    ),
+}
+
+
+def _parquet_ways(tmp_path: Path, table: pa.Table, monkeypatch: pytest.MonkeyPatch, *, columnar: bool) -> list[Any]:
+    path = tmp_path / "deploys.parquet"
+    pq.write_table(table, path)
+    return _outcomes(tmp_path, path, monkeypatch, {"bulk": [ONLY_BULK] if columnar else [], "row-by-row": [NO_BULK]})
+
+
+@pytest.mark.parametrize("case", sorted(PARQUET_PLAIN))
+def test_columnar_parquet_agrees_with_the_row_by_row_reader(
+    tmp_path: Path, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Good rows, bad rows (their locators, reasons and raw records) and the accounting."""
+    columnar, rows = _parquet_ways(tmp_path, PARQUET_PLAIN[case], monkeypatch, columnar=True)
+    assert columnar == rows
+    assert columnar[0][0] is None
+
+
+def test_parquet_bad_rows_keep_their_row_reason_and_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The figures themselves, so a mistake both paths share shows."""
+    columnar, _ = _parquet_ways(tmp_path, PARQUET_PLAIN["text columns"], monkeypatch, columnar=True)
+    (error, read, loaded, duplicates, quarantined), rows, rejected = columnar
+    assert (error, read, loaded, duplicates, quarantined) == (None, 10, 2, 1, 7)
+    assert [(r[0], r[3]) for r in rows] == [("d1", "zzz"), ("d6", "ggg")]
+    reasons = {locator: (reason, json.loads(raw)) for locator, reason, raw in rejected}
+    assert sorted(reasons) == [f"row {n}" for n in (1, 2, 3, 4, 5, 7, 8)]
+    assert reasons["row 1"][0].startswith("status: 'exploded' is not one of")
+    assert reasons["row 1"][1]["note"] == "n1" and reasons["row 1"][1]["finished_at"] is None
+    (tmp_path / "typed").mkdir()
+    typed, _ = _parquet_ways(tmp_path / "typed", PARQUET_PLAIN["typed columns"], monkeypatch, columnar=True)
+    assert typed[0] == (None, 5, 1, 0, 4)
+    assert (typed[1][0][0], typed[1][0][2], typed[1][0][4].hour, typed[1][0][7]) == ("1", "production", 10, True)
+    not_one_of = " is not one of " + ", ".join(DEPLOYMENT_STATUSES)
+    assert [reason for _, reason, _ in sorted(typed[2])] == [
+        "finished_at: timestamp 2026-11-24T23:35:01.000005 has no UTC offset",
+        'status: "it\'s"' + not_one_of,  # worded as Python words it, as the row-by-row check does
+        "status: 'a\\\\b\\n'" + not_one_of,
+        "deploy_id: required but missing",
+    ]
+
+
+@pytest.mark.parametrize("case", sorted(PARQUET_ODD))
+def test_parquet_of_other_types_is_read_record_by_record(
+    tmp_path: Path, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "odd.parquet"
+    pq.write_table(PARQUET_ODD[case], path)
+    assert ADAPTER.bulk(ReadContext(path=path, scratch=tmp_path / "scratch")) is None
+    bulk, rows = _parquet_ways(tmp_path, PARQUET_ODD[case], monkeypatch, columnar=False)
+    assert bulk == rows
+
+
+def test_parquet_times_python_cannot_hold_are_read_record_by_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the year 9999 the record-by-record reader fails the file; so does the columnar one."""
+    far = pa.array([0, 9_000 * 365 * 86400 * 10**6], pa.int64()).cast(UTC_TS)
+    table = pa.table({"deploy_id": ["d1", "d2"], "environment": ["x", "y"], "started_at": far})
+    bulk, rows = _parquet_ways(tmp_path, table, monkeypatch, columnar=False)
+    assert bulk == rows
+    assert bulk[0][0] is not None
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_integers_are_digits_in_both_paths(tmp_path: Path, suffix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pr_number as text: what int() reads after isdigit() is an integer, '+5' or '1e3' is not."""
+    numbers = ["12", " -7 ", "+5", "1e3", "0x10", "1_000", "5.0", ""]
+    commits = pa.table(
+        {
+            "change_id": [f"c{i}" for i in range(len(numbers))],
+            "authored_at": [AT] * len(numbers),
+            "pr_number": numbers,
+        }
+    )
+    path = tmp_path / f"commits{suffix}"
+    if suffix == ".csv":
+        path.write_text(
+            "change_id,authored_at,pr_number\n" + "".join(f"c{i},{AT},{n}\n" for i, n in enumerate(numbers))
+        )
+    else:
+        pq.write_table(commits, path)
+    outcomes = []
+    for label, patches in {"bulk": [ONLY_BULK], "row-by-row": [NO_BULK]}.items():
+        with monkeypatch.context() as m:
+            for target, name, value in patches:
+                m.setattr(target, name, value)
+            home = DataHome.resolve(tmp_path / f"home-{label}").ensure()
+            report = ingest_file(home, path)
+            lake = Lake(home)
+            loaded = connect().execute(f"SELECT change_id, pr_number FROM ({lake.scan_sql(RAW_TABLES['changes'])})")
+            rejected = connect().execute(f"SELECT locator, reason FROM ({lake.scan_sql(REJECTED_ROWS)})")
+            outcomes.append((report.error, sorted(loaded.fetchall()), sorted(rejected.fetchall())))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][1] == [("c0", 12), ("c1", -7), ("c7", None)]
