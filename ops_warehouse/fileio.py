@@ -12,6 +12,7 @@ import fcntl
 import os
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,6 +24,20 @@ def fsync_file(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_files(paths: list[Path]) -> None:
+    """Flush many written files to disk at once (before they are renamed into place): the flushes
+    run side by side, so the file system can commit them together instead of one after another."""
+    if len(paths) <= 1:
+        for path in paths:
+            fsync_file(path)
+        return
+    with ThreadPoolExecutor(max_workers=min(FSYNC_THREADS, len(paths))) as pool:
+        list(pool.map(fsync_file, paths))
+
+
+FSYNC_THREADS = 16
 
 
 @contextmanager

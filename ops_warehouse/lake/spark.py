@@ -36,10 +36,11 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from ops_warehouse.catalog import Catalog
+from ops_warehouse.fileio import fsync_file
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.duck_types import spark_type
 from ops_warehouse.lake.spark_sql import CsvRead, to_spark, view_name
-from ops_warehouse.lake.store import Lake, derived_location, fsync_file
+from ops_warehouse.lake.store import Lake, derived_location
 from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
 
 if TYPE_CHECKING:

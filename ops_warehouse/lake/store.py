@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ops_warehouse.fileio import fsync_file, locked, staged
+from ops_warehouse.fileio import fsync_files, locked, staged
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.tables import INGEST_LOG, REJECTED_ROWS, RawTable
 
@@ -152,6 +152,7 @@ class Lake:
         loaded = 0
         written: list[str] = []
         held: list[Path] = []
+        moves: list[tuple[Path, Path]] = []  # a new day's one file and its place in the lake
         for day, files in sorted(by_day.items()):
             target = self._partition_file(table, day if table.partition_by is not None else None)
             if target.exists():
@@ -159,9 +160,7 @@ class Lake:
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             if len(files) == 1:
-                fsync_file(files[0])
-                os.replace(files[0], target)
-                loaded += pq.read_metadata(target).num_rows
+                moves.append((files[0], target))
             else:
                 con = connect(memory_limit=MERGE_MEMORY, temp_dir=self.home.tmp / "duckdb")
                 try:
@@ -171,6 +170,10 @@ class Lake:
                 finally:
                     con.close()
             written.append(day)
+        fsync_files([f for f, _ in moves])
+        for f, target in moves:
+            loaded += pq.read_metadata(f).num_rows
+            os.replace(f, target)
         if held:
             result = self.merge(table, held, ordered=False)
             loaded += result.loaded
@@ -305,18 +308,21 @@ class Lake:
                 "(FORMAT parquet, PARTITION_BY (_day), COMPRESSION zstd, WRITE_PARTITION_COLUMNS false)"
             ).fetchone()[0]
             written = []
+            moves: list[tuple[Path, Path]] = []
             for part_dir in sorted(scratch.glob("_day=*")):
                 day = part_dir.name.split("=", 1)[1]
                 files = sorted(part_dir.glob("*.parquet"))
                 target = self._partition_file(table, day)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if len(files) == 1:
-                    fsync_file(files[0])
-                    os.replace(files[0], target)
+                    moves.append((files[0], target))
                 else:  # a very large partition written as several files: combine them
                     listing = ", ".join(quote_literal(str(f)) for f in files)
                     atomic_copy(con, f"SELECT * FROM read_parquet([{listing}])", target, self.home.tmp)
                 written.append(day)
+            fsync_files([f for f, _ in moves])
+            for f, target in moves:
+                os.replace(f, target)
             return rows, written
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
