@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    import duckdb
     import pyarrow as pa
 
     from ops_warehouse.progress import Progress
@@ -65,7 +66,11 @@ class BulkChunk:
     ``_locator``, ``_raw`` and ``_ord``. When any row is unclean or breaks the contract, or a key
     repeats, the engine reads the file record by record instead (:meth:`Adapter.read`), so rejects
     keep their reasons and locators. An adapter that keeps only each key's winning version says how
-    many records it folded (``duplicates``), so the file's accounting is the record-by-record one."""
+    many records it folded (``duplicates``), so the file's accounting is the record-by-record one.
+
+    An exact batch's SELECT may read tables the adapter built in its own DuckDB connection
+    (``con``): the batch is then checked and written in that connection, with no intermediate file
+    between the adapter and the lake. The adapter closes it; the engine leaves it open."""
 
     rows: pa.Table | str
     rejects: list[Reject] = field(default_factory=list)
@@ -73,6 +78,7 @@ class BulkChunk:
     # records the adapter already folded into another record of the same key in this file (the
     # merge's rule: the greatest updated_at wins, then the later record): read, and duplicates
     duplicates: int = 0
+    con: duckdb.DuckDBPyConnection | None = None
 
     @classmethod
     def rejects_only(cls, rejects: list[Reject]) -> BulkChunk:
