@@ -134,8 +134,10 @@ class Sniff:
 
     @cached_property
     def doc(self) -> Any:
-        """The whole file parsed as one JSON document, or None (too big, or not one document)."""
-        if self.size > WHOLE_DOC_LIMIT or self.first_char not in ("{", "["):
+        """The whole file parsed as one JSON document, or None (too big, or not one document).
+        NDJSON is not one document (its first line is a whole value with more after it): that is
+        told from the head, without reading and parsing the whole file."""
+        if self.size > WHOLE_DOC_LIMIT or self.first_char not in ("{", "[") or self.is_ndjson:
             return None
         try:
             return json.loads(self.path.read_bytes())
