@@ -20,8 +20,10 @@ without ``VulnerabilityID`` or ``PkgName``, a bad timestamp.
 Large NDJSON files (a day's or a month's reports of many images) take a columnar path: DuckDB's
 JSON reader flattens every report in one pass, one version of each scan and observation is kept
 (the later in the file, as the merge keeps it; the others count as duplicates) and goes straight
-into the day partitions, with the same rows and rejects as the record-by-record path; a file it
-cannot parse whole, or a row the contract check refuses, goes record by record.
+into the day partitions, with the same rows and rejects as the record-by-record path. All of it
+runs in one DuckDB connection: the flattened tables are checked and written from there, nothing is
+written to disk and read back in between. A file it cannot parse whole, or a row the contract
+check refuses, goes record by record.
 """
 
 from __future__ import annotations
