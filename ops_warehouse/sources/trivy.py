@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -266,18 +267,24 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
 
 
 class _Done:
-    """The connection (and the adapter's own scratch folder) go when both tables are through, or
-    when the engine stops reading early."""
+    """The connection (and the adapter's own scratch folder) go when both tables are through; when
+    the engine stops early (a table gave way to the record-by-record reader, or the batches were
+    never read), they go with the last reference to the batches."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, folder: Path | None) -> None:
-        self.con, self.folder, self.left = con, folder, 2
+        self.con, self.left = con, 2
+        self.release = weakref.finalize(self, _release, con, folder)
 
     def one(self) -> None:
         self.left -= 1
         if self.left <= 0:
-            self.con.close()
-            if self.folder is not None:
-                shutil.rmtree(self.folder, ignore_errors=True)
+            self.release()
+
+
+def _release(con: duckdb.DuckDBPyConnection, folder: Path | None) -> None:
+    con.close()
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _chunks(table: _Prepared, done: _Done) -> Iterator[BulkChunk]:
