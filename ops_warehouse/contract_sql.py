@@ -295,11 +295,12 @@ def _stage_exact(
 ) -> BulkResult:
     """One pass: check every row and write the batch straight into day partitions with the lake's
     columns, ready to be moved into the lake. Raises NotExact when a row is unclean, breaks the
-    contract or repeats a key (nothing of the batch is kept then)."""
-    con = connect(memory_limit=EXACT_MEMORY, temp_dir=folder.parent / "duckdb")
+    contract or repeats a key (nothing of the batch is kept then). A batch over the adapter's own
+    connection (``BulkChunk.con``) runs in it, and the connection stays open."""
+    con = bulk.con if bulk.con is not None else connect(memory_limit=EXACT_MEMORY, temp_dir=folder.parent / "duckdb")
     con.execute("SET preserve_insertion_order = false")  # keys are unique: order within a day is free
     try:
-        con.execute(f"CREATE TEMP VIEW src AS {bulk.rows}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW src AS {bulk.rows}")
         source_types = {r[0]: r[1] for r in con.execute("DESCRIBE src").fetchall()}
         stamp = {
             "source_file": quote_literal(source_file),
@@ -341,7 +342,8 @@ def _stage_exact(
     except duckdb.Error as exc:
         raise NotExact(str(exc).splitlines()[0]) from exc
     finally:
-        con.close()
+        if bulk.con is None:
+            con.close()
 
 
 def _stage_partitioned(

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    import duckdb
     import pyarrow as pa
 
     from ops_warehouse.progress import Progress
@@ -65,7 +66,11 @@ class BulkChunk:
     ``_locator``, ``_raw`` and ``_ord``. When any row is unclean or breaks the contract, or a key
     repeats, the engine reads the file record by record instead (:meth:`Adapter.read`), so rejects
     keep their reasons and locators. An adapter that keeps only each key's winning version says how
-    many records it folded (``duplicates``), so the file's accounting is the record-by-record one."""
+    many records it folded (``duplicates``), so the file's accounting is the record-by-record one.
+
+    An exact batch's SELECT may read tables the adapter built in its own DuckDB connection
+    (``con``): the batch is then checked and written in that connection, with no intermediate file
+    between the adapter and the lake. The adapter closes it; the engine leaves it open."""
 
     rows: pa.Table | str
     rejects: list[Reject] = field(default_factory=list)
@@ -79,6 +84,7 @@ class BulkChunk:
     # records and quarantined by the record-by-record check, in its words, locators and raw text.
     # Any unclean row, or a refused row that check accepts, and the file is read record by record.
     records_at: Callable[[list[int]], Iterator[Record]] | None = None
+    con: duckdb.DuckDBPyConnection | None = None
 
     @classmethod
     def rejects_only(cls, rejects: list[Reject]) -> BulkChunk:
@@ -139,8 +145,10 @@ class Sniff:
 
     @cached_property
     def doc(self) -> Any:
-        """The whole file parsed as one JSON document, or None (too big, or not one document)."""
-        if self.size > WHOLE_DOC_LIMIT or self.first_char not in ("{", "["):
+        """The whole file parsed as one JSON document, or None (too big, or not one document).
+        NDJSON is not one document (its first line is a whole value with more after it): that is
+        told from the head, without reading and parsing the whole file."""
+        if self.size > WHOLE_DOC_LIMIT or self.first_char not in ("{", "[") or self.is_ndjson:
             return None
         try:
             return json.loads(self.path.read_bytes())

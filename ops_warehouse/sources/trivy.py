@@ -20,20 +20,25 @@ without ``VulnerabilityID`` or ``PkgName``, a bad timestamp.
 Large NDJSON files (a day's or a month's reports of many images) take a columnar path: DuckDB's
 JSON reader flattens every report in one pass, one version of each scan and observation is kept
 (the later in the file, as the merge keeps it; the others count as duplicates) and goes straight
-into the day partitions, with the same rows and rejects as the record-by-record path; a file it
-cannot parse whole, or a row the contract check refuses, goes record by record.
+into the day partitions, with the same rows and rejects as the record-by-record path. All of it
+runs in one DuckDB connection: the flattened tables are checked and written from there, nothing is
+written to disk and read back in between. A file it cannot parse whole, or a row the contract
+check refuses, goes record by record.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from ops_warehouse.lake.store import connect
 from ops_warehouse.sources import _security as sec
 from ops_warehouse.sources.base import (
     Adapter,
@@ -52,6 +57,7 @@ from ops_warehouse.sources.base import (
 SOURCE = "trivy"
 # NDJSON files at least this big take the columnar path
 BULK_MIN_BYTES = 8 * 1024 * 1024
+COLUMNAR_MEMORY = "2GB"
 
 
 def looks_like_report(rec: Any) -> bool:
@@ -112,19 +118,24 @@ class TrivyAdapter(Adapter):
         path = ctx.path
         if path.stat().st_size < BULK_MIN_BYTES or not Sniff(path).is_ndjson or sec.has_blank_lines(path):
             return None
-        folder = Path(tempfile.mkdtemp(prefix="ow-trivy-"))
-        con = duckdb.connect(config={"memory_limit": "2GB", "temp_directory": str(folder / "spill")})
+        own = ctx.scratch is None  # a scratch folder of the adapter's own goes with the last table
+        folder = Path(tempfile.mkdtemp(prefix="ow-trivy-")) if own else ctx.scratch
+        assert folder is not None
+        con = connect(memory_limit=COLUMNAR_MEMORY, temp_dir=folder / "duckdb")
         try:
-            for statement in _flatten_sql(path, folder, sec.file_time(path).isoformat(), ctx.default_tz):
+            for statement in _flatten_sql(path, sec.file_time(path).isoformat(), ctx.default_tz):
                 con.execute(statement)
+            scans = _prepare(con, "scans")
+            observations = _prepare(con, "observations")
         except duckdb.Error:
-            shutil.rmtree(folder, ignore_errors=True)
-            return None
-        finally:
             con.close()
+            if own:
+                shutil.rmtree(folder, ignore_errors=True)
+            return None
+        done = _Done(con, folder if own else None)
         return [
-            BulkInput("vulnerability_scans", _chunks(folder, "scans", done=False)),
-            BulkInput("vulnerability_observations", _chunks(folder, "observations", done=True)),
+            BulkInput("vulnerability_scans", _chunks(scans, done)),
+            BulkInput("vulnerability_observations", _chunks(observations, done)),
         ]
 
 
@@ -145,12 +156,13 @@ def _lit(value: str) -> str:
 _OFFSET = r"([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$"
 
 
-def _flatten_sql(path: Path, folder: Path, file_time: str, default_tz: str | None) -> list[str]:
-    """Statements that write the file's scans and observations (with their rejects) as Parquet.
-    A report's time is parsed once, for the report (a naive one only with a default time zone)."""
+def _flatten_sql(path: Path, file_time: str, default_tz: str | None) -> list[str]:
+    """Statements that build the file's scans and observations, with their rejects, as tables of
+    the connection (``scans``, ``observations``): the file is read once. A report's time is parsed
+    once, for the report (a naive one only with a default time zone)."""
     naive = f"timezone({_lit(default_tz)}, TRY_CAST(created AS TIMESTAMP))" if default_tz else "NULL::TIMESTAMPTZ"
     reports = f"""
-        CREATE TABLE reports AS
+        CREATE TEMP TABLE reports AS
         WITH r AS (
             SELECT row_number() OVER () AS line, nullif(trim("ArtifactName"), '') AS target,
                    coalesce(nullif(trim("CreatedAt"), ''), {_lit(file_time)}) AS created,
@@ -162,8 +174,8 @@ def _flatten_sql(path: Path, folder: Path, file_time: str, default_tz: str | Non
         SELECT *, CASE WHEN regexp_matches(created, {_lit(_OFFSET)}) THEN TRY_CAST(created AS TIMESTAMPTZ)
                        ELSE {naive} END AS scanned_at
         FROM r"""
-    vulns = """
-        CREATE TABLE vulns AS
+    observations = f"""
+        CREATE TEMP TABLE observations AS
         WITH res AS (
             SELECT line, target, scanned_at, unnest(results) AS res, generate_subscripts(results, 1) - 1 AS ri
             FROM reports WHERE target IS NOT NULL AND scanned_at IS NOT NULL
@@ -172,74 +184,118 @@ def _flatten_sql(path: Path, folder: Path, file_time: str, default_tz: str | Non
             SELECT line, target, scanned_at, ri, unnest(res.Vulnerabilities) AS v,
                    generate_subscripts(res.Vulnerabilities, 1) - 1 AS vi
             FROM res
+        ),
+        f AS (
+            SELECT line, ri, vi, target, scanned_at,
+                   nullif(trim(v."VulnerabilityID"), '') AS advisory_id, nullif(trim(v."PkgName"), '') AS package,
+                   nullif(trim(v."InstalledVersion"), '') AS installed_version,
+                   nullif(trim(v."FixedVersion"), '') AS fixed_version,
+                   nullif(trim(v."Title"), '') AS title, v."Severity" AS severity_text
+            FROM v
         )
-        SELECT line, ri, vi, target, scanned_at,
-               nullif(trim(v."VulnerabilityID"), '') AS advisory_id, nullif(trim(v."PkgName"), '') AS package,
-               nullif(trim(v."InstalledVersion"), '') AS installed_version,
-               nullif(trim(v."FixedVersion"), '') AS fixed_version,
-               nullif(trim(v."Title"), '') AS title, v."Severity" AS severity_text
-        FROM v"""
-    scans = f"""
-        COPY (
-            SELECT 'trivy' AS source, r.target, r.scanned_at, r.artifact_type,
-                   (SELECT count(*) FROM vulns AS v
-                     WHERE v.line = r.line AND v.advisory_id IS NOT NULL AND v.package IS NOT NULL) AS findings,
-                   'line ' || r.line AS _locator, NULL::VARCHAR AS _raw, r.line * 1000000 AS _ord,
-                   CASE WHEN r.target IS NULL THEN 'ArtifactName: required but missing'
-                        WHEN r.scanned_at IS NULL THEN 'CreatedAt: not an ISO 8601 timestamp with a UTC offset: '
-                             || r.created END AS _bad
-            FROM reports AS r
-        ) TO {_lit(str(folder / "scans.parquet"))} (FORMAT parquet)"""
-    observations = f"""
-        COPY (
-            SELECT 'trivy' AS source, target, package, advisory_id, scanned_at,
-                   {_SEVERITY.format("severity_text")} AS severity, installed_version, fixed_version, title,
-                   'line ' || line || ' /Results/' || ri || '/Vulnerabilities/' || vi AS _locator,
-                   NULL::VARCHAR AS _raw, line * 1000000 + ri * 10000 + vi + 1 AS _ord,
-                   CASE WHEN advisory_id IS NULL THEN 'VulnerabilityID: required but missing'
-                        WHEN package IS NULL THEN 'PkgName: required but missing' END AS _bad
-            FROM vulns
-        ) TO {_lit(str(folder / "observations.parquet"))} (FORMAT parquet)"""
-    return [reports, vulns, scans, observations]
+        SELECT 'trivy' AS source, target, package, advisory_id, scanned_at,
+               {_SEVERITY.format("severity_text")} AS severity, installed_version, fixed_version, title,
+               line, ri, vi,
+               CASE WHEN advisory_id IS NULL THEN 'VulnerabilityID: required but missing'
+                    WHEN package IS NULL THEN 'PkgName: required but missing' END AS _bad
+        FROM f"""
+    scans = """
+        CREATE TEMP TABLE scans AS
+        SELECT 'trivy' AS source, r.target, r.scanned_at, r.artifact_type, coalesce(f.n, 0) AS findings,
+               r.line,
+               CASE WHEN r.target IS NULL THEN 'ArtifactName: required but missing'
+                    WHEN r.scanned_at IS NULL THEN 'CreatedAt: not an ISO 8601 timestamp with a UTC offset: '
+                         || r.created END AS _bad
+        FROM reports AS r
+        LEFT JOIN (SELECT line, count(*) AS n FROM observations WHERE _bad IS NULL GROUP BY line) AS f
+               ON f.line = r.line"""
+    return [reports, observations, scans, "DROP TABLE reports"]
 
 
 _KEYS = {
     "scans": "target, scanned_at",
     "observations": "target, package, advisory_id, scanned_at",
 }
+_COLUMNS = {
+    "scans": "source, target, scanned_at, artifact_type, findings",
+    "observations": (
+        "source, target, package, advisory_id, scanned_at, severity, installed_version, fixed_version, title"
+    ),
+}
+# a row's place in the file (the later version of a key wins) and its locator
+_ORDER = {"scans": "line", "observations": "line, ri, vi"}
+_LOCATOR = {
+    "scans": "'line ' || line",
+    "observations": "'line ' || line || ' /Results/' || ri || '/Vulnerabilities/' || vi",
+}
 
 
-def _chunks(folder: Path, name: str, *, done: bool) -> Iterator[BulkChunk]:
-    """The rows of one flattened table as an exact batch, one version per key (the merge's rule:
-    the later in the file; the others count as duplicates), then its rejects as a batch of their
-    own; the folder goes with the last table."""
-    flat = _lit(str(folder / f"{name}.parquet"))
-    winners = _lit(str(folder / f"{name}-winners.parquet"))
+@dataclass
+class _Prepared:
+    """One flattened table's winning rows (a SELECT on the connection), how many versions they
+    folded and the rejects."""
+
+    select: str
+    duplicates: int
+    rejects: list[Reject]
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, name: str) -> _Prepared:
+    """The rejects, in file order, and one version per key (the merge's rule: the later in the
+    file; the others count as duplicates). A file whose keys do not repeat (the usual case: one
+    scan of each image a day) keeps its clean rows as they are."""
+    bad = con.execute(
+        f"SELECT {_LOCATOR[name]}, _bad FROM {name} WHERE _bad IS NOT NULL ORDER BY {_ORDER[name]}"
+    ).fetchall()
+    rejects = [Reject(loc, why) for loc, why in bad]
+    clean, distinct = _one(con, f"SELECT count(*), count(DISTINCT hash({_KEYS[name]})) FROM {name} WHERE _bad IS NULL")
+    if clean == distinct:  # distinct hashes: distinct keys (a clean row's key has no NULL)
+        return _Prepared(f"SELECT {_COLUMNS[name]}, false AS _unclean FROM {name} WHERE _bad IS NULL", 0, rejects)
+    order = ", ".join(f"{c} DESC" for c in _ORDER[name].split(", "))
+    con.execute(
+        f"CREATE TEMP TABLE {name}_kept AS SELECT {_COLUMNS[name]} FROM {name} WHERE _bad IS NULL "
+        f"QUALIFY row_number() OVER (PARTITION BY {_KEYS[name]} ORDER BY {order}) = 1"
+    )
+    (kept,) = _one(con, f"SELECT count(*) FROM {name}_kept")
+    return _Prepared(f"SELECT {_COLUMNS[name]}, false AS _unclean FROM {name}_kept", int(clean) - int(kept), rejects)
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    row = con.execute(sql).fetchone()
+    assert row is not None  # an aggregate answers one row
+    return row
+
+
+class _Done:
+    """The connection (and the adapter's own scratch folder) go when both tables are through; when
+    the engine stops early (a table gave way to the record-by-record reader, or the batches were
+    never read), they go with the last reference to the batches."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, folder: Path | None) -> None:
+        self.con, self.left = con, 2
+        self.release = weakref.finalize(self, _release, con, folder)
+
+    def one(self) -> None:
+        self.left -= 1
+        if self.left <= 0:
+            self.release()
+
+
+def _release(con: duckdb.DuckDBPyConnection, folder: Path | None) -> None:
+    con.close()
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _chunks(table: _Prepared, done: _Done) -> Iterator[BulkChunk]:
+    """The table's rows as one exact batch written from the adapter's connection, then its rejects
+    as a batch of their own."""
     try:
-        con = duckdb.connect()
-        try:
-            bad = con.execute(f"SELECT _locator, _bad FROM read_parquet({flat}) WHERE _bad IS NOT NULL").fetchall()
-            cols = [d[0] for d in con.execute(f"SELECT * FROM read_parquet({flat}) LIMIT 0").description]
-            keep = ", ".join(f'"{c}"' for c in cols if c not in ("_bad", "_locator", "_raw", "_ord"))
-            clean = con.execute(f"SELECT count(*) FROM read_parquet({flat}) WHERE _bad IS NULL").fetchone()
-            kept = con.execute(
-                f"COPY (SELECT {keep} FROM read_parquet({flat}) WHERE _bad IS NULL "
-                f"QUALIFY row_number() OVER (PARTITION BY {_KEYS[name]} ORDER BY _ord DESC) = 1) "
-                f"TO {winners} (FORMAT parquet)"
-            ).fetchone()
-        finally:
-            con.close()
-        assert clean is not None and kept is not None  # a count and a COPY answer one row
-        yield BulkChunk(
-            f"SELECT {keep}, false AS _unclean FROM read_parquet({winners})",
-            exact=True,
-            duplicates=int(clean[0]) - int(kept[0]),
-        )
-        if bad:
-            yield BulkChunk.rejects_only([Reject(loc, why) for loc, why in bad])
+        yield BulkChunk(table.select, exact=True, duplicates=table.duplicates, con=done.con)
+        if table.rejects:
+            yield BulkChunk.rejects_only(table.rejects)
     finally:
-        if done:
-            shutil.rmtree(folder, ignore_errors=True)
+        done.one()
 
 
 ADAPTER = TrivyAdapter()
