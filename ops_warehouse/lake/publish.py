@@ -3,8 +3,9 @@
 A snapshot is a DuckDB file plus a folder ``snapshots/<id>/`` beside it:
 
 - ``core`` and ``marts`` (the derived tables, small) are copied into the DuckDB file as tables,
-  except those kept as a folder of days (``core.sli_minutes``, ``marts.slo_alerts``: a year of
-  minutes is raw-sized), which are views over their files linked like raw's;
+  except those kept as a folder of days (``core.sli_minutes``, ``marts.slo_alerts``,
+  ``marts.deploy_slo_impact``: a year of minutes is raw-sized, and a new day should write only its
+  own files), which are views over their files linked like raw's;
 - ``raw``, ``quarantine`` and ``raw.ingest_log`` are views over the lake's Parquet files, each
   hard-linked into ``snapshots/<id>/`` (copied only where the file system cannot link). The lake
   never rewrites a file in place (every write is a new file renamed over the old one), so a linked

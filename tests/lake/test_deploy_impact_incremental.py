@@ -17,7 +17,7 @@ from pathlib import Path
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import ingest_file
 from ops_warehouse.lake import models
-from ops_warehouse.lake.store import connect, derived_location, derived_read_sql, quote_literal
+from ops_warehouse.lake.store import connect, derived_location, derived_read_sql
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 SERVICES = ("api", "web")
@@ -127,10 +127,8 @@ def _suspects(home: DataHome) -> int:
     """Suspect first deploys of a day (a later deploy of the day may fall inside their burn too)."""
     con = connect()
     try:
-        path = quote_literal(str(home.lake / "marts" / "deploy_slo_impact.parquet"))
-        return con.execute(
-            f"SELECT count(*) FROM read_parquet({path}) WHERE suspect AND deploy_id LIKE '%-0'"
-        ).fetchone()[0]
+        table = derived_read_sql(derived_location(home.lake, "marts", "deploy_slo_impact"))
+        return con.execute(f"SELECT count(*) FROM ({table}) WHERE suspect AND deploy_id LIKE '%-0'").fetchone()[0]
     finally:
         con.close()
 

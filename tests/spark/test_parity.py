@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ops_warehouse.home import DataHome
+from ops_warehouse.lake import incremental
 from ops_warehouse.lake.engines import SPARK_PENDING
 from ops_warehouse.lake.models import build_models, discover_models
 from ops_warehouse.lake.spark import derived_table
@@ -183,7 +184,12 @@ def test_tables_kept_by_day_have_the_same_days_on_both_engines(lakes: tuple[Data
     """The models declared ``partition=day`` are kept as ``<name>/day=YYYY-MM-DD/part-0.parquet`` by
     both engines, the same days, files holding the table's columns and no ``day`` column."""
     duck, spark_home, _ = lakes
-    by_day = ["core.sli_minutes", "marts.slo_alerts"]
+    by_day = [
+        m.key
+        for m in discover_models().values()
+        if (d := incremental.declaration(m.sql)) is not None and d.partition == "day"
+    ]
+    assert {"core.sli_minutes", "marts.slo_alerts", "marts.deploy_slo_impact"} <= set(by_day)
     for key in by_day:
         layer, name = key.split(".", 1)
         folders = [derived_table(h, layer, name) for h in (duck, spark_home)]
