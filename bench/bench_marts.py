@@ -34,10 +34,10 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ops_warehouse.duck import connect  # noqa: E402
 from ops_warehouse.home import DataHome  # noqa: E402
 from ops_warehouse.ingest import ingest_file  # noqa: E402
 from ops_warehouse.lake import models  # noqa: E402
-from ops_warehouse.lake.store import connect  # noqa: E402
 
 START = datetime(2025, 1, 6, tzinfo=UTC)  # a Monday
 US_PER_H = 3_600_000_000

@@ -120,7 +120,7 @@ def reader_step(path: Path, reader: str) -> dict:
 def query_step(sql: str) -> dict:
     return child(
         f"""
-        from ops_warehouse.lake.store import connect
+        from ops_warehouse.duck import connect
         con = connect(memory_limit="4GB")  # the limit the product's models run under
         t = time.perf_counter()
         _rows = 0

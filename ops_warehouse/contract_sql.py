@@ -16,11 +16,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from ops_warehouse.duck import connect, quote_ident, quote_literal
 from ops_warehouse.lake.duck_types import duckdb_type
-from ops_warehouse.lake.store import connect, quote_ident, quote_literal
-from ops_warehouse.lake.tables import TS, Column, RawTable
 from ops_warehouse.progress import Progress, run_query
 from ops_warehouse.sources.base import BulkChunk
+from ops_warehouse.tables import TS, Column, RawTable
 from ops_warehouse.timeutil import zone
 
 # an offset after a time of day: a plain date's "-25" is a day, not an offset

@@ -28,7 +28,6 @@ from ops_warehouse.catalog import CatalogError, catalog_file_note
 from ops_warehouse.contract_sql import BulkError, NotExact, stage_bulk
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.store import Lake
-from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, TS, RawTable
 from ops_warehouse.progress import Progress
 from ops_warehouse.sources.base import (
     Adapter,
@@ -42,6 +41,7 @@ from ops_warehouse.sources.base import (
     all_adapters,
     raw_json,
 )
+from ops_warehouse.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, TS, RawTable
 from ops_warehouse.timeutil import TimestampError, parse_date, parse_timestamp
 
 log = logging.getLogger(__name__)

@@ -17,11 +17,12 @@ import dagster as dg
 
 from ops_warehouse.defs.checks import ContractValidation, check_name, contract_check_spec
 from ops_warehouse.defs.resources import EngineResource, WarehouseResource
+from ops_warehouse.duck import connect, quote_literal
 from ops_warehouse.lake.models import Model, StagedTableRejected, assets_dir, discover_models
 from ops_warehouse.lake.publish import publish
-from ops_warehouse.lake.store import connect, derived_location, quote_literal
-from ops_warehouse.lake.tables import RAW_TABLES
+from ops_warehouse.lake.store import derived_location
 from ops_warehouse.quality.contracts import Contract
+from ops_warehouse.tables import RAW_TABLES
 from ops_warehouse.timeutil import iso_week_label
 
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in RAW_TABLES}

@@ -12,10 +12,11 @@ import dagster as dg
 
 from ops_warehouse.defs.assets import RAW_KEYS
 from ops_warehouse.defs.resources import WarehouseResource
+from ops_warehouse.duck import connect
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import FileReport, file_sha256, ingest_paths, iter_files
-from ops_warehouse.lake.store import Lake, connect
-from ops_warehouse.lake.tables import INGEST_LOG
+from ops_warehouse.lake.store import Lake
+from ops_warehouse.tables import INGEST_LOG
 
 
 class IngestConfig(dg.Config):

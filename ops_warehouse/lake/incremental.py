@@ -50,10 +50,11 @@ from typing import Any
 import duckdb
 
 from ops_warehouse.catalog import Catalog
+from ops_warehouse.duck import quote_literal
 from ops_warehouse.fileio import locked, write_text
 from ops_warehouse.home import DataHome
-from ops_warehouse.lake.store import Lake, derived_location, derived_read_sql, quote_literal, typed_scan
-from ops_warehouse.lake.tables import RAW_TABLES
+from ops_warehouse.lake.store import Lake, derived_location, derived_read_sql, typed_scan
+from ops_warehouse.tables import RAW_TABLES
 
 STATE_FILE = "_build_state.json"
 BUILD_DIR = "_build"

@@ -36,21 +36,12 @@ import duckdb
 
 from ops_warehouse import progress
 from ops_warehouse.catalog import Catalog
+from ops_warehouse.duck import connect, quote_ident, quote_literal
 from ops_warehouse.fileio import replace_folder, replace_with
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake import incremental as incremental_
-from ops_warehouse.lake.store import (
-    PART,
-    Lake,
-    atomic_copy,
-    connect,
-    derived_day_files,
-    derived_read_sql,
-    is_derived,
-    quote_ident,
-    quote_literal,
-)
-from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
+from ops_warehouse.lake.store import PART, Lake, atomic_copy, derived_day_files, derived_read_sql, is_derived
+from ops_warehouse.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
 
 LAYERS = ("core", "marts")
 T = TypeVar("T")

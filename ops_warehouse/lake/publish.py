@@ -41,11 +41,12 @@ from pathlib import Path
 import duckdb
 
 from ops_warehouse.catalog import Catalog
+from ops_warehouse.duck import quote_ident, quote_literal
 from ops_warehouse.fileio import staged
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.models import _latest_per_key, discover_models, open_lake
-from ops_warehouse.lake.store import Lake, derived_location, quote_ident, quote_literal, typed_scan
-from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
+from ops_warehouse.lake.store import Lake, derived_location, typed_scan
+from ops_warehouse.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
 
 SNAPSHOTS = "snapshots"
 SNAPSHOT_DB = "warehouse.duckdb"

@@ -41,7 +41,7 @@ from ops_warehouse.home import DataHome
 from ops_warehouse.lake.duck_types import spark_type
 from ops_warehouse.lake.spark_sql import CsvRead, to_spark, view_name
 from ops_warehouse.lake.store import PART, Lake, derived_location, is_derived
-from ops_warehouse.lake.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
+from ops_warehouse.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS, RawTable
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -74,8 +74,8 @@ def derived_table(home: DataHome, layer: str, name: str) -> Path:
 
 def slo_constants() -> dict[str, pa.Table]:
     """``catalog.slo_<name>`` relations from ``assets/slo/<name>.csv``, read as ``open_lake`` reads them."""
+    from ops_warehouse.duck import connect, quote_literal
     from ops_warehouse.lake.models import assets_dir
-    from ops_warehouse.lake.store import connect, quote_literal
 
     con = connect()
     try:

@@ -28,35 +28,15 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ops_warehouse.duck import connect, quote_ident, quote_literal
 from ops_warehouse.fileio import fsync_files, locked, replace_with, staged
 from ops_warehouse.home import DataHome
-from ops_warehouse.lake.tables import INGEST_LOG, REJECTED_ROWS, RawTable
+from ops_warehouse.tables import INGEST_LOG, REJECTED_ROWS, RawTable
 
 PART = "part-0.parquet"
 MERGE_BATCH_ROWS = int(os.environ.get("OPS_WAREHOUSE_MERGE_BATCH_ROWS", "2000000"))
 MERGE_MEMORY = os.environ.get("OPS_WAREHOUSE_MERGE_MEMORY", "768MB")
 SYSTEM_COLUMNS = ("source_file", "ingested_at")
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def connect(*, memory_limit: str | None = None, temp_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with UTC as its time zone."""
-    con = duckdb.connect(":memory:")
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")  # long queries must not draw on the CLI's stdout
-    if memory_limit:
-        con.execute(f"SET memory_limit = {quote_literal(memory_limit)}")
-    if temp_dir is not None:
-        temp_dir.mkdir(parents=True, exist_ok=True)
-        con.execute(f"SET temp_directory = {quote_literal(str(temp_dir))}")
-    return con
 
 
 def is_derived(relation: str) -> bool:

@@ -12,7 +12,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ops_warehouse.lake.store import connect, derived_read_sql
+from ops_warehouse.duck import connect
+from ops_warehouse.lake.store import derived_read_sql
 from ops_warehouse.quality.contracts import Contract, Finding
 
 

@@ -31,7 +31,7 @@ from typing import IO, Any, Final
 import duckdb
 import ijson
 
-from ops_warehouse.lake.store import connect
+from ops_warehouse.duck import connect
 from ops_warehouse.sources.base import BadRecord, FileError, Reject, Row, labels_json, raw_json
 
 TABLE: Final = "metric_samples"

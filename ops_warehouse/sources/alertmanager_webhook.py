@@ -41,7 +41,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ops_warehouse.lake.store import connect, quote_literal
+from ops_warehouse.duck import connect, quote_literal
 from ops_warehouse.sources import _security as sec
 from ops_warehouse.sources.base import (
     Adapter,

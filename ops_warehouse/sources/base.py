@@ -1,7 +1,7 @@
 """What every source adapter is, and the helpers they share.
 
 An adapter reads one export format and yields, for each input record, either a :class:`Row` for
-one of the raw tables (``ops_warehouse.lake.tables``) or a :class:`Reject` with the reason it could
+one of the raw tables (``ops_warehouse.tables``) or a :class:`Reject` with the reason it could
 not be used. A file that cannot be read at all (not JSON, truncated, not UTF-8) raises
 :class:`FileError` naming the place; nothing from that file is written.
 

@@ -25,8 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ops_warehouse.lake.store import connect, quote_ident, quote_literal
-from ops_warehouse.lake.tables import RAW_TABLES
+from ops_warehouse.duck import connect, quote_ident, quote_literal
 from ops_warehouse.sources._metrics import SCAN_BLOCK
 from ops_warehouse.sources.base import (
     Adapter,
@@ -43,6 +42,7 @@ from ops_warehouse.sources.base import (
     load_json,
     raw_json,
 )
+from ops_warehouse.tables import RAW_TABLES
 
 # table -> (columns that identify it, columns read from the file)
 TABLES: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {

@@ -56,7 +56,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ops_warehouse.lake.store import quote_literal
+from ops_warehouse.duck import quote_literal
 from ops_warehouse.sources._metrics import (
     TABLE,
     array_span,

@@ -52,7 +52,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families as _text_families
 from prometheus_client.samples import Sample, Timestamp
 
-from ops_warehouse.lake.store import quote_literal
+from ops_warehouse.duck import quote_literal
 from ops_warehouse.sources._metrics import (
     TABLE,
     file_mtime,

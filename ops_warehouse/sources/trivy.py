@@ -38,7 +38,7 @@ from typing import Any
 
 import duckdb
 
-from ops_warehouse.lake.store import connect
+from ops_warehouse.duck import connect
 from ops_warehouse.sources import _security as sec
 from ops_warehouse.sources.base import (
     Adapter,

@@ -14,10 +14,11 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ops_warehouse.duck import connect
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import ingest_file
 from ops_warehouse.lake import models
-from ops_warehouse.lake.store import connect, derived_location, derived_read_sql
+from ops_warehouse.lake.store import derived_location, derived_read_sql
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 SERVICES = ("api", "web")

@@ -19,10 +19,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from ops_warehouse.duck import connect, quote_literal
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import ingest_file
 from ops_warehouse.lake import models
-from ops_warehouse.lake.store import connect, derived_location, derived_read_sql, quote_literal
+from ops_warehouse.lake.store import derived_location, derived_read_sql
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_marts.py"
 SERVICES, DAYS, FIRST_BUILD_DAY = 5, 35, 33

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from ops_warehouse.duck import connect
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import ingest_file, ingest_paths
-from ops_warehouse.lake.store import Lake, connect
-from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS
+from ops_warehouse.lake.store import Lake
+from ops_warehouse.tables import RAW_TABLES, REJECTED_ROWS
 
 HEADER = "deploy_id,service,environment,sha,started_at,finished_at,status,is_rollback\n"
 

@@ -35,7 +35,7 @@ from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import _Stager, check_row, ingest_file
 from ops_warehouse.lake.models import build_models, open_lake
 from ops_warehouse.lake.store import Lake
-from ops_warehouse.lake.tables import RAW_TABLES
+from ops_warehouse.tables import RAW_TABLES
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 CASES = sorted(p for p in SCENARIOS.iterdir() if (p / "expected.yaml").is_file())

@@ -13,11 +13,12 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from ops_warehouse.duck import quote_ident
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import ingest_file
 from ops_warehouse.lake.models import build_models
 from ops_warehouse.lake.publish import publish
-from ops_warehouse.lake.store import derived_read_sql, quote_ident
+from ops_warehouse.lake.store import derived_read_sql
 
 # A fixed end day keeps every run of the generator (and so every checksum) identical.
 END = date(2026, 11, 1)
@@ -182,7 +183,7 @@ def raw_checksums(home: DataHome) -> dict[str, str]:
     """Digest of every raw table as the models see it (one row per natural key) and of the
     quarantine, without run-time columns."""
     from ops_warehouse.lake.models import open_lake
-    from ops_warehouse.lake.tables import RAW_TABLES
+    from ops_warehouse.tables import RAW_TABLES
 
     con = open_lake(home)
     try:
@@ -195,7 +196,7 @@ def raw_checksums(home: DataHome) -> dict[str, str]:
 
 def raw_counts(home: DataHome) -> dict[str, int]:
     from ops_warehouse.lake.models import open_lake
-    from ops_warehouse.lake.tables import RAW_TABLES
+    from ops_warehouse.tables import RAW_TABLES
 
     con = open_lake(home)
     try:

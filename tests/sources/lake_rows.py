@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ops_warehouse.duck import connect
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import FileReport, ingest_file
-from ops_warehouse.lake.store import Lake, connect
-from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS, RawTable
+from ops_warehouse.lake.store import Lake
+from ops_warehouse.tables import RAW_TABLES, REJECTED_ROWS, RawTable
 
 
 def utc(*parts: int) -> datetime:

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from ops_warehouse.home import DataHome
-from ops_warehouse.lake.tables import RAW_TABLES, REJECTED_ROWS
 from ops_warehouse.sources import alertmanager_webhook
 from ops_warehouse.sources.base import ReadContext
+from ops_warehouse.tables import RAW_TABLES, REJECTED_ROWS
 from tests.sources.lake_rows import ingest, scan
 
 STRIP = ("source_file", "ingested_at")

@@ -13,13 +13,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from ops_warehouse.duck import connect
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import ingest_file
-from ops_warehouse.lake.store import Lake, connect
-from ops_warehouse.lake.tables import DEPLOYMENT_STATUSES, RAW_TABLES, REJECTED_ROWS
+from ops_warehouse.lake.store import Lake
 from ops_warehouse.sources import canonical
 from ops_warehouse.sources.base import ReadContext
 from ops_warehouse.sources.canonical import ADAPTER
+from ops_warehouse.tables import DEPLOYMENT_STATUSES, RAW_TABLES, REJECTED_ROWS
 
 HEADER = "deploy_id,service,environment,sha,started_at,finished_at,status,is_rollback"
 GOOD = "checkout,production,aaa,2026-11-23T10:00:00Z,2026-11-23T10:05:00Z,success,false"

@@ -12,7 +12,7 @@ import duckdb
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import FileReport, ingest_file
 from ops_warehouse.lake.store import Lake
-from ops_warehouse.lake.tables import RAW_TABLES
+from ops_warehouse.tables import RAW_TABLES
 
 UTC = UTC
 

@@ -11,9 +11,9 @@ import pytest
 
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import detect_kind, ingest_file
-from ops_warehouse.lake.tables import RAW_TABLES
 from ops_warehouse.sources.base import Sniff
 from ops_warehouse.sources.jira_issues import ADAPTER
+from ops_warehouse.tables import RAW_TABLES
 from tests.sources.lake_rows import ingest, rejected, scan, utc
 
 SAMPLE = "jira_issues_in_sprint_search_response.json"

@@ -8,10 +8,11 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ops_warehouse.duck import connect
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import detect_kind, ingest_file
-from ops_warehouse.lake.store import Lake, connect
-from ops_warehouse.lake.tables import REJECTED_ROWS
+from ops_warehouse.lake.store import Lake
+from ops_warehouse.tables import REJECTED_ROWS
 from tests.sources.lake_rows import metric_rows
 
 KIND = "prometheus-text"

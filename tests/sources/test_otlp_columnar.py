@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
+from ops_warehouse.duck import connect
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import ingest_file
-from ops_warehouse.lake.store import Lake, connect
-from ops_warehouse.lake.tables import RAW_TABLES
+from ops_warehouse.lake.store import Lake
 from ops_warehouse.sources.otlp_metrics import ADAPTER
+from ops_warehouse.tables import RAW_TABLES
 from tests.sources.lake_rows import bulk_and_read_agree
 
 T = "1544712660300000000"

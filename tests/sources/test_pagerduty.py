@@ -10,9 +10,9 @@ import pytest
 
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import detect_kind, ingest_file
-from ops_warehouse.lake.tables import RAW_TABLES
 from ops_warehouse.sources import pagerduty_analytics, pagerduty_incidents, pagerduty_log_entries
 from ops_warehouse.sources.base import Sniff
+from ops_warehouse.tables import RAW_TABLES
 from tests.sources.lake_rows import ingest, rejected, scan, utc, write
 
 KINDS = {

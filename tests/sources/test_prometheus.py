@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
+from ops_warehouse.duck import connect
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import detect_kind, ingest_file
-from ops_warehouse.lake.store import Lake, connect
-from ops_warehouse.lake.tables import RAW_TABLES
+from ops_warehouse.lake.store import Lake
+from ops_warehouse.tables import RAW_TABLES
 from tests.sources.lake_rows import metric_rows, rejects
 
 KIND = "prometheus-range"

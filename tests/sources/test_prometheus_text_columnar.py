@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from ops_warehouse.duck import connect
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import ingest_file
-from ops_warehouse.lake.store import Lake, connect
-from ops_warehouse.lake.tables import RAW_TABLES
+from ops_warehouse.lake.store import Lake
 from ops_warehouse.sources.prometheus_text import ADAPTER
+from ops_warehouse.tables import RAW_TABLES
 from tests.sources.lake_rows import bulk_and_read_agree
 
 MS = 1_700_000_000_000
