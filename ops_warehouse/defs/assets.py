@@ -8,7 +8,6 @@ and the weekly report).
 """
 
 import hashlib
-import inspect
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -50,15 +49,15 @@ def _dep_keys(model: Model, known: set[str]) -> list[dg.AssetKey]:
 
 
 def model_code_version(model: Model) -> str:
-    """A short hash of the model's definition (its SQL file, or a Python model's source), so the UI
-    tells which definition produced each materialization and flags tables built from an older one.
+    """A short hash of the model's definition (its SQL file), so the UI tells which definition
+    produced each materialization and flags tables built from an older one.
 
     >>> model_code_version(Model("core", "t", sql="SELECT 1")) == model_code_version(Model("core", "t", sql="SELECT 1"))
     True
     >>> model_code_version(Model("core", "t", sql="SELECT 1")) == model_code_version(Model("core", "t", sql="SELECT 2"))
     False
     """
-    text = model.sql if model.sql is not None else inspect.getsource(model.fn) if model.fn is not None else ""
+    text = model.sql or ""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -97,7 +96,7 @@ def model_asset(model: Model, known: set[str], contract: Contract | None = None)
         description=model.description or None,
         code_version=model_code_version(model),
         metadata=_definition_metadata(model),
-        kinds={"duckdb", "sql" if model.sql else "python"},
+        kinds={"duckdb", "sql"},
         freshness_policy=MART_FRESHNESS if model.layer == "marts" else None,
         check_specs=[contract_check_spec(contract)] if contract is not None else None,
     )

@@ -7,9 +7,9 @@ choice is configuration (``OPS_WAREHOUSE_ENGINE=duckdb|spark``, and for Spark
 ``OPS_WAREHOUSE_SPARK_REMOTE=sc://host:15002`` for Spark Connect, ``local[*]`` when unset); the
 Dagster resource in ``ops_warehouse.defs.resources`` wraps :func:`get_engine`.
 
-On Spark, a model that exists only as Python (no SQL file) cannot run, and a model listed in
-:data:`SPARK_PENDING` does not yet give DuckDB's result: each is skipped, named in
-:attr:`ModelRun.skipped`, and its table is left as it stands.
+Both set the same variables a model reads (:func:`ops_warehouse.lake.models.model_variables`).
+On Spark, a model listed in :data:`SPARK_PENDING` does not yet give DuckDB's result: it is
+skipped, named in :attr:`ModelRun.skipped`, and its table is left as it stands.
 """
 
 from __future__ import annotations
@@ -114,18 +114,13 @@ class SparkEngine:
         validate: Callable[[Path], bool] | None = None,
     ) -> ModelRun:
         assets = models_.assets_dir()
-        sql = incremental_.model_sql(model, assets)
-        if sql is None:
-            return ModelRun(None, self.name, "skipped", skipped="a Python model: it runs on DuckDB only")
+        sql = model.sql or ""
         if model.key in SPARK_PENDING:
             return ModelRun(None, self.name, "skipped", skipped=SPARK_PENDING[model.key])
         catalog = catalog or Catalog.load(home.catalog)
+        models_.check_settings(model, catalog)
         decision = incremental_.full_decision(models_.discover_models(), home, catalog, assets, "full: spark")
-        variables = dict(catalog.settings)
-        variables["since"] = None  # full builds: every row is recomputed
-        variables["until"] = None
-        variables["sli_samples_from"] = None
-        variables["dora_benchmarks_dir"] = str(assets / "benchmarks")
+        variables = models_.model_variables(catalog)  # since NULL: full builds, every row is recomputed
         incremental_.forget(home, model.key)
         # a table its model keeps by day is written in that layout, by the UTC day of its key
         declared = incremental_.declaration(sql)

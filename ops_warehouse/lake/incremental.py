@@ -163,8 +163,6 @@ def fingerprint(models: dict[str, Any], catalog: Catalog, assets: Path) -> str:
         m = models[key]
         h.update(key.encode())
         h.update((m.sql or "").encode())
-        if m.fn is not None:
-            h.update(getattr(m.fn, "__qualname__", "").encode())
     data = sorted((assets / "benchmarks").glob("*.csv")) + sorted((assets / "slo").glob("*.csv"))
     for f in sorted((assets / "models").rglob("*.sql")) + data:
         h.update(f.name.encode())
@@ -904,7 +902,7 @@ def decide(
     home: DataHome, con: duckdb.DuckDBPyConnection, models: dict[str, Any], model: Any, catalog: Catalog, assets: Path
 ) -> Decision:
     """Decide how to run ``model`` in this build (``con`` is the model's lake connection)."""
-    decl = declaration(model_sql(model, assets))
+    decl = declaration(model.sql)
     plan, current, fp, files = decide_plan(home, con, models, model.key, catalog, assets)
     out = Decision(plan=plan, target=current, files=files, fingerprint=fp)
     if plan is None:
@@ -927,14 +925,6 @@ def decide(
         ).fetchone()[0]
     out.since, out.reason = since, f"incremental from {since}"
     return out
-
-
-def model_sql(model: Any, assets: Path) -> str | None:
-    """A model's SQL: its file, or the SQL file a Python model wraps (marts.dora_tier), if any."""
-    if model.fn is None:
-        return model.sql
-    path = assets / "models" / model.layer / f"{model.name}.sql"
-    return path.read_text(encoding="utf-8") if path.exists() else None
 
 
 def since_text(v: Any) -> Any:

@@ -8,7 +8,8 @@ how the table is computed. It may read:
 - ``catalog.<relation>``: the service catalog (see ``ops_warehouse.catalog``), and the SLO
   engine's constants as data, ``catalog.slo_<name>`` from ``assets/slo/<name>.csv`` (alert
   windows, policy stages),
-- ``getvariable('<setting>')``: the catalog's settings, e.g. ``attribution_window_hours``.
+- ``getvariable('<name>')``: the catalog's settings, e.g. ``attribution_window_hours``, and the
+  variables every engine sets (:func:`model_variables`), e.g. ``dora_benchmarks_dir``.
 
 Running a model writes its result to ``lake/<layer>/<name>.parquet`` atomically. A model whose
 declaration says ``partition=day`` (the SLO engine's per-minute tables) is kept as one file per UTC
@@ -30,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -54,15 +55,11 @@ def assets_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "assets"
 
 
-PythonModel = Callable[[duckdb.DuckDBPyConnection], str]
-
-
 @dataclass
 class Model:
     layer: str
     name: str
     sql: str | None = None
-    fn: PythonModel | None = None
     path: Path | None = None
     deps: set[str] = field(default_factory=set)
     description: str = ""
@@ -72,17 +69,59 @@ class Model:
         return f"{self.layer}.{self.name}"
 
 
-# Python models register here (module ops_warehouse.metrics.* import-time), for computations that
-# need a step SQL alone cannot express; they return the final SELECT after preparing temp tables.
-PYTHON_MODELS: dict[str, Model] = {}
+def benchmarks_dir() -> Path:
+    """The DORA benchmark data, ``assets/benchmarks/<name>.csv`` (one row per metric and tier)."""
+    return assets_dir() / "benchmarks"
 
 
-def python_model(layer: str, name: str, deps: set[str], description: str) -> Callable[[PythonModel], PythonModel]:
-    def register(fn: PythonModel) -> PythonModel:
-        PYTHON_MODELS[f"{layer}.{name}"] = Model(layer, name, fn=fn, deps=set(deps), description=description)
-        return fn
+def available_benchmarks(con: duckdb.DuckDBPyConnection | None = None) -> list[str]:
+    """The benchmark names shipped as data (``dora-2021``, ``dora-2023``, ``dora-2024``, ...)."""
+    own = con is None
+    con = con or connect()
+    try:
+        rows = con.execute(
+            "SELECT DISTINCT benchmark FROM read_csv(?, comment = '#', header = true, all_varchar = true) ORDER BY 1",
+            [str(benchmarks_dir() / "*.csv")],
+        ).fetchall()
+    finally:
+        if own:
+            con.close()
+    return [r[0] for r in rows]
 
-    return register
+
+def model_variables(catalog: Catalog) -> dict[str, Any]:
+    """The variables every model may read with ``getvariable()``, as each engine sets them before
+    a model runs: the catalog's settings; ``since``, ``until`` and ``sli_samples_from`` NULL (a
+    full build: the DuckDB runner moves them for incremental and by-day builds); and
+    ``dora_benchmarks_dir``, the folder of the benchmark data (:func:`benchmarks_dir`).
+
+    >>> v = model_variables(Catalog())
+    >>> v["since"], v["dora_benchmark"], v["dora_benchmarks_dir"] == str(benchmarks_dir())
+    (None, 'dora-2023', True)
+    """
+    variables: dict[str, Any] = dict(catalog.settings)
+    # incremental models read the earliest key to recompute; NULL (a full build) means everything
+    variables["since"] = None
+    # a model kept by day is computed in spans of days: rows with key < until (NULL: no end)
+    variables["until"] = None
+    # core.sli_minutes reads samples from here on (set by its incremental rule; NULL: all of them)
+    variables["sli_samples_from"] = None
+    variables["dora_benchmarks_dir"] = str(benchmarks_dir())
+    return variables
+
+
+def check_settings(model: Model, catalog: Catalog) -> None:
+    """Fail before a model runs on a setting its SQL reads that cannot work: a ``dora_benchmark``
+    that names no shipped benchmark (its rows would be silently empty) is a ValueError that lists
+    the known ones."""
+    if "dora_benchmark" not in variables_read(model.sql or ""):
+        return
+    chosen = catalog.settings.get("dora_benchmark")
+    known = available_benchmarks()
+    if chosen not in known:
+        raise ValueError(
+            f"{model.key}: setting dora_benchmark: unknown benchmark {chosen!r} (known: {', '.join(known)})"
+        )
 
 
 def _leading_comment(sql: str) -> str:
@@ -125,6 +164,27 @@ def _tables_read(sql: str) -> frozenset[str]:
     return frozenset(deps)
 
 
+@functools.lru_cache(maxsize=256)
+def variables_read(sql: str) -> frozenset[str]:
+    r"""The names a model's SQL reads with ``getvariable('<name>')`` (comments do not count).
+
+    >>> sorted(variables_read("-- getvariable('a')\nSELECT getvariable('b') + getvariable('c')"))
+    ['b', 'c']
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    names: set[str] = set()
+    for statement in sqlglot.parse(sql, read="duckdb"):
+        if statement is None:
+            continue
+        for fn in statement.find_all(exp.Anonymous):
+            args = fn.expressions
+            if fn.name.lower() == "getvariable" and args and isinstance(args[0], exp.Literal):
+                names.add(args[0].this)
+    return frozenset(names)
+
+
 def discover_models(root: Path | None = None) -> dict[str, Model]:
     root = root or assets_dir() / "models"
     models: dict[str, Model] = {}
@@ -134,19 +194,7 @@ def discover_models(root: Path | None = None) -> dict[str, Model]:
             model = Model(layer, path.stem, sql=sql, path=path, description=_leading_comment(sql))
             model.deps = sql_dependencies(sql, model.key)
             models[model.key] = model
-    _import_python_models()
-    models.update(PYTHON_MODELS)
     return models
-
-
-def _import_python_models() -> None:
-    import importlib
-    import pkgutil
-
-    import ops_warehouse.metrics as pkg
-
-    for info in pkgutil.iter_modules(pkg.__path__):
-        importlib.import_module(f"{pkg.__name__}.{info.name}")
 
 
 def topological(models: dict[str, Model]) -> list[Model]:
@@ -213,14 +261,11 @@ def open_lake(
             f"CREATE TABLE catalog.{quote_ident('slo_' + f.stem)} AS "
             f"SELECT * FROM read_csv({quote_literal(str(f))}, header = true, comment = '#')"
         )
-    for key, value in catalog.settings.items():
-        con.execute(f"SET VARIABLE {key} = ?", [value])
-    # incremental models read the earliest key to recompute; NULL (a full build) means everything
-    con.execute("SET VARIABLE since = NULL")
-    # a model kept by day is computed in spans of days: rows with key < until (NULL: no end)
-    con.execute("SET VARIABLE until = NULL")
-    # core.sli_minutes reads samples from here on (set by its incremental rule; NULL: all of them)
-    con.execute("SET VARIABLE sli_samples_from = NULL")
+    for key, value in model_variables(catalog).items():
+        if value is None:
+            con.execute(f"SET VARIABLE {key} = NULL")
+        else:
+            con.execute(f"SET VARIABLE {key} = ?", [value])
     return con
 
 
@@ -262,10 +307,11 @@ def run_model(
     unchanged table is validated where it is.
     """
     catalog = catalog or Catalog.load(home.catalog)
+    check_settings(model, catalog)
     started = time.monotonic()
     progress.note(f"model {model.key}: started")
     con = open_lake(home, catalog, raw={d for d in model.deps if not is_derived(d)})
-    declared = incremental_.declaration(incremental_.model_sql(model, assets_dir()))
+    declared = incremental_.declaration(model.sql)
     by_day = declared is not None and declared.partition == "day"
     target = incremental_.table_path(home, model.layer, model.name, declared)
     try:
@@ -274,7 +320,7 @@ def run_model(
             decision.since, decision.unchanged, decision.reason = None, False, "full: asked for"
         incremental_.forget(home, model.key)
         if not decision.unchanged:
-            select = model.fn(con) if model.fn is not None else _strip_semicolon(model.sql or "")
+            select = _strip_semicolon(model.sql or "")
             if by_day:
                 assert declared is not None
                 if validate is not None:

@@ -7,16 +7,14 @@ from pathlib import Path
 import pytest
 
 from ops_warehouse.catalog import Catalog
-from ops_warehouse.lake.models import assets_dir
+from ops_warehouse.lake.models import assets_dir, model_variables
 from ops_warehouse.lake.spark_sql import CsvRead, SparkTranspileError, to_spark
 
 MODEL_FILES = sorted((assets_dir() / "models").rglob("*.sql"))
 
 
 def _variables() -> dict[str, object]:
-    variables: dict[str, object] = dict(Catalog().settings)
-    variables.update(since=None, until=None, sli_samples_from=None, dora_benchmarks_dir="/benchmarks")
-    return variables
+    return model_variables(Catalog())  # what both engines set
 
 
 @pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: f"{p.parent.name}.{p.stem}")

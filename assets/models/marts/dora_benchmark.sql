@@ -20,7 +20,8 @@
 --   unbounded; band_high <= band_low means no value reaches the tier (dora-2024 lists medium
 --   change failure rate, 10%, inside high's 20%).
 --
--- getvariable('dora_benchmarks_dir') is set by the model runner (ops_warehouse/metrics/dora.py).
+-- getvariable('dora_benchmarks_dir') is the assets/benchmarks folder, set by the model runner for every
+-- model (ops_warehouse/lake/models.py, model_variables); an unknown dora_benchmark stops the run.
 WITH rows_ AS (
     SELECT benchmark, metric, tier, CAST(rank AS INTEGER) AS rank, measure, operator,
            CAST(nullif(threshold, '') AS DOUBLE) AS threshold, published

@@ -27,8 +27,8 @@
 --   period. `samples` is what the value was computed from (weeks, commits, deployments,
 --   recoveries).
 --
--- getvariable('dora_benchmarks_dir') is set by the model runner (ops_warehouse/metrics/dora.py) to
--- the assets/benchmarks folder.
+-- getvariable('dora_benchmarks_dir') is the assets/benchmarks folder, set by the model runner for every
+-- model (ops_warehouse/lake/models.py, model_variables); an unknown dora_benchmark stops the run.
 --
 -- Incremental: periods whose last week is at or after `since` are recomputed (tier window lookback:
 -- such a period reads 11 earlier weeks); since = the earliest week of a changed dora_weekly row or
