@@ -283,6 +283,26 @@ def stage_bulk(
         con.close()
 
 
+def _lake_columns(table: RawTable, source_file: str, ingested_at: datetime) -> str:
+    """The SELECT list of ``table``'s lake columns over checked rows, with the file and the ingest
+    time stamped in."""
+    stamp = {
+        "source_file": quote_literal(source_file),
+        "ingested_at": f"{quote_literal(ingested_at.isoformat())}::TIMESTAMPTZ",
+    }
+    return ", ".join(
+        stamp[c.name] + f" AS {quote_ident(c.name)}" if c.name in stamp else quote_ident(c.name) for c in table.columns
+    )
+
+
+def _partition_day(table: RawTable) -> str:
+    """SQL for a row's partition: the UTC day (``YYYY-MM-DD``) of ``table``'s partition column, or
+    ``''`` for an unpartitioned table."""
+    if table.partition_by is None:
+        return "''"
+    return f"strftime(CAST(timezone('UTC', {quote_ident(table.partition_by)}) AS DATE), '%Y-%m-%d')"
+
+
 def _stage_exact(
     bulk: BulkChunk,
     table: RawTable,
@@ -302,19 +322,8 @@ def _stage_exact(
     try:
         con.execute(f"CREATE OR REPLACE TEMP VIEW src AS {bulk.rows}")
         source_types = {r[0]: r[1] for r in con.execute("DESCRIBE src").fetchall()}
-        stamp = {
-            "source_file": quote_literal(source_file),
-            "ingested_at": f"{quote_literal(ingested_at.isoformat())}::TIMESTAMPTZ",
-        }
-        columns = ", ".join(
-            stamp[c.name] + f" AS {quote_ident(c.name)}" if c.name in stamp else quote_ident(c.name)
-            for c in table.columns
-        )
-        day = (
-            "''"
-            if table.partition_by is None
-            else f"strftime(CAST(timezone('UTC', {quote_ident(table.partition_by)}) AS DATE), '%Y-%m-%d')"
-        )
+        columns = _lake_columns(table, source_file, ingested_at)
+        day = _partition_day(table)
         run_query(
             con,
             f"COPY (SELECT {columns}, CASE WHEN _ok THEN {day} ELSE 'unclean' END AS _part FROM ("
@@ -378,14 +387,7 @@ def _stage_partitioned(
         refused = [r[0] for r in con.execute("SELECT _ord FROM checked WHERE NOT _ok ORDER BY _ord").fetchall()]
         key = ", ".join(quote_ident(k) for k in table.key)
         rows, distinct = con.execute(f"SELECT count(*), count(DISTINCT hash({key})) FROM checked WHERE _ok").fetchone()
-        stamp = {
-            "source_file": quote_literal(source_file),
-            "ingested_at": f"{quote_literal(ingested_at.isoformat())}::TIMESTAMPTZ",
-        }
-        columns = ", ".join(
-            stamp[c.name] + f" AS {quote_ident(c.name)}" if c.name in stamp else quote_ident(c.name)
-            for c in table.columns
-        )
+        columns = _lake_columns(table, source_file, ingested_at)
         read = rows + len(refused)
         if rows != distinct:  # a repeated key (or a hash collision): the general merge ranks versions by _ord
             folder.mkdir(parents=True, exist_ok=True)
@@ -396,11 +398,7 @@ def _stage_partitioned(
             return BulkResult(read=read, good=good, bad=None, refused=refused)
         if not rows:
             return BulkResult(read=read, good=None, bad=None, by_day={}, refused=refused)
-        day = (
-            "''"
-            if table.partition_by is None
-            else f"strftime(CAST(timezone('UTC', {quote_ident(table.partition_by)}) AS DATE), '%Y-%m-%d')"
-        )
+        day = _partition_day(table)
         con.execute(
             f"COPY (SELECT {columns}, {day} AS _part FROM checked WHERE _ok) TO {quote_literal(str(folder))} "
             "(FORMAT parquet, PARTITION_BY (_part), COMPRESSION zstd, WRITE_PARTITION_COLUMNS false)"
