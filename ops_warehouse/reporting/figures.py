@@ -42,7 +42,7 @@ def to_json(fig: go.Figure) -> str:
     return script_safe_json(pio.to_json(fig, validate=False, pretty=False, engine="json"))
 
 
-def _layout(fig: go.Figure, title: str, *, yformat: str | None = None, height: int = 280) -> go.Figure:
+def chart_layout(fig: go.Figure, title: str, *, yformat: str | None = None, height: int = 280) -> go.Figure:
     fig.update_layout(
         title={"text": title, "font": {"size": 14}, "x": 0, "xanchor": "left"},
         template="plotly_white",
@@ -57,7 +57,7 @@ def _layout(fig: go.Figure, title: str, *, yformat: str | None = None, height: i
     return fig
 
 
-def _week_labels(weeks: list[date]) -> list[str]:
+def week_labels(weeks: list[date]) -> list[str]:
     return [w.isoformat() for w in weeks]
 
 
@@ -91,7 +91,7 @@ def dora_trend(
     pct: bool = False,
     bar: bool = False,
 ) -> go.Figure:
-    x = _week_labels(trend["week_start"])
+    x = week_labels(trend["week_start"])
     y = trend[key]
     fig = go.Figure()
     values = [v for v in y if v is not None]
@@ -109,7 +109,7 @@ def dora_trend(
     fig.add_trace(trace(x=x, y=y, name=title, **kwargs))
     fig.update_yaxes(range=[0, top or 1.0], rangemode="tozero")
     fig.update_layout(showlegend=False)
-    return _layout(fig, title, yformat=".0%" if pct else None)
+    return chart_layout(fig, title, yformat=".0%" if pct else None)
 
 
 def slo_burndown(series: dict[str, dict[str, list[Any]]]) -> go.Figure:
@@ -131,31 +131,31 @@ def slo_burndown(series: dict[str, dict[str, list[Any]]]) -> go.Figure:
             )
         )
     fig.update_yaxes(range=[-0.5, 1.0])
-    return _layout(fig, "Error budget remaining (SLO window, daily)", yformat=".0%", height=340)
+    return chart_layout(fig, "Error budget remaining (SLO window, daily)", yformat=".0%", height=340)
 
 
 def deployments_trend(trend: dict[str, list[Any]]) -> go.Figure:
-    x = _week_labels(trend["week_start"])
+    x = week_labels(trend["week_start"])
     fig = go.Figure()
     fig.add_trace(go.Bar(x=x, y=trend["successful"], name="succeeded", marker_color=GOOD))
     fig.add_trace(go.Bar(x=x, y=trend["failed"], name="failed", marker_color=BAD))
     fig.add_trace(go.Bar(x=x, y=trend["errored"], name="errored", marker_color=WARN))
     fig.add_trace(go.Bar(x=x, y=trend["cancelled"], name="cancelled", marker_color=MUTED))
     fig.update_layout(barmode="stack")
-    return _layout(fig, "Production deployment attempts per week")
+    return chart_layout(fig, "Production deployment attempts per week")
 
 
 def incidents_trend(trend: dict[str, Any]) -> go.Figure:
-    x = _week_labels(trend["week_start"])
+    x = week_labels(trend["week_start"])
     fig = go.Figure()
     for sev, counts in trend["by_severity"].items():
         fig.add_trace(go.Bar(x=x, y=counts, name=sev, marker_color=SEVERITY_COLOURS.get(sev, MUTED)))
     fig.update_layout(barmode="stack")
-    return _layout(fig, "Incidents per week by severity")
+    return chart_layout(fig, "Incidents per week by severity")
 
 
 def response_trend(trend: dict[str, Any], mtta_target: float | None, mttr_target: float | None) -> go.Figure:
-    x = _week_labels(trend["week_start"])
+    x = week_labels(trend["week_start"])
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(x=x, y=trend["mtta_minutes_mean"], name="MTTA (mean)", mode="lines+markers", line={"color": NEUTRAL})
@@ -180,12 +180,12 @@ def response_trend(trend: dict[str, Any], mtta_target: float | None, mttr_target
             annotation_position="top left",
         )
     fig.update_yaxes(rangemode="tozero", title_text="minutes")
-    return _layout(fig, "Time to acknowledge and resolve (minutes)")
+    return chart_layout(fig, "Time to acknowledge and resolve (minutes)")
 
 
 def action_items_trend(trend: dict[str, Any], target: float | None) -> go.Figure:
     """On-time rate by due week, coloured by the mart's own verdict (on_time_target_met)."""
-    x = _week_labels(trend["week_start"])
+    x = week_labels(trend["week_start"])
     y = trend["on_time_rate"]
     colours = [MUTED if met is None else (GOOD if met else BAD) for met in trend["on_time_target_met"]]
     fig = go.Figure(
@@ -207,4 +207,4 @@ def action_items_trend(trend: dict[str, Any], target: float | None) -> go.Figure
         )
     fig.update_yaxes(range=[0, 1.05])
     fig.update_layout(showlegend=False)
-    return _layout(fig, "Action items completed on time (by due week, of those already due)", yformat=".0%")
+    return chart_layout(fig, "Action items completed on time (by due week, of those already due)", yformat=".0%")

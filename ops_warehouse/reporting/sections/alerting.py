@@ -15,7 +15,7 @@ import duckdb
 import plotly.graph_objects as go
 
 from ops_warehouse.reporting.data import Metric, query_rows
-from ops_warehouse.reporting.figures import BAD, MUTED, NEUTRAL, _layout, _week_labels
+from ops_warehouse.reporting.figures import BAD, MUTED, NEUTRAL, chart_layout, week_labels
 
 TITLE = "Alerting"
 ORDER = 20
@@ -103,7 +103,7 @@ def build(con: duckdb.DuckDBPyConnection, week_start: date, settings: dict[str, 
 
 
 def _trend_figure(rows: list[dict[str, Any]], target: float | None) -> go.Figure:
-    x = _week_labels([r["week_start"] for r in rows])
+    x = week_labels([r["week_start"] for r in rows])
     fig = go.Figure()
     fig.add_trace(go.Bar(x=x, y=[r["episodes"] for r in rows], name="episodes", marker_color=MUTED))
     fig.add_trace(go.Bar(x=x, y=[r["paging_episodes"] for r in rows], name="pages", marker_color=NEUTRAL))
@@ -131,4 +131,4 @@ def _trend_figure(rows: list[dict[str, Any]], target: float | None) -> go.Figure
     fig.update_layout(
         barmode="overlay", yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%", "rangemode": "tozero"}
     )
-    return _layout(fig, "Alert episodes, pages and noise rate per week")
+    return chart_layout(fig, "Alert episodes, pages and noise rate per week")

@@ -16,7 +16,7 @@ import duckdb
 import plotly.graph_objects as go
 
 from ops_warehouse.reporting.data import Metric, query_rows
-from ops_warehouse.reporting.figures import BAD, NEUTRAL, _layout, _week_labels
+from ops_warehouse.reporting.figures import BAD, NEUTRAL, chart_layout, week_labels
 
 TITLE = "Security"
 ORDER = 10
@@ -118,7 +118,7 @@ def _weeks(rows: list[dict[str, Any]]) -> list[date]:
 
 def _attainment_figure(rows: list[dict[str, Any]]) -> go.Figure:
     weeks = _weeks(rows)
-    x = _week_labels(weeks)
+    x = week_labels(weeks)
     fig = go.Figure()
     for sev in SEVERITIES:
         got = {r["week_start"]: r["sla_attainment"] for r in rows if r["severity"] == sev}
@@ -134,12 +134,12 @@ def _attainment_figure(rows: list[dict[str, Any]]) -> go.Figure:
                 )
             )
     fig.update_yaxes(range=[0, 1.05])
-    return _layout(fig, "Patch SLA attainment by severity (fixes of the week)", yformat=".0%")
+    return chart_layout(fig, "Patch SLA attainment by severity (fixes of the week)", yformat=".0%")
 
 
 def _backlog_figure(rows: list[dict[str, Any]]) -> go.Figure:
     weeks = _weeks(rows)
-    x = _week_labels(weeks)
+    x = week_labels(weeks)
     overall = {r["week_start"]: r for r in rows if r["severity"] == "(all)"}
     past = [(overall.get(w) or {}).get("open_past_sla_at_week_end") or 0 for w in weeks]
     total = [(overall.get(w) or {}).get("open_at_week_end") or 0 for w in weeks]
@@ -147,4 +147,4 @@ def _backlog_figure(rows: list[dict[str, Any]]) -> go.Figure:
     fig.add_trace(go.Bar(x=x, y=total, name="open", marker_color=NEUTRAL))
     fig.add_trace(go.Bar(x=x, y=past, name="of which past SLA", marker_color=BAD))
     fig.update_layout(barmode="overlay")
-    return _layout(fig, "Open findings at each week's end")
+    return chart_layout(fig, "Open findings at each week's end")
