@@ -1,15 +1,18 @@
 """Incremental rebuilds: recompute only the tail of a table that new data can change.
 
-A model opts in with a header line ``-- incremental: key=<column> [grain=week] rule=<name>``.
-Every other model is always rebuilt whole. ``partition=day chunks=<relation>`` adds that the table
-is kept as one file per UTC day of its key and computed in spans of days sized by the rows of
-``<relation>`` (see ``ops_warehouse.lake.models._run_by_day``): its incremental runs rewrite only
-the days from ``since`` on.
+A model opts in with a header line ``-- incremental: key=<column> [grain=week]`` and a *since
+rule* beside it, ``assets/models/<layer>/<name>.since.sql`` (see below). Every other model is
+always rebuilt whole. ``partition=day chunks=<relation>`` adds that the table is kept as one file
+per UTC day of its key and computed in spans of days sized by the rows of ``<relation>`` (see
+``ops_warehouse.lake.models._run_by_day``): its incremental runs rewrite only the days from
+``since`` on. A model kept by day may also have a *span rule*, ``<name>.span.sql``. A declared
+model without its since file, or a rule file beside no such model, stops model discovery.
 
 Build state (``lake/_build_state.json``) records, per model, the raw data it was built against
 (a digest of every raw Parquet file's identity: files are only ever replaced whole, so a changed
 file is where new or newer rows are) and a fingerprint of everything that is not data: every
-model's SQL, the benchmark files and the catalog with its settings.
+file under ``assets/models`` (models and their rules: a changed rule forces one full rebuild),
+the benchmark files and the catalog with its settings.
 
 A build is planned once, by the first model that runs after new data arrived
 (``lake/_build/plan.json``): when every model was last built against the same data and
@@ -19,7 +22,7 @@ current files as its *target*, and hard-links every derived table as it stands i
 a half-finished previous build, data arriving during the build) means a full rebuild.
 
 Under a plan, a model's ``since`` is the earliest value of its time key that the new data can
-change, found by its rule from exact evidence, not from guessed windows:
+change, found by its since rule from exact evidence, not from guessed windows:
 
 - the rows of raw files new or replaced since the base (and every stored version of their keys,
   so a key that moved to another day counts at both days), and
@@ -31,6 +34,34 @@ commits a deployment can ship, the 12-week tier periods). Late data is simply ea
 moves ``since`` back as far as needed. The runner then keeps the old rows with ``key < since``,
 recomputes the rows with ``key >= since`` (the SQL reads ``getvariable('since')``; NULL means all)
 and writes both as the new table, atomically.
+
+**A since rule** is one DuckDB query, run on the model's connection (every ``raw``, ``core``,
+``marts`` and ``catalog`` relation, read as after the upstreams ran, and the variables models
+read, e.g. ``getvariable('attribution_window_hours')``), returning one row of one column:
+
+- NULL: nothing the model reads changed, the table is kept as it is;
+- ``TIMESTAMPTZ '-infinity'`` (:data:`REBUILD`): the table is rebuilt whole;
+- else the earliest key value to recompute (a ``grain=week`` key is then truncated to its week).
+
+The evidence is relations in fixed schemas, created before the query runs (only the ones it
+reads, found by sqlglot's parse of it) and dropped after it:
+
+- ``touched.<raw table>``: the rows of the raw files new or replaced since the plan's base;
+- ``versions.<raw table>``: every stored version of the raw table's rows (no dedup on the key);
+- ``before.<layer>_<name>``: a model's table as it stood before this build (``core.x`` is after);
+- ``changed.<layer>_<name>``: the rows of a model's table that differ before and after, with a
+  ``_side`` column ('before' or 'after'), compared from that upstream's own since (on its key);
+  computed once into a table. A line ``-- compare: <layer>.<name>(col, ...)`` in the since file
+  compares only those columns (the ones the model reads), every column otherwise;
+- ``plan.upstream_since(model, since)``: for every model, the since it used in this build, in the
+  same encoding (NULL kept, ``-infinity`` rebuilt whole; a week's date at UTC midnight).
+
+**A span rule** (models kept by day) is one query run before each span of days, with the
+``since`` and ``until`` variables set to the span's (NULL: open): its one row's ``since`` column is
+where the span starts (earlier than its ``since`` to recompute a firing still open) and every
+other column is set as a variable of that name for the model (``sli_samples_from``). It may read
+the model's own table as the earlier spans left it (while it does not exist, the span starts at
+its ``since`` and the query is not run).
 """
 
 from __future__ import annotations
@@ -50,7 +81,7 @@ from typing import Any
 import duckdb
 
 from ops_warehouse.catalog import Catalog
-from ops_warehouse.duck import quote_literal
+from ops_warehouse.duck import quote_ident, quote_literal
 from ops_warehouse.fileio import locked, write_text
 from ops_warehouse.home import DataHome
 from ops_warehouse.lake.store import Lake, derived_location, derived_read_sql, typed_scan
@@ -61,34 +92,35 @@ BUILD_DIR = "_build"
 FORMAT = 1  # bump when the incremental logic changes: forces one full rebuild
 _DECL = re.compile(r"^\s*--\s*incremental:\s*(.+)$", re.MULTILINE)
 FULL = "full"
+# what a since query returns to ask for a whole rebuild (NULL: nothing it reads changed)
+REBUILD = "-infinity"
 
 
 @dataclass(frozen=True)
 class Declaration:
     key: str
-    rule: str
     grain: str | None = None  # "week": the key is a week_start DATE
     partition: str | None = None  # "day": kept as one file per UTC day of the key
     chunks: str | None = None  # the day-partitioned relation whose rows size the spans
 
 
 def declaration(sql: str | None) -> Declaration | None:
-    """The ``-- incremental: key=... rule=...`` header of a model's SQL, if any."""
+    """The ``-- incremental: key=...`` header of a model's SQL, if any."""
     if not sql:
         return None
     m = _DECL.search(sql)
     if not m:
         return None
     fields = dict(part.split("=", 1) for part in m.group(1).split() if "=" in part)
-    if "key" not in fields or "rule" not in fields:
-        raise ValueError(f"incremental header needs key= and rule=: {m.group(0).strip()}")
-    if fields["rule"] not in RULES:
-        raise ValueError(f"unknown incremental rule {fields['rule']!r}")
+    if "key" not in fields:
+        raise ValueError(f"incremental header needs key=: {m.group(0).strip()}")
+    unknown = sorted(set(fields) - {"key", "grain", "partition", "chunks"})
+    if unknown:
+        hint = " (a model's rule is its <name>.since.sql file)" if "rule" in unknown else ""
+        raise ValueError(f"incremental header: unknown field {', '.join(unknown)}{hint}: {m.group(0).strip()}")
     if fields.get("partition") not in (None, "day"):
         raise ValueError(f"unknown partition {fields['partition']!r} (known: day)")
-    return Declaration(
-        fields["key"], fields["rule"], fields.get("grain"), fields.get("partition"), fields.get("chunks")
-    )
+    return Declaration(fields["key"], fields.get("grain"), fields.get("partition"), fields.get("chunks"))
 
 
 def table_path(home: DataHome, layer: str, name: str, decl: Declaration | None) -> Path:
@@ -329,39 +361,72 @@ def forget(home: DataHome, model_key: str) -> None:
 
 # ---------------------------------------------------------------------------------------- evidence
 
+# The schemas of the relations a since query (and a span query) reads besides the lake's own.
+EVIDENCE_SCHEMAS = ("touched", "versions", "before", "changed", "plan")
+_COMPARE = re.compile(r"^\s*--\s*compare:\s*(\w+\.\w+)\s*\(([^)]*)\)\s*$", re.MULTILINE)
+
+
+def evidence_read(sql: str) -> set[tuple[str, str]]:
+    """The evidence relations ``(schema, name)`` a since query reads, from sqlglot's parse of it.
+
+    >>> sorted(evidence_read("SELECT min(t) FROM touched.alerts, before.core_x, core.y, plan.upstream_since"))
+    [('before', 'core_x'), ('plan', 'upstream_since'), ('touched', 'alerts')]
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    out: set[tuple[str, str]] = set()
+    for statement in sqlglot.parse(sql, read="duckdb"):
+        if statement is None:
+            continue
+        for table in statement.find_all(exp.Table):
+            schema = (table.db or "").lower()
+            if schema in EVIDENCE_SCHEMAS and table.name:
+                out.add((schema, table.name.lower()))
+    return out
+
+
+def compared_columns(sql: str) -> dict[str, list[str]]:
+    """A since file's ``-- compare: <layer>.<name>(col, ...)`` lines: the columns its
+    ``changed.<layer>_<name>`` relation compares (every column when the upstream has no line).
+
+    >>> compared_columns("-- compare: core.incidents(incident_id, created_at)\\nSELECT 1")
+    {'core.incidents': ['incident_id', 'created_at']}
+    """
+    return {m.group(1).lower(): [c.strip() for c in m.group(2).split(",") if c.strip()] for m in _COMPARE.finditer(sql)}
+
+
+def _model_key(relation: str) -> str:
+    """``core_deployments`` -> ``core.deployments`` (the name of a model's relation in an evidence
+    schema)."""
+    layer, _, name = relation.partition("_")
+    if layer not in ("core", "marts") or not name:
+        raise ValueError(f"evidence relation {relation!r}: expected <layer>_<name> with layer core or marts")
+    return f"{layer}.{name}"
+
+
+def _since_sql(v: Any) -> str:
+    """The plan's record of the since an upstream used, as the since encoding of a rule: NULL
+    (unchanged), '-infinity' (rebuilt whole) or the time (a week's date at UTC midnight)."""
+    if v == "unchanged":
+        return "NULL::TIMESTAMPTZ"
+    if v == FULL:
+        return f"TIMESTAMPTZ {quote_literal(REBUILD)}"
+    return f"CAST({_lit(v)} AS TIMESTAMPTZ)"
+
 
 class Evidence:
-    """SQL helpers over the lake for one plan: touched raw rows, tables before and after."""
+    """The evidence relations of one plan, created on the model's connection for one since query."""
 
-    def __init__(self, home: DataHome, con: duckdb.DuckDBPyConnection, plan: dict[str, Any]):
-        self.home, self.con, self.plan = home, con, plan
+    def __init__(self, home: DataHome, con: duckdb.DuckDBPyConnection, plan: dict[str, Any], models: dict[str, Any]):
+        self.home, self.con, self.plan, self.models = home, con, plan, models
         self.lake = Lake(home)
-        self._temp: dict[str, str] = {}
 
-    def materialize(self, sql: str) -> str:
-        """Compute a query once into a temp table (rules reuse their evidence several times)."""
-        if sql not in self._temp:
-            name = f"_evidence_{len(self._temp)}"
-            self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
-            self._temp[sql] = name
-        return f"SELECT * FROM {self._temp[sql]}"
-
-    def scan(self, table: str) -> str:
-        """Every stored version of a raw table's rows (no dedup on the key)."""
-        return self.lake.scan_sql(RAW_TABLES[table])
-
-    def touched(self, table: str) -> str:
-        """The rows of the raw files that are new or replaced since the plan's base."""
-        base = self.plan["base_files"].get(table, {})
-        now = lake_files(self.home)[table]
-        changed = [self.home.lake / rel for rel, sig in sorted(now.items()) if base.get(rel) != sig]
-        return typed_scan(RAW_TABLES[table], changed)
-
-    def before(self, key: str) -> str:
+    def before_sql(self, key: str) -> str:
         layer, name = key.split(".", 1)
         return derived_read_sql(derived_location(_build_dir(self.home) / "base", layer, name))
 
-    def after(self, key: str) -> str:
+    def after_sql(self, key: str) -> str:
         layer, name = key.split(".", 1)
         return derived_read_sql(derived_location(self.home.lake, layer, name))
 
@@ -369,24 +434,98 @@ class Evidence:
         """The since an upstream model used in this plan: a value, FULL, or 'unchanged'."""
         return self.plan["since"].get(key, FULL)
 
-    def diff(self, key: str, key_col: str, cols: list[str]) -> str:
-        """Rows of an upstream table that differ before and after (both sides, ``_side`` says which).
-        An incremental upstream differs only at or after its since, so only that tail is compared."""
+    def touched_sql(self, table: str) -> str:
+        """The rows of the raw files that are new or replaced since the plan's base."""
+        base = self.plan["base_files"].get(table, {})
+        now = lake_files(self.home)[table]
+        changed = [self.home.lake / rel for rel, sig in sorted(now.items()) if base.get(rel) != sig]
+        return typed_scan(RAW_TABLES[table], changed)
+
+    def diff_sql(self, key: str, cols: list[str]) -> str:
+        """Rows of an upstream table that differ before and after (both sides, ``_side`` says which),
+        over ``cols``. An incremental upstream differs only at or after its since (on its key), so
+        only that tail is compared; an unchanged one not at all."""
         s = self.upstream_since(key)
-        if s == "unchanged":
-            sel = ", ".join(cols)
-            return f"SELECT {sel}, 'before' AS _side FROM ({self.before(key)}) WHERE false"
-        cond = "true" if s == FULL else f"({key_col} >= {_lit(s)} OR {key_col} IS NULL)"
         sel = ", ".join(cols)
-        b = f"SELECT {sel} FROM ({self.before(key)}) WHERE {cond}"
-        a = f"SELECT {sel} FROM ({self.after(key)}) WHERE {cond}"
-        return self.materialize(
+        if s == "unchanged":
+            return f"SELECT {sel}, 'before' AS _side FROM ({self.before_sql(key)}) WHERE false"
+        cond = "true"
+        if s != FULL:
+            decl = declaration(self.models[key].sql)
+            if decl is None:
+                raise ValueError(f"{key} used since {s!r} but declares no incremental key")
+            col = quote_ident(decl.key)
+            cond = f"({col} >= {_lit(s)} OR {col} IS NULL)"
+        b = f"SELECT {sel} FROM ({self.before_sql(key)}) WHERE {cond}"
+        a = f"SELECT {sel} FROM ({self.after_sql(key)}) WHERE {cond}"
+        return (
             f"(SELECT *, 'before' AS _side FROM ({b} EXCEPT ALL {a})) "
             f"UNION ALL (SELECT *, 'after' AS _side FROM ({a} EXCEPT ALL {b}))"
         )
 
-    def value(self, sql: str) -> Any:
-        return self.con.execute(sql).fetchone()[0]
+    def _create(self, schema: str, name: str, compare: dict[str, list[str]]) -> None:
+        rel = f"{schema}.{quote_ident(name)}"
+        if schema in ("touched", "versions"):
+            if name not in RAW_TABLES:
+                raise ValueError(f"{schema}.{name}: no raw table {name!r}")
+            sql = self.touched_sql(name) if schema == "touched" else self.lake.scan_sql(RAW_TABLES[name])
+            self.con.execute(f"CREATE VIEW {rel} AS {sql}")
+        elif schema == "before":
+            self.con.execute(f"CREATE VIEW {rel} AS {self.before_sql(_model_key(name))}")
+        elif schema == "changed":
+            key = _model_key(name)
+            self.con.execute(f"CREATE TABLE {rel} AS {self.diff_sql(key, compare.get(key, ['*']))}")
+        elif name == "upstream_since":
+            rows = " UNION ALL ".join(
+                f"SELECT {quote_literal(k)} AS model, {_since_sql(self.upstream_since(k))} AS since"
+                for k in sorted(self.models)
+            )
+            self.con.execute(f"CREATE TABLE {rel} AS {rows}")
+        else:
+            raise ValueError(f"unknown evidence relation {schema}.{name} (plan has: upstream_since)")
+
+    def since(self, sql: str) -> Any:
+        """Run a since query: None (nothing it reads changed), FULL, or the earliest key to
+        recompute. Only the evidence relations the query reads are created, in their schemas,
+        and dropped afterwards (``changed.*`` are computed once into tables: rules read them
+        several times)."""
+        reads = evidence_read(sql)
+        compare = compared_columns(sql)
+        schemas = sorted({schema for schema, _ in reads})
+        try:
+            for schema in schemas:
+                self.con.execute(f"CREATE SCHEMA {schema}")
+            for schema, name in sorted(reads):
+                self._create(schema, name, compare)
+            return _since_value(self.con, sql)
+        finally:
+            for schema in schemas:
+                self.con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def _since_value(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """The value of a since query (one row, one column): None, FULL or the time."""
+    rel = con.sql(_strip(sql))
+    if len(rel.columns) != 1:
+        raise ValueError(f"a since query returns one column, not {rel.columns}")
+    rows = con.execute(
+        f"SELECT s IS NULL, CASE WHEN isinf(s) THEN CAST(s AS VARCHAR) NOT LIKE '-%' END, "
+        f"CASE WHEN NOT isinf(s) THEN s END FROM ({_strip(sql)}) AS q(s)"
+    ).fetchall()
+    if len(rows) != 1:
+        raise ValueError(f"a since query returns one row, not {len(rows)}")
+    is_null, positive_infinity, value = rows[0]
+    if is_null:
+        return None
+    if positive_infinity is not None:
+        if positive_infinity:
+            raise ValueError(f"a since query returned 'infinity': use NULL (nothing changed) or {REBUILD!r}")
+        return FULL
+    return value
+
+
+def _strip(sql: str) -> str:
+    return sql.strip().rstrip(";").strip()
 
 
 def _lit(v: Any) -> str:
@@ -396,506 +535,45 @@ def _lit(v: Any) -> str:
     return f"TIMESTAMPTZ {quote_literal(str(v))}"
 
 
-def _min(*parts: str) -> str:
-    """The least of several one-column queries (NULLs ignored)."""
-    return "SELECT min(t) FROM (" + " UNION ALL ".join(f"SELECT min(t) AS t FROM ({p})" for p in parts) + ")"
-
-
-# ---------------------------------------------------------------------------------------- rules
-# Each rule returns the earliest time (TIMESTAMPTZ) the new evidence can change in the model's key,
-# None when nothing can change, or FULL.
-
-
-def _prod_changes(ev: Evidence) -> str:
-    """Successful production deployments that differ before/after (added, removed or changed)."""
-    d = ev.diff("core.deployments", "finished_at", ["*"])
-    return ev.materialize(f"SELECT * FROM ({d}) WHERE is_production AND status = 'success'")
-
-
-def _previous_success(ev: Evidence) -> str:
-    """Per service with a changed production success, the latest unchanged success before the
-    earliest change: what a changed rollback (or a deployment inserted before a rollback) can mark."""
-    return f"""
-        SELECT max(p.finished_at) AS t
-        FROM (SELECT service, min(finished_at) AS first_change FROM ({_prod_changes(ev)}) GROUP BY service) AS c
-        JOIN ({ev.before("core.deployments")}) AS p
-          ON p.service = c.service AND p.is_production AND p.status = 'success' AND p.finished_at < c.first_change
-        GROUP BY c.service
-    """
-
-
-def rule_deployments(ev: Evidence) -> Any:
-    """core.deployments, key finished_at. A deployment's row depends only on its own raw row and its
-    statuses: the earliest of every time those (all versions) and its old row carry."""
-    ids = ev.materialize(
-        f"SELECT deploy_id FROM ({ev.touched('deployments')}) UNION SELECT deploy_id FROM ({ev.touched('deployment_statuses')})"  # noqa: E501
-    )
-    return ev.value(
-        _min(
-            f"SELECT least(started_at, finished_at) AS t FROM ({ev.scan('deployments')}) WHERE deploy_id IN ({ids})",
-            f"SELECT created_at AS t FROM ({ev.scan('deployment_statuses')}) WHERE deploy_id IN ({ids})",
-            f"SELECT finished_at AS t FROM ({ev.before('core.deployments')}) WHERE deploy_id IN ({ids})",
-        )
-    )
-
-
-def rule_changes(ev: Evidence) -> Any:
-    """core.changes, key authored_at. A commit's row changes when its raw rows or its pull request
-    change, or when the successful production deployments that can ship it change: one whose sha is
-    the commit or its PR's merge commit, its explicit or current deployment, or (first deployment
-    finishing at or after the merge) any commit of the service merged since the latest unchanged
-    deployment before the earliest changed one."""
-    prod = _prod_changes(ev)
-    # pull requests touched, or whose merge commit a changed deployment names
-    prs = f"""
-        SELECT repo, pr_number FROM ({ev.touched("pull_requests")})
-        UNION SELECT repo, pr_number FROM ({ev.scan("pull_requests")}) WHERE merge_commit_sha IN (SELECT sha FROM ({prod}))
-    """  # noqa: E501
-    first_change = f"SELECT service, min(finished_at) AS f FROM ({prod}) GROUP BY service"
-    prev = f"""
-        SELECT c.service, max(p.finished_at) AS p
-        FROM ({first_change}) AS c
-        LEFT JOIN ({ev.before("core.deployments")}) AS p
-          ON p.service = c.service AND p.is_production AND p.status = 'success' AND p.finished_at < c.f
-        GROUP BY c.service
-    """
-    raw = ev.materialize(f"SELECT change_id, repo, pr_number, deploy_id, authored_at FROM ({ev.scan('changes')})")
-    ids = f"""
-        SELECT change_id FROM ({ev.touched("changes")})
-        UNION SELECT r.change_id FROM ({raw}) AS r JOIN ({prs}) AS p ON p.repo = r.repo AND p.pr_number = r.pr_number
-        UNION SELECT change_id FROM ({raw})
-           WHERE change_id IN (SELECT sha FROM ({prod})) OR deploy_id IN (SELECT deploy_id FROM ({prod}))
-        UNION SELECT change_id FROM ({ev.before("core.changes")})
-           WHERE change_id IN (SELECT sha FROM ({prod})) OR deploy_id IN (SELECT deploy_id FROM ({prod}))
-        UNION SELECT c.change_id FROM ({ev.before("core.changes")}) AS c JOIN ({prev}) AS p
-           ON c.service = p.service AND (p.p IS NULL OR c.merged_at >= p.p)
-    """
-    ids = ev.materialize(ids)
-    return ev.value(
-        _min(
-            f"SELECT authored_at AS t FROM ({raw}) WHERE change_id IN ({ids})",
-            f"SELECT authored_at AS t FROM ({ev.before('core.changes')}) WHERE change_id IN ({ids})",
-        )
-    )
-
-
-def rule_deployment_failures(ev: Evidence) -> Any:
-    """marts.deployment_failures, key finished_at. Reach: a changed deployment's own row; the
-    deployment a changed rollback marks; for a changed incident, the deployments finishing within
-    the attribution window before it (lookback W hours), from its creation on (open incidents),
-    and the deployment it names as cause, however old."""
-    prod = _prod_changes(ev)
-    inc = ev.diff(
-        "core.incidents", "created_at", ["incident_id", "service", "created_at", "resolved_at", "caused_by_deploy_id"]
-    )
-    w = "to_microseconds(CAST(round(greatest(coalesce(getvariable('attribution_window_hours'), 0), 0) * 3600e6) AS BIGINT))"  # noqa: E501
-    named = f"SELECT caused_by_deploy_id FROM ({inc})"
-    return ev.value(
-        _min(
-            f"SELECT finished_at AS t FROM ({prod})",
-            _previous_success(ev),
-            f"SELECT created_at - {w} AS t FROM ({inc})",
-            f"SELECT finished_at AS t FROM ({ev.before('core.deployments')}) WHERE deploy_id IN ({named})",
-            f"SELECT finished_at AS t FROM ({ev.after('core.deployments')}) WHERE deploy_id IN ({named})",
-        )
-    )
-
-
-def _service_team(src: str) -> str:
-    return (
-        f"SELECT service, coalesce(arg_max(team, finished_at) FILTER (WHERE team IS NOT NULL), '(none)') AS team "
-        f"FROM ({src}) GROUP BY service"
-    )
-
-
-def rule_dora_events(ev: Evidence) -> Any:
-    """marts.dora_events, key event_at: deployments by finish, changes by deployed_at, recoveries by
-    recovery time. Every event row is one row of deployment_failures or core.changes; a service's
-    team comes from its latest deployment, so a team change means a full rebuild."""
-    b, a = _service_team(ev.before("core.deployments")), _service_team(ev.after("core.deployments"))
-    if ev.value(f"SELECT count(*) FROM (({b}) EXCEPT ({a}) UNION ALL (({a}) EXCEPT ({b})))"):
-        return FULL
-    df = ev.diff("marts.deployment_failures", "finished_at", ["*"])
-    ch = ev.diff(
-        "core.changes",
-        "authored_at",
-        ["change_id", "deploy_id", "deployed_at", "lead_time_hours", "lead_time_negative"],
-    )
-    return ev.value(
-        _min(
-            f"SELECT least(finished_at, recovered_at) AS t FROM ({df})",
-            f"SELECT deployed_at AS t FROM ({ch})",
-        )
-    )
-
-
-def _week_ts(col: str) -> str:
-    return f"CAST({col} AS TIMESTAMP) AT TIME ZONE 'UTC'"
-
-
-def rule_dora_weekly(ev: Evidence) -> Any:
-    """marts.dora_weekly, key week_start: the weeks of changed events; when the last week of the
-    data moves, every service's empty weeks after the earlier of the two last weeks."""
-    e = ev.diff("marts.dora_events", "event_at", ["*"])
-    return ev.value(
-        _min(
-            f"SELECT {_week_ts('week_start')} AS t FROM ({e})",
-            f"""SELECT {_week_ts("least(b, a)")} + INTERVAL 7 DAY AS t
-            FROM (SELECT max(week_start) AS b FROM ({ev.before("marts.dora_events")})),
-                 (SELECT max(week_start) AS a FROM ({ev.after("marts.dora_events")}))
-            WHERE b IS DISTINCT FROM a""",
-        )
-    )
-
-
-def rule_dora_tier(ev: Evidence) -> Any:
-    """marts.dora_tier, key last_week_start: a period holds its week and the 11 before, so a changed
-    week w changes the periods ending at w .. w + 11 weeks: since = the earliest changed week."""
-    w = ev.diff("marts.dora_weekly", "week_start", ["*"])
-    e = ev.diff("marts.dora_events", "event_at", ["*"])
-    return ev.value(
-        _min(
-            f"SELECT {_week_ts('week_start')} AS t FROM ({w})",
-            f"SELECT {_week_ts('week_start')} AS t FROM ({e}) WHERE kind IN ('change', 'recovery')",
-        )
-    )
-
-
-def _slos_changed(ev: Evidence) -> bool:
-    """Whether any SLO definition (its service, target, queries ...) differs before and after."""
-    return bool(ev.value(f"SELECT count(*) FROM ({ev.diff('core.slos', 'slo_name', ['*'])})"))
-
-
-def _sli_changes(ev: Evidence) -> str:
-    """SLI minutes (slo_name, minute) that differ before and after. When core.sli_minutes is
-    recomputed whole (no since of its own) and no SLO definition changed, its rows can only differ
-    from the minute of the earliest new or replaced metric sample on (a counter's increase belongs to
-    the later sample's minute), so only that tail is compared."""
-    cols = ["slo_name", "minute", "good", "total"]
-    if ev.upstream_since("core.sli_minutes") != FULL:
-        return ev.diff("core.sli_minutes", "minute", cols)
-    lo = ev.value(f"SELECT min(ts) FROM ({ev.touched('metric_samples')}) WHERE ts IS NOT NULL")
-    if lo is None:
-        return "SELECT NULL::VARCHAR AS slo_name, NULL::TIMESTAMPTZ AS minute WHERE false"
-    cond = f"minute >= date_trunc('minute', {_lit(lo.isoformat())})"
-    sel = ", ".join(cols)
-    b = f"SELECT {sel} FROM ({ev.before('core.sli_minutes')}) WHERE {cond}"
-    a = f"SELECT {sel} FROM ({ev.after('core.sli_minutes')}) WHERE {cond}"
-    return ev.materialize(f"({b} EXCEPT ALL {a}) UNION ALL ({a} EXCEPT ALL {b})")
-
-
-def rule_deploy_slo_impact(ev: Evidence) -> Any:
-    """marts.deploy_slo_impact, key finished_at. A row reads its deployment and the SLI minutes in
-    (started_at - 60 min, started_at] and (finished_at, finished_at + 60 min]: a changed production
-    success changes its own row; a changed minute m the deployments finishing at or after
-    m - 60 min (a before window holding m starts at or after m, and finished_at >= started_at); a
-    changed SLO definition (service, target) any row, so the table is rebuilt."""
-    if _slos_changed(ev):
-        return FULL
-    return ev.value(
-        _min(
-            f"SELECT finished_at AS t FROM ({_prod_changes(ev)})",
-            f"SELECT minute - INTERVAL 60 MINUTE AS t FROM ({_sli_changes(ev)})",
-        )
-    )
-
-
-def rule_deploy_impact_weekly(ev: Evidence) -> Any:
-    """marts.deploy_impact_weekly, key week_start: the week of a changed deploy_slo_impact row (its
-    finished_at; its post-deployment hour starts then) and of a changed SLI minute; a changed SLO
-    definition (the service a minute counts for) rebuilds the table."""
-    if _slos_changed(ev):
-        return FULL
-    impact = ev.diff("marts.deploy_slo_impact", "finished_at", ["*"])
-    return ev.value(
-        _min(
-            f"SELECT finished_at AS t FROM ({impact})",
-            f"SELECT minute AS t FROM ({_sli_changes(ev)})",
-        )
-    )
-
-
-RULES = {
-    "deployments": rule_deployments,
-    "changes": rule_changes,
-    "deployment_failures": rule_deployment_failures,
-    "dora_events": rule_dora_events,
-    "dora_weekly": rule_dora_weekly,
-    "dora_tier": rule_dora_tier,
-    "deploy_slo_impact": rule_deploy_slo_impact,
-    "deploy_impact_weekly": rule_deploy_impact_weekly,
-}
-
-
-# ------------------------------------------------------------------------------------ SLO rules
-# The SLO models (assets/models/core/sli_*.sql, slo_*.sql, marts/slo_*.sql). A changed SLO
-# definition (any column of core.slos) recomputes every SLO table: a new or changed definition is
-# computed over all its history.
-
-
-def _upstream_time(ev: Evidence, key: str) -> Any:
-    """The since an upstream model used, as a value (None: unchanged; FULL: rebuilt whole)."""
-    s = ev.upstream_since(key)
-    if s == "unchanged":
-        return None
-    if s == FULL:
-        return FULL
-    return ev.value(f"SELECT {_lit(s)}")
-
-
-def rule_sli_minutes(ev: Evidence) -> Any:
-    """core.sli_minutes, key minute. New samples of the queried metrics change their own minute and
-    the next sample's increase (later): since = the start of the time slice holding the earliest
-    new sample (slices divide a day and are aligned to the epoch). What the SQL must read before
-    ``since`` (each series' previous sample) is set per span by :func:`sli_minutes_span`."""
-    if _slos_changed(ev):
-        return FULL
-    metrics = ev.materialize(f"SELECT DISTINCT metric FROM ({ev.after('core.slo_selectors')})")
-    t0 = ev.value(
-        f"SELECT min(ts) FROM ({ev.touched('metric_samples')}) WHERE metric IN (SELECT metric FROM ({metrics}))"
-    )
-    if t0 is None:
-        return None
-    slice_s = ev.value(f"SELECT coalesce(max(slice_s), 60) FROM ({ev.after('core.slos')})")
-    return ev.con.execute(
-        "SELECT to_timestamp(floor(epoch(date_trunc('minute', CAST(? AS TIMESTAMPTZ))) / ?) * ?)",
-        [t0, slice_s, slice_s],
-    ).fetchone()[0]
-
-
-def sli_samples_from(con: duckdb.DuckDBPyConnection, since: Any, until: Any) -> Any:
-    """The earliest sample core.sli_minutes must read to compute the minutes in [since, until):
-    one day before ``since``, or further back for a series with samples in the span but none in
-    that day (its previous sample, a counter's baseline, is older). ``con`` is the model's."""
-    selected = (
-        "SELECT metric, labels, ts FROM raw.metric_samples "
-        "WHERE metric IN (SELECT DISTINCT metric FROM core.slo_selectors)"
-    )
-    lookback = con.execute("SELECT CAST(? AS TIMESTAMPTZ) - INTERVAL 1 DAY", [since]).fetchone()[0]
-    missing = con.execute(
-        f"""SELECT count(*) FROM (
-            SELECT DISTINCT metric, labels FROM ({selected}) WHERE ts >= $since AND ($until IS NULL OR ts < $until)
-            EXCEPT SELECT DISTINCT metric, labels FROM ({selected}) WHERE ts >= $lookback AND ts < $since)""",
-        {"since": since, "until": until, "lookback": lookback},
-    ).fetchone()[0]
-    if not missing:
-        return lookback
-    deeper = con.execute(
-        f"""SELECT min(last) FROM (
-            SELECT max(s.ts) AS last FROM ({selected}) AS s
-            JOIN (SELECT DISTINCT metric, labels FROM ({selected})
-                  WHERE ts >= $since AND ($until IS NULL OR ts < $until)) AS m
-              ON m.metric = s.metric AND m.labels = s.labels
-            WHERE s.ts < $lookback GROUP BY s.metric, s.labels)""",
-        {"since": since, "until": until, "lookback": lookback},
-    ).fetchone()[0]
-    return lookback if deeper is None else min(lookback, deeper)
-
-
-def sli_minutes_span(con: duckdb.DuckDBPyConnection, target: Path, since: Any, until: Any) -> Any:
-    """Before a span of core.sli_minutes: read samples from :func:`sli_samples_from` on."""
-    start = None if since is None else sli_samples_from(con, since, until)
-    con.execute("SET VARIABLE sli_samples_from = CAST(? AS TIMESTAMPTZ)", [start])
-    return since
-
-
-def rule_sli_hours(ev: Evidence) -> Any:
-    """core.sli_hours, key hour: the hours of the minutes core.sli_minutes recomputed."""
-    t = _upstream_time(ev, "core.sli_minutes")
-    if t is None or t == FULL:
-        return t
-    return ev.con.execute("SELECT date_trunc('hour', CAST(? AS TIMESTAMPTZ))", [t]).fetchone()[0]
-
-
-def rule_slo_windows(ev: Evidence) -> Any:
-    """core.slo_windows, key window_end: an instant's sums cover the hours before it, so instants
-    from the first recomputed hour on (new instants at the end of the data come after it)."""
-    if _slos_changed(ev):
-        return FULL
-    return _upstream_time(ev, "core.sli_hours")
-
-
-def rule_slo_weekly(ev: Evidence) -> Any:
-    """marts.slo_weekly, key week_start: the weeks whose end is a recomputed instant."""
-    if _slos_changed(ev):
-        return FULL
-    t = _upstream_time(ev, "core.slo_windows")
-    if t is None or t == FULL:
-        return t
-    return ev.con.execute("SELECT CAST(? AS TIMESTAMPTZ) - INTERVAL 7 DAY", [t]).fetchone()[0]
-
-
-def rule_slo_budget_daily(ev: Evidence) -> Any:
-    """marts.slo_budget_daily, key window_end: the days whose end is a recomputed instant."""
-    if _slos_changed(ev):
-        return FULL
-    return _upstream_time(ev, "core.slo_windows")
-
-
-def rule_slo_alerts(ev: Evidence) -> Any:
-    """marts.slo_alerts, key fired_at. A condition at instant t reads the minutes before t, so with
-    minutes recomputed from c, instants from c + 1 minute can change; a firing still open then is
-    recomputed from its start (its resolution may move, see :func:`slo_alerts_span`). An SLO whose
-    data resumes after a gap was evaluated up to the end of its old last minute: the instants
-    after it (its windows draining through the gap) are new, so they are recomputed too."""
-    if _slos_changed(ev):
-        return FULL
-    c = _upstream_time(ev, "core.sli_minutes")
-    if c is None or c == FULL:
-        return c
-    t = ev.con.execute("SELECT CAST(? AS TIMESTAMPTZ) + INTERVAL 1 MINUTE", [c]).fetchone()[0]
-    lit = _lit(t.isoformat())
-    changed = ev.materialize(f"SELECT DISTINCT slo_name FROM ({_sli_changes(ev)})")
-    return ev.value(
-        _min(
-            f"SELECT {lit} AS t",
-            f"SELECT max(last_minute) + INTERVAL 1 MINUTE AS t FROM ({ev.before('core.sli_hours')}) "
-            f"WHERE slo_name IN (SELECT slo_name FROM ({changed})) GROUP BY slo_name",
-        )
-    )
-
-
-def slo_alerts_span(con: duckdb.DuckDBPyConnection, target: Path, since: Any, until: Any) -> Any:
-    """Before a span of marts.slo_alerts from ``since``: a firing written before ``since`` and still
-    open at it (or resolved at or after it) may resolve elsewhere, so the span starts at its
-    start instead."""
-    if since is None or not target.exists():
-        return since
-    earlier = con.execute(
-        f"SELECT min(fired_at) FROM ({derived_read_sql(target)}) "
-        "WHERE fired_at < $since AND (resolved_at IS NULL OR resolved_at >= $since)",
-        {"since": since},
-    ).fetchone()[0]
-    return since if earlier is None else min(since, earlier)
-
-
-# Span hooks of the models kept by day: (the model's connection, its table, a span's since and
-# until) -> the since the span must start at, after preparing what the span reads.
-CHUNK_HOOKS = {"sli_minutes": sli_minutes_span, "slo_alerts": slo_alerts_span}
-
-
-RULES.update(
-    {
-        "sli_minutes": rule_sli_minutes,
-        "sli_hours": rule_sli_hours,
-        "slo_windows": rule_slo_windows,
-        "slo_weekly": rule_slo_weekly,
-        "slo_budget_daily": rule_slo_budget_daily,
-        "slo_alerts": rule_slo_alerts,
-    }
-)
-
-
-# ------------------------------------------------------------------ security and alerting rules
-
-
-def _last_week_moved(ev: Evidence, key: str, col: str) -> str:
-    """The Monday after the earlier of the two last weeks of ``key`` (by ``col``), when the last
-    week moved: rows for the weeks in between (empty weeks of a backlog or spine) are new."""
-    monday = _week_ts("CAST(date_trunc('week', least(b, a)) AS DATE)")
-    return f"""SELECT {monday} + INTERVAL 7 DAY AS t
-        FROM (SELECT max({col}) AS b FROM ({ev.before(key)})), (SELECT max({col}) AS a FROM ({ev.after(key)}))
-        WHERE date_trunc('week', b) IS DISTINCT FROM date_trunc('week', a)"""
-
-
-def rule_vulnerabilities(ev: Evidence) -> Any:
-    """core.vulnerabilities, key opened_at. An alert finding's row depends on its own raw rows; a
-    scanner finding's on its target's scans: a scan at T changes the findings of that target
-    still open at T (their fix may move) and any opened from T on."""
-    ids = ev.materialize(f"SELECT finding_id FROM ({ev.touched('vulnerabilities')})")
-    scans = ev.materialize(
-        f"SELECT source, target, min(scanned_at) AS t FROM ("
-        f"SELECT source, target, scanned_at FROM ({ev.touched('vulnerability_scans')}) UNION ALL "
-        f"SELECT source, target, scanned_at FROM ({ev.touched('vulnerability_observations')})) GROUP BY source, target"
-    )
-    before = ev.before("core.vulnerabilities")
-    return ev.value(
-        _min(
-            f"SELECT opened_at AS t FROM ({ev.scan('vulnerabilities')}) WHERE finding_id IN ({ids})",
-            f"SELECT opened_at AS t FROM ({before}) WHERE finding_id IN ({ids})",
-            f"SELECT t FROM ({scans})",
-            f"""SELECT v.opened_at AS t FROM ({before}) AS v JOIN ({scans}) AS g
-            ON v.source = g.source AND v.target = g.target AND (v.fixed_at IS NULL OR v.fixed_at >= g.t)""",
-        )
-    )
-
-
-def rule_vulnerability_weekly(ev: Evidence) -> Any:
-    """marts.vulnerability_weekly, key week_start: a changed finding changes its opening week and
-    every later week (its backlog counts); a new scan can move the last week of the data."""
-    d = ev.diff("core.vulnerabilities", "opened_at", ["*"])
-    return ev.value(
-        _min(
-            f"SELECT opened_at AS t FROM ({d})",
-            f"SELECT scanned_at AS t FROM ({ev.touched('vulnerability_scans')})",
-        )
-    )
-
-
-def rule_alert_episodes(ev: Evidence) -> Any:
-    """core.alert_episodes, key started_at. An episode's row depends on its raw row, the previous
-    episode of its fingerprint (a later start), and the incidents of its service created in its
-    window, or the incident it belongs to (its end, its urgency)."""
-    inc = ev.diff("core.incidents", "created_at", ["incident_id", "service", "created_at", "resolved_at", "urgency"])
-    lead = (
-        "to_microseconds(CAST(round(coalesce(CAST(getvariable('alert_incident_lead_minutes') AS DOUBLE), 0) "
-        "* 60e6) AS BIGINT))"
-    )
-    before = ev.before("core.alert_episodes")
-    return ev.value(
-        _min(
-            f"SELECT started_at AS t FROM ({ev.touched('alerts')})",
-            f"""SELECT e.started_at AS t FROM ({before}) AS e JOIN ({inc}) AS i
-            ON e.service = i.service AND e.started_at <= i.created_at + {lead}
-           AND (e.ended_at IS NULL OR e.ended_at >= i.created_at)""",
-            f"SELECT started_at AS t FROM ({before}) WHERE incident_ref IN (SELECT incident_id FROM ({inc}))",
-            f"SELECT started_at AS t FROM ({ev.scan('alerts')}) WHERE incident_ref IN (SELECT incident_id FROM ({inc}))",  # noqa: E501
-        )
-    )
-
-
-def rule_alert_weekly(ev: Evidence) -> Any:
-    """marts.alert_weekly, key week_start: the weeks of changed episodes and incidents, and the
-    weeks after the earlier last week when the data's last week moves."""
-    e = ev.diff("core.alert_episodes", "started_at", ["*"])
-    inc = ev.diff("core.incidents", "created_at", ["incident_id", "service", "created_at"])
-    return ev.value(
-        _min(
-            f"SELECT started_at AS t FROM ({e})",
-            f"SELECT created_at AS t FROM ({inc})",
-            _last_week_moved(ev, "core.alert_episodes", "started_at"),
-        )
-    )
-
-
-def rule_alert_names_weekly(ev: Evidence) -> Any:
-    """marts.alert_names_weekly, key week_start: the weeks of changed episodes."""
-    e = ev.diff("core.alert_episodes", "started_at", ["*"])
-    return ev.value(_min(f"SELECT started_at AS t FROM ({e})"))
-
-
-def rule_security_incident_weekly(ev: Evidence) -> Any:
-    """marts.security_incident_weekly, key week_start: the weeks of changed incidents, and the
-    weeks after the earlier last week when the incidents' last week moves."""
-    inc = ev.diff("core.incidents", "created_at", ["*"])
-    return ev.value(
-        _min(
-            f"SELECT created_at AS t FROM ({inc})",
-            _last_week_moved(ev, "core.incidents", "created_at"),
-        )
-    )
-
-
-RULES.update(
-    {
-        "vulnerabilities": rule_vulnerabilities,
-        "vulnerability_weekly": rule_vulnerability_weekly,
-        "alert_episodes": rule_alert_episodes,
-        "alert_weekly": rule_alert_weekly,
-        "alert_names_weekly": rule_alert_names_weekly,
-        "security_incident_weekly": rule_security_incident_weekly,
-    }
-)
+def span_start(con: duckdb.DuckDBPyConnection, span_sql: str, own: str, target: Path, since: Any, until: Any) -> Any:
+    """Run a model's span query before a span ``[since, until)`` of a model kept by day: the
+    ``since`` and ``until`` variables are the span's; the query's one row gives the span's start
+    (its ``since`` column) and sets every other column as a variable of that name for the model.
+    The model's own table ``own`` reads as it stands (the days earlier spans wrote); while it does
+    not exist yet, a query that reads it is not run and the span starts at ``since``."""
+    layer, name = own.split(".", 1)
+    if own in _own_reads(span_sql, own):
+        if not target.exists():
+            return since
+        con.execute(f"CREATE OR REPLACE VIEW {layer}.{quote_ident(name)} AS {derived_read_sql(target)}")
+    con.execute("SET VARIABLE since = ?", [since])
+    con.execute("SET VARIABLE until = ?", [until])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _span AS {_strip(span_sql)}")
+    try:
+        cols = [r[0] for r in con.execute("DESCRIBE _span").fetchall()]
+        rows = con.execute("SELECT count(*) FROM _span").fetchone()
+        if "since" not in cols or rows is None or rows[0] != 1:
+            raise ValueError(f"{own}: its span query returns one row with a since column")
+        for col in cols:
+            if col != "since":
+                con.execute(f"SET VARIABLE {quote_ident(col)} = (SELECT {quote_ident(col)} FROM _span)")
+        got = con.execute("SELECT since FROM _span").fetchone()
+        return got[0] if got else since
+    finally:
+        con.execute("DROP TABLE IF EXISTS _span")
+
+
+def _own_reads(sql: str, own: str) -> set[str]:
+    import sqlglot
+    from sqlglot import exp
+
+    out = set()
+    for statement in sqlglot.parse(sql, read="duckdb"):
+        if statement is None:
+            continue
+        for table in statement.find_all(exp.Table):
+            out.add(f"{(table.db or '').lower()}.{table.name.lower()}")
+    return out & {own}
 
 
 def decide(
@@ -912,7 +590,9 @@ def decide(
     if decl is None or not target.exists():
         out.reason = "full: not incremental"
         return out
-    since = RULES[decl.rule](Evidence(home, con, plan))
+    if not model.since_sql:
+        raise ValueError(f"{model.key} declares an incremental key but has no since query")
+    since = Evidence(home, con, plan, models).since(model.since_sql)
     if since == FULL:
         out.reason = "full: rule asked for it"
         return out

@@ -63,6 +63,14 @@ class Model:
     path: Path | None = None
     deps: set[str] = field(default_factory=set)
     description: str = ""
+    # an incremental model's rules, beside it: <name>.since.sql and (kept by day) <name>.span.sql
+    since_sql: str | None = None
+    span_sql: str | None = None
+
+    @property
+    def rule_deps(self) -> set[str]:
+        """The ``raw``/``core``/``marts`` tables its since and span queries read."""
+        return set().union(*(sql_dependencies(q) for q in (self.since_sql, self.span_sql) if q))
 
     @property
     def key(self) -> str:
@@ -104,7 +112,7 @@ def model_variables(catalog: Catalog) -> dict[str, Any]:
     variables["since"] = None
     # a model kept by day is computed in spans of days: rows with key < until (NULL: no end)
     variables["until"] = None
-    # core.sli_minutes reads samples from here on (set by its incremental rule; NULL: all of them)
+    # core.sli_minutes reads samples from here on (set per span by sli_minutes.span.sql; NULL: all)
     variables["sli_samples_from"] = None
     variables["dora_benchmarks_dir"] = str(benchmarks_dir())
     return variables
@@ -185,16 +193,56 @@ def variables_read(sql: str) -> frozenset[str]:
     return frozenset(names)
 
 
+# the rule files beside an incremental model (see ops_warehouse.lake.incremental); not models
+RULE_SUFFIXES = (".since.sql", ".span.sql")
+
+
+def is_model_file(path: Path) -> bool:
+    """Whether a ``.sql`` file under ``assets/models`` is a model (not a model's rule file)."""
+    return path.suffix == ".sql" and not path.name.endswith(RULE_SUFFIXES)
+
+
 def discover_models(root: Path | None = None) -> dict[str, Model]:
+    """The models under ``root`` (``assets/models``), each with its rule files. A model that
+    declares an incremental key without a ``<name>.since.sql``, a since file beside no incremental
+    model, or a span file beside no model kept by day is a ValueError."""
     root = root or assets_dir() / "models"
     models: dict[str, Model] = {}
     for layer in LAYERS:
-        for path in sorted((root / layer).glob("*.sql")):
+        files = sorted((root / layer).glob("*.sql"))
+        for path in files:
+            if not is_model_file(path):
+                continue
             sql = path.read_text(encoding="utf-8")
             model = Model(layer, path.stem, sql=sql, path=path, description=_leading_comment(sql))
             model.deps = sql_dependencies(sql, model.key)
             models[model.key] = model
+        for path in files:
+            for suffix in RULE_SUFFIXES:
+                if path.name.endswith(suffix):
+                    _attach_rule(models, layer, path, suffix)
+    for model in models.values():
+        declared = incremental_.declaration(model.sql)
+        if declared is not None and model.since_sql is None:
+            raise ValueError(
+                f"{model.key} declares an incremental key but has no since query: add {model.name}.since.sql "
+                "beside it (see ops_warehouse.lake.incremental)"
+            )
+        if model.span_sql is not None and (declared is None or declared.partition != "day"):
+            raise ValueError(f"{model.key}: {model.name}.span.sql is only for a model kept by day (partition=day)")
     return models
+
+
+def _attach_rule(models: dict[str, Model], layer: str, path: Path, suffix: str) -> None:
+    name = path.name[: -len(suffix)]
+    model = models.get(f"{layer}.{name}")
+    if model is None or incremental_.declaration(model.sql) is None:
+        raise ValueError(f"{layer}/{path.name} is beside no incremental model {layer}.{name}")
+    text = path.read_text(encoding="utf-8")
+    if suffix == ".since.sql":
+        model.since_sql = text
+    else:
+        model.span_sql = text
 
 
 def topological(models: dict[str, Model]) -> list[Model]:
@@ -310,7 +358,7 @@ def run_model(
     check_settings(model, catalog)
     started = time.monotonic()
     progress.note(f"model {model.key}: started")
-    con = open_lake(home, catalog, raw={d for d in model.deps if not is_derived(d)})
+    con = open_lake(home, catalog, raw={d for d in model.deps | model.rule_deps if not is_derived(d)})
     declared = incremental_.declaration(model.sql)
     by_day = declared is not None and declared.partition == "day"
     target = incremental_.table_path(home, model.layer, model.name, declared)
@@ -325,7 +373,7 @@ def run_model(
                 assert declared is not None
                 if validate is not None:
                     raise ValueError(f"{model.key} is kept by day: a data contract on it is not supported")
-                _run_by_day(home, con, model.key, declared, select, decision.since, target)
+                _run_by_day(home, con, model, declared, select, decision.since, target)
             else:
                 if decision.since is not None:
                     con.execute("SET VARIABLE since = ?", [decision.since])
@@ -454,7 +502,7 @@ def _utc_day(t: datetime) -> date:
 def _run_by_day(
     home: DataHome,
     con: duckdb.DuckDBPyConnection,
-    key: str,
+    model: Model,
     declared: incremental_.Declaration,
     select: str,
     since: datetime | None,
@@ -464,19 +512,20 @@ def _run_by_day(
     computed span by span (:func:`_spans` over the input rows of the declared ``chunks``
     relation). Each span sets the ``since`` and ``until`` variables the model's SQL reads and is
     written by one partitioned COPY, each of its days renamed into place; the first day of a span
-    keeps the old rows before its ``since``. A span hook (``CHUNK_HOOKS``) may move a span's start
-    back (a firing still open) or prepare what the span reads (a counter's baseline). The days from
-    the first recomputed one on that no span wrote are removed."""
+    keeps the old rows before its ``since``. The model's span query (``<name>.span.sql``, see
+    :func:`ops_warehouse.lake.incremental.span_start`) may move a span's start back (a firing
+    still open) or set what the span reads (a counter's baseline). The days from the first
+    recomputed one on that no span wrote are removed."""
+    key = model.key
     first = None if since is None else _utc_day(since)
     rows_by_day = _input_rows_by_day(home, declared.chunks, first) if declared.chunks else {}
-    hook = incremental_.CHUNK_HOOKS.get(declared.rule)
     written: set[str] = set()
     spans = _spans(rows_by_day, CHUNK_ROWS)
     for i, (lo, hi) in enumerate(spans):
         span_since = since if lo is None else _day_start(lo)
         until = None if hi is None else _day_start(hi)
-        if hook is not None:
-            span_since = hook(con, target, span_since, until)
+        if model.span_sql:
+            span_since = incremental_.span_start(con, model.span_sql, key, target, span_since, until)
         if span_since is not None:
             start = _utc_day(span_since)
             first = start if first is None or start < first else first

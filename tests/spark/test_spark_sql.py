@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from ops_warehouse.catalog import Catalog
-from ops_warehouse.lake.models import assets_dir, model_variables
+from ops_warehouse.lake.models import assets_dir, is_model_file, model_variables
 from ops_warehouse.lake.spark_sql import CsvRead, SparkTranspileError, to_spark
 
-MODEL_FILES = sorted((assets_dir() / "models").rglob("*.sql"))
+MODEL_FILES = sorted(p for p in (assets_dir() / "models").rglob("*.sql") if is_model_file(p))
 
 
 def _variables() -> dict[str, object]:

@@ -30,7 +30,7 @@
 -- fingerprint, and the incidents of its service around it, so a build recomputes from the earliest
 -- start of a changed raw alert, and of every episode a changed incident can make actionable (or
 -- end, or page).
--- incremental: key=started_at rule=alert_episodes
+-- incremental: key=started_at
 WITH incidents AS (
     SELECT incident_id, service, created_at, resolved_at, urgency FROM core.incidents
 ),

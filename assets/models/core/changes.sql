@@ -18,7 +18,7 @@
 -- successful production deployment naming it (sha, merge commit, explicit or current link), and
 -- every commit of that deployment's service merged since the service's latest unchanged deployment
 -- before it (those are the commits the new deployment may ship, however long ago authored).
--- incremental: key=authored_at rule=changes
+-- incremental: key=authored_at
 WITH commits AS (
     SELECT
         change_id,

@@ -19,7 +19,7 @@
 -- Incremental: a deployment's row depends only on its own raw row and its statuses, so a build
 -- recomputes the deployments finishing at or after the earliest time any new raw row (or older
 -- version of it, or the deployment's previous row) carries; lookback 0.
--- incremental: key=finished_at rule=deployments
+-- incremental: key=finished_at
 WITH terminal AS (
     SELECT deploy_id, state, created_at
     FROM raw.deployment_statuses

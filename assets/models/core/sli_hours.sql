@@ -14,7 +14,7 @@
 -- rows in: a rebuild, full or incremental, gives the same bits.
 --
 -- Incremental: hours at or after `since` (the hour of the earliest changed minute) are recomputed.
--- incremental: key=hour rule=sli_hours
+-- incremental: key=hour
 SELECT slo_name,
        date_trunc('hour', minute) AS hour,
        CAST(sum(CAST(good AS DECIMAL(38, 18))) AS DOUBLE) AS good,

@@ -29,14 +29,14 @@
 --   target: every sample of the slice good). slice_first marks the slice's first minute with data,
 --   the one row that counts the slice in window sums.
 --
--- Incremental: minutes at or after `since` are recomputed. The rule (sli_minutes in
--- ops_warehouse/lake/incremental.py) starts `since` at the first minute new samples can change
+-- Incremental: minutes at or after `since` are recomputed. The rule (sli_minutes.since.sql,
+-- beside this file) starts `since` at the first minute new samples can change
 -- (the slice holding the earliest new sample). A changed SLO definition recomputes the table.
 -- The table is kept by UTC day and computed in spans of days, [since, until), of about a fixed
 -- number of raw samples; before each span `sli_samples_from` is set early enough that every
 -- series' previous sample (the baseline of a counter's increase) is read. Spans start at
 -- midnight, and slices divide a day, so no slice is split between spans.
--- incremental: key=minute rule=sli_minutes partition=day chunks=raw.metric_samples
+-- incremental: key=minute partition=day chunks=raw.metric_samples
 WITH sel AS (
     SELECT DISTINCT slo_name, selector_index, role, metric, wrapped FROM core.slo_selectors
 ),

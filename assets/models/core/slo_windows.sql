@@ -38,7 +38,7 @@
 --
 -- Incremental: instants at or after `since` (the earliest changed SLI hour) are recomputed; a
 -- changed SLO definition recomputes the table.
--- incremental: key=window_end rule=slo_windows
+-- incremental: key=window_end
 WITH slos AS (
     SELECT * FROM core.slos
 ),

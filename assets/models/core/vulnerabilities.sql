@@ -30,7 +30,7 @@
 -- recomputes the findings opened at or after the earliest time new evidence can change: the
 -- opening of a changed alert, and for a target with new scans, the earliest new scan and the
 -- opening of every finding of that target still open at it.
--- incremental: key=opened_at rule=vulnerabilities
+-- incremental: key=opened_at
 WITH scans AS (
     SELECT
         source,

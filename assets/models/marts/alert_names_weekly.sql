@@ -9,7 +9,7 @@
 -- * scope = 'service' ranks within a service; scope = 'overall' (service = '(all)') across all.
 --
 -- Incremental: weeks from the earliest week of a changed episode on are recomputed.
--- incremental: key=week_start grain=week rule=alert_names_weekly
+-- incremental: key=week_start grain=week
 WITH e AS (
     SELECT
         service,

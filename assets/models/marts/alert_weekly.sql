@@ -20,7 +20,7 @@
 -- Incremental: weeks from `since` (a Monday) on are recomputed: the earliest week of a changed
 -- episode or of a changed incident, or the week after the earlier last week when the data's last
 -- week moves.
--- incremental: key=week_start grain=week rule=alert_weekly
+-- incremental: key=week_start grain=week
 WITH e AS (
     SELECT
         service,

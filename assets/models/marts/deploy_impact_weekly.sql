@@ -20,7 +20,7 @@
 -- Incremental: weeks from `since` (a Monday) on are recomputed: the earliest week of a changed
 -- deployment impact row (by finished_at) or changed SLI minute. Deployments finishing in the hour
 -- before `since` are read too, since their post-deployment hour reaches into it.
--- incremental: key=week_start grain=week rule=deploy_impact_weekly
+-- incremental: key=week_start grain=week
 WITH bounds AS (
     SELECT CASE WHEN getvariable('since') IS NULL THEN NULL
                 ELSE CAST(getvariable('since') AS TIMESTAMP) AT TIME ZONE 'UTC' END AS since_ts

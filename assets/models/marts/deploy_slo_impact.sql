@@ -27,7 +27,7 @@
 -- finishing at or after m - 60 min. Rows from `since` (on finished_at) are recomputed. The table
 -- is kept one file per UTC day of finished_at, so a new day rewrites its own day (and the one
 -- before, from `since`) instead of every deployment since the first.
--- incremental: key=finished_at rule=deploy_slo_impact partition=day
+-- incremental: key=finished_at partition=day
 WITH deploys AS (
     SELECT deploy_id, service, started_at, finished_at
     FROM core.deployments

@@ -38,7 +38,7 @@
 -- every changed deployment and incident: the deployment a changed rollback marks (the latest
 -- unchanged success before it), the attribution window (lookback W hours before an incident), the
 -- deployments finishing after an incident opened, and the deployment an incident names as cause.
--- incremental: key=finished_at rule=deployment_failures
+-- incremental: key=finished_at
 WITH deploys AS (
     -- only successful production deployments count in DORA
     SELECT deploy_id, service, team, sha, started_at, finished_at, is_rollback, is_hotfix

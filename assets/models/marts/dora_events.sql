@@ -21,7 +21,7 @@
 -- Incremental: events at or after `since` (event_at) are recomputed; since = the earliest finish,
 -- recovery or deployed_at among the rows of deployment_failures and core.changes that changed. A
 -- changed service team means a full rebuild.
--- incremental: key=event_at rule=dora_events
+-- incremental: key=event_at
 WITH service_team AS (
     SELECT service, coalesce(arg_max(team, finished_at) FILTER (WHERE team IS NOT NULL), '(none)') AS team
     FROM core.deployments

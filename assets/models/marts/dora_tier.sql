@@ -33,7 +33,7 @@
 -- Incremental: periods whose last week is at or after `since` are recomputed (tier window lookback:
 -- such a period reads 11 earlier weeks); since = the earliest week of a changed dora_weekly row or
 -- lead-time/recovery event.
--- incremental: key=last_week_start grain=week rule=dora_tier
+-- incremental: key=last_week_start grain=week
 WITH all_weekly AS (
     SELECT scope, service, team, week_start, deployments, deploy_days, failed_deployments
     FROM marts.dora_weekly

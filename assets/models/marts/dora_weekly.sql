@@ -26,7 +26,7 @@
 --
 -- Incremental: weeks from `since` (a Monday) on are recomputed: the earliest week of a changed
 -- event, or the week after the earlier last week when the data's last week moves.
--- incremental: key=week_start grain=week rule=dora_weekly
+-- incremental: key=week_start grain=week
 WITH all_events AS (
     SELECT * FROM marts.dora_events
 ),

@@ -17,7 +17,7 @@
 --   counts and NULL rates.
 --
 -- Incremental: weeks from the earliest week of a changed incident on are recomputed.
--- incremental: key=week_start grain=week rule=security_incident_weekly
+-- incremental: key=week_start grain=week
 WITH inc AS (
     SELECT
         incident_id,

@@ -20,7 +20,8 @@
 -- without data between its first and last), so a window's sum at t is C(t) - lag(C, L minutes); the
 -- same at t - 1 minute gives each condition's previous value on the same row.
 --
--- Incremental: firings from `since` on are recomputed. The rule sets `since` no later than the
+-- Incremental: firings from `since` on are recomputed. The rule (slo_alerts.since.sql, and
+-- slo_alerts.span.sql per span) sets `since` no later than the
 -- first instant new minutes can change (the minute after the earliest changed minute), no later
 -- than the start of any firing still open then, and, for an SLO whose data resumes after a gap,
 -- no later than the end of its old last minute; the grid starts the longest window earlier.
@@ -28,7 +29,7 @@
 -- reads the minutes before `until` and evaluates the instants before it; an SLO whose data goes on
 -- past `until` is evaluated up to it (its grid runs to the minute before `until`, from
 -- core.sli_hours), and a firing still open at a span's end is recomputed by the next span.
--- incremental: key=fired_at rule=slo_alerts partition=day chunks=core.sli_minutes
+-- incremental: key=fired_at partition=day chunks=core.sli_minutes
 WITH windows AS (
     SELECT alert, long_window, short_window, CAST(budget_share AS DOUBLE) AS budget_share,
            CAST(regexp_extract(long_window, '^([0-9]+)', 1) AS INTEGER)

@@ -10,7 +10,7 @@
 --   budget_remaining = 1 - budget_consumed (not clamped); policy_stage from budget_consumed.
 --
 -- Incremental: days ending at or after `since` are recomputed.
--- incremental: key=window_end rule=slo_budget_daily
+-- incremental: key=window_end
 SELECT slo_name, service, day, window_start, window_end, period_end, window_good, window_total,
        window_attainment, target, elapsed_fraction, budget_consumed, budget_remaining, policy_stage
 FROM core.slo_windows

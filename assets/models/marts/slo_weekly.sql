@@ -18,7 +18,7 @@
 --
 -- Incremental: weeks ending after `since` (the earliest changed instant of core.slo_windows) are
 -- recomputed.
--- incremental: key=week_start grain=week rule=slo_weekly
+-- incremental: key=week_start grain=week
 WITH has_data AS (
     SELECT DISTINCT slo_name FROM core.sli_hours
 )
