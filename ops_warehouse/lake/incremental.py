@@ -396,7 +396,7 @@ def compared_columns(sql: str) -> dict[str, list[str]]:
     return {m.group(1).lower(): [c.strip() for c in m.group(2).split(",") if c.strip()] for m in _COMPARE.finditer(sql)}
 
 
-def _model_key(relation: str) -> str:
+def model_key(relation: str) -> str:
     """``core_deployments`` -> ``core.deployments`` (the name of a model's relation in an evidence
     schema)."""
     layer, _, name = relation.partition("_")
@@ -471,9 +471,9 @@ class Evidence:
             sql = self.touched_sql(name) if schema == "touched" else self.lake.scan_sql(RAW_TABLES[name])
             self.con.execute(f"CREATE VIEW {rel} AS {sql}")
         elif schema == "before":
-            self.con.execute(f"CREATE VIEW {rel} AS {self.before_sql(_model_key(name))}")
+            self.con.execute(f"CREATE VIEW {rel} AS {self.before_sql(model_key(name))}")
         elif schema == "changed":
-            key = _model_key(name)
+            key = model_key(name)
             self.con.execute(f"CREATE TABLE {rel} AS {self.diff_sql(key, compare.get(key, ['*']))}")
         elif name == "upstream_since":
             rows = " UNION ALL ".join(

@@ -11,6 +11,9 @@ how the table is computed. It may read:
 - ``getvariable('<name>')``: the catalog's settings, e.g. ``attribution_window_hours``, and the
   variables every engine sets (:func:`model_variables`), e.g. ``dora_benchmarks_dir``.
 
+An incremental model has its rules beside it, ``<name>.since.sql`` (and ``<name>.span.sql``);
+those files are not models (see :mod:`ops_warehouse.lake.incremental`).
+
 Running a model writes its result to ``lake/<layer>/<name>.parquet`` atomically. A model whose
 declaration says ``partition=day`` (the SLO engine's per-minute tables) is kept as one file per UTC
 day of its key, ``lake/<layer>/<name>/day=YYYY-MM-DD/part-0.parquet``, and computed in spans of
@@ -230,7 +233,36 @@ def discover_models(root: Path | None = None) -> dict[str, Model]:
             )
         if model.span_sql is not None and (declared is None or declared.partition != "day"):
             raise ValueError(f"{model.key}: {model.name}.span.sql is only for a model kept by day (partition=day)")
+    _check_rule_reads(models)
     return models
+
+
+def _check_rule_reads(models: dict[str, Model]) -> None:
+    """A rule may read only models its model depends on (directly or not): those are built
+    before it in every build, so their tables "after" and their sinces are this build's."""
+    for model in models.values():
+        if model.since_sql is None:
+            continue
+        read = {d for d in model.rule_deps if is_derived(d)}
+        read |= {
+            incremental_.model_key(name)
+            for schema, name in incremental_.evidence_read(model.since_sql)
+            if schema in ("before", "changed")
+        }
+        unknown = sorted(read - _upstream(models, model.key) - {model.key})
+        if unknown:
+            raise ValueError(f"{model.key}: its rules read {', '.join(unknown)}, which it does not depend on")
+
+
+def _upstream(models: dict[str, Model], key: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [key]
+    while todo:
+        for dep in models[todo.pop()].deps:
+            if dep in models and dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return seen
 
 
 def _attach_rule(models: dict[str, Model], layer: str, path: Path, suffix: str) -> None:

@@ -59,8 +59,19 @@ def test_rule_files_are_attached_to_their_model_and_are_not_models(tmp_path: Pat
             {"core/a.sql": MODEL.replace("key=t", "key=t rule=a"), "core/a.since.sql": SINCE},
             "a model's rule is its <name>.since.sql file",
         ),
+        (
+            {"core/a.sql": MODEL, "core/a.since.sql": "SELECT min(x) FROM changed.marts_b", "marts/b.sql": PLAIN},
+            "core.a: its rules read marts.b, which it does not depend on",
+        ),
     ],
-    ids=["no-since-file", "since-beside-plain-model", "stray-since-file", "span-not-by-day", "old-rule-field"],
+    ids=[
+        "no-since-file",
+        "since-beside-plain-model",
+        "stray-since-file",
+        "span-not-by-day",
+        "old-rule-field",
+        "reads-a-model-not-upstream",
+    ],
 )
 def test_discovery_fails_on_a_model_and_its_rule_not_in_pairs(
     tmp_path: Path, files: dict[str, str], message: str
