@@ -372,6 +372,11 @@ def evidence_read(sql: str) -> set[tuple[str, str]]:
     >>> sorted(evidence_read("SELECT min(t) FROM touched.alerts, before.core_x, core.y, plan.upstream_since"))
     [('before', 'core_x'), ('plan', 'upstream_since'), ('touched', 'alerts')]
     """
+    return {(schema, name) for schema, name in _tables(sql) if schema in EVIDENCE_SCHEMAS}
+
+
+def _tables(sql: str) -> set[tuple[str, str]]:
+    """Every ``schema.name`` relation a query reads (lower case; CTE names have no schema)."""
     import sqlglot
     from sqlglot import exp
 
@@ -380,9 +385,8 @@ def evidence_read(sql: str) -> set[tuple[str, str]]:
         if statement is None:
             continue
         for table in statement.find_all(exp.Table):
-            schema = (table.db or "").lower()
-            if schema in EVIDENCE_SCHEMAS and table.name:
-                out.add((schema, table.name.lower()))
+            if table.db and table.name:
+                out.add((table.db.lower(), table.name.lower()))
     return out
 
 
@@ -542,7 +546,7 @@ def span_start(con: duckdb.DuckDBPyConnection, span_sql: str, own: str, target: 
     The model's own table ``own`` reads as it stands (the days earlier spans wrote); while it does
     not exist yet, a query that reads it is not run and the span starts at ``since``."""
     layer, name = own.split(".", 1)
-    if own in _own_reads(span_sql, own):
+    if (layer, name) in _tables(span_sql):
         if not target.exists():
             return since
         con.execute(f"CREATE OR REPLACE VIEW {layer}.{quote_ident(name)} AS {derived_read_sql(target)}")
@@ -561,19 +565,6 @@ def span_start(con: duckdb.DuckDBPyConnection, span_sql: str, own: str, target: 
         return got[0] if got else since
     finally:
         con.execute("DROP TABLE IF EXISTS _span")
-
-
-def _own_reads(sql: str, own: str) -> set[str]:
-    import sqlglot
-    from sqlglot import exp
-
-    out = set()
-    for statement in sqlglot.parse(sql, read="duckdb"):
-        if statement is None:
-            continue
-        for table in statement.find_all(exp.Table):
-            out.add(f"{(table.db or '').lower()}.{table.name.lower()}")
-    return out & {own}
 
 
 def decide(
