@@ -66,6 +66,7 @@ its ``since`` and the query is not run).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -375,7 +376,8 @@ def evidence_read(sql: str) -> set[tuple[str, str]]:
     return {(schema, name) for schema, name in _tables(sql) if schema in EVIDENCE_SCHEMAS}
 
 
-def _tables(sql: str) -> set[tuple[str, str]]:
+@functools.lru_cache(maxsize=256)
+def _tables(sql: str) -> frozenset[tuple[str, str]]:
     """Every ``schema.name`` relation a query reads (lower case; CTE names have no schema)."""
     import sqlglot
     from sqlglot import exp
@@ -387,7 +389,7 @@ def _tables(sql: str) -> set[tuple[str, str]]:
         for table in statement.find_all(exp.Table):
             if table.db and table.name:
                 out.add((table.db.lower(), table.name.lower()))
-    return out
+    return frozenset(out)
 
 
 def compared_columns(sql: str) -> dict[str, list[str]]:
