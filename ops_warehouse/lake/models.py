@@ -252,6 +252,12 @@ def _check_rule_reads(models: dict[str, Model]) -> None:
         unknown = sorted(read - _upstream(models, model.key) - {model.key})
         if unknown:
             raise ValueError(f"{model.key}: its rules read {', '.join(unknown)}, which it does not depend on")
+        diffed = {incremental_.model_key(n) for s, n in incremental_.evidence_read(model.since_sql) if s == "changed"}
+        stray = sorted(set(incremental_.compared_columns(model.since_sql)) - diffed)
+        if stray:
+            raise ValueError(
+                f"{model.key}: its since rule compares {', '.join(stray)} but reads no changed relation of it"
+            )
 
 
 def _upstream(models: dict[str, Model], key: str) -> set[str]:

@@ -63,6 +63,10 @@ def test_rule_files_are_attached_to_their_model_and_are_not_models(tmp_path: Pat
             {"core/a.sql": MODEL, "core/a.since.sql": "SELECT min(x) FROM changed.marts_b", "marts/b.sql": PLAIN},
             "core.a: its rules read marts.b, which it does not depend on",
         ),
+        (
+            {"core/a.sql": MODEL, "core/a.since.sql": "-- compare: core.b(x)\nSELECT NULL::TIMESTAMPTZ"},
+            "core.a: its since rule compares core.b but reads no changed relation of it",
+        ),
     ],
     ids=[
         "no-since-file",
@@ -71,6 +75,7 @@ def test_rule_files_are_attached_to_their_model_and_are_not_models(tmp_path: Pat
         "span-not-by-day",
         "old-rule-field",
         "reads-a-model-not-upstream",
+        "compares-what-it-does-not-read",
     ],
 )
 def test_discovery_fails_on_a_model_and_its_rule_not_in_pairs(
