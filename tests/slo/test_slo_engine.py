@@ -4,11 +4,12 @@ checked by the scenario folders under ``scenarios/`` (see test_scenarios.py)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import permutations
 from pathlib import Path
 
 import duckdb
 
-from tests.slo.helpers import build, ingest, rows, ts, write_samples
+from tests.slo.helpers import build, ingest, openslo_yaml, rows, ts, write_samples
 
 M = timedelta(minutes=1)
 
@@ -67,3 +68,26 @@ def test_empty_lake_builds_empty_tables(home) -> None:
         "exhausted_at",
     ]
     assert not cols
+
+
+def test_minute_sums_are_exact_whatever_the_order(home, tmp_path: Path) -> None:
+    """A minute's sum does not depend on the order its samples are added in: whole numbers add as
+    they are, other values (and whole numbers past 2^32) exactly as DECIMAL(38, 18) with the one
+    rounding at the end. Hand-computed: the good samples 0.1, 0.2, 0.3 add up, as doubles, to
+    0.6000000000000001 left to right and 0.6 right to left; the exact sum of their 18-digit decimals
+    (0.100000000000000006 + 0.200000000000000011 + 0.299999999999999989) is 0.600000000000000006,
+    nearest double 0.6. The totals add 5 and 2^33: 8589934597.600000000000000006, nearest double
+    8589934597.6, where some orders of double additions give 8589934597.599998."""
+    t0 = ts("2025-11-04 00:00")
+    goods = [0.1, 0.2, 0.3]
+    totals = [*goods, 5.0, 8589934592.0]
+    assert {sum(p) for p in permutations(totals)} == {8589934597.6, 8589934597.599998}
+    assert {sum(p) for p in permutations(goods)} == {0.6, 0.6000000000000001}
+    data = [("req_total", {"i": str(i)}, t0, v, "gauge") for i, v in enumerate(totals)]
+    data += [("req_good", {"i": str(i)}, t0, v, "gauge") for i, v in enumerate(goods)]
+    (tmp_path / "slo.yaml").write_text(openslo_yaml("exact"), encoding="utf-8")
+    ingest(home, tmp_path / "slo.yaml")
+    ingest(home, write_samples(tmp_path / "s.ndjson", data))
+    build(home)
+    [minute] = rows(home, "core", "sli_minutes")
+    assert (minute["good"], minute["total"]) == (0.6, 8589934597.6)

@@ -21,7 +21,16 @@ def _variables() -> dict[str, object]:
 def test_every_model_file_carries_to_spark(path: Path) -> None:
     spark_sql = to_spark(path.read_text(encoding="utf-8"), variables=_variables())
     lowered = spark_sql.lower()
-    for duckdb_only in ("getvariable(", "timezone(", "to_microseconds(", "quantile_cont(", "asof join", "read_csv("):
+    for duckdb_only in (
+        "getvariable(",
+        "timezone(",
+        "to_microseconds(",
+        "quantile_cont(",
+        "asof join",
+        "read_csv(",
+        "epoch_us(",
+        "make_timestamptz(",
+    ):
         assert duckdb_only not in lowered, f"{path.name}: {duckdb_only} left in the Spark SQL"
     for schema in ("raw.", "core.", "marts.", "catalog."):
         assert f" {schema}" not in lowered, f"{path.name}: {schema} table left unresolved"
@@ -43,6 +52,11 @@ def test_every_model_file_carries_to_spark(path: Path) -> None:
         ("SELECT CAST(timezone('UTC', t) AS DATE)", "SELECT CAST(CAST(t AS TIMESTAMP_NTZ) AS DATE)"),
         ("SELECT epoch(b - a) / 60", "SELECT (UNIX_MICROS(b) - UNIX_MICROS(a)) / 1000000.0D / 60"),
         ("SELECT t - to_days(3)", "SELECT t - MAKE_DT_INTERVAL(3, 0, 0, 0)"),
+        # a minute's start by integer arithmetic on microseconds since the epoch
+        (
+            "SELECT make_timestamptz(epoch_us(t) // 60000000 * 60000000)",
+            "SELECT TIMESTAMP_MICROS(UNIX_MICROS(t) DIV 60000000 * 60000000)",
+        ),
         ("SELECT t - to_microseconds(n)", "SELECT t - MAKE_DT_INTERVAL(0, 0, 0, (n) / 1000000.0D)"),
         # an exact percentile with linear interpolation, as quantile_cont
         ("SELECT quantile_cont(x, 0.5) FROM t", "SELECT PERCENTILE(x, 0.5D) FROM t"),

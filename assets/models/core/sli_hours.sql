@@ -16,7 +16,7 @@
 -- Incremental: hours at or after `since` (the hour of the earliest changed minute) are recomputed.
 -- incremental: key=hour
 SELECT slo_name,
-       date_trunc('hour', minute) AS hour,
+       make_timestamptz(epoch_us(minute) // 3600000000 * 3600000000) AS hour,
        CAST(sum(CAST(good AS DECIMAL(38, 18))) AS DOUBLE) AS good,
        CAST(sum(CAST(total AS DECIMAL(38, 18))) AS DOUBLE) AS total,
        count(*) FILTER (WHERE slice_first AND slice_ratio IS NOT NULL) AS slices,
@@ -27,4 +27,4 @@ SELECT slo_name,
        max(minute) AS last_minute
 FROM core.sli_minutes
 WHERE getvariable('since') IS NULL OR minute >= getvariable('since')
-GROUP BY slo_name, date_trunc('hour', minute)
+GROUP BY slo_name, make_timestamptz(epoch_us(minute) // 3600000000 * 3600000000)

@@ -48,7 +48,7 @@ series AS (
     FROM (
         SELECT metric, labels,
                bool_or(kind = 'counter'
-                       OR (kind IN ('histogram', 'summary') AND regexp_matches(metric, '_(bucket|count|sum)$')))
+                       OR (kind IN ('histogram', 'summary') AND (ends_with(metric, '_bucket') OR ends_with(metric, '_count') OR ends_with(metric, '_sum'))))
                AS counter_series,
                bool_or(kind = 'unknown' AND source NOT IN ('datadog', 'otlp')) AS unstated_series
         FROM raw.metric_samples
@@ -99,7 +99,7 @@ samples AS (
     -- each finite sample of a matched series with its kind; NaN and +/-Inf are not events
     SELECT r.sid, r.needs_increase, s.ts, s.value,
            s.kind = 'counter'
-           OR (s.kind IN ('histogram', 'summary') AND regexp_matches(s.metric, '_(bucket|count|sum)$'))
+           OR (s.kind IN ('histogram', 'summary') AND (ends_with(s.metric, '_bucket') OR ends_with(s.metric, '_count') OR ends_with(s.metric, '_sum')))
            AS counter_kind,
            s.kind = 'unknown' AND s.source NOT IN ('datadog', 'otlp') AS unstated_kind
     FROM raw.metric_samples AS s
@@ -125,30 +125,55 @@ points AS (
     WHERE NOT needs_increase
 ),
 contrib AS (
-    SELECT k.slo_name, k.role, date_trunc('minute', p.ts) AS minute, p.value,
+    SELECT k.slo_name, k.role, make_timestamptz(epoch_us(p.ts) // 60000000 * 60000000) AS minute, p.value,
            CASE WHEN p.counter_kind OR (p.unstated_kind AND k.wrapped) THEN p.increase ELSE p.value END AS v
     FROM points AS p
     JOIN matched AS k ON k.sid = p.sid
     WHERE getvariable('since') IS NULL OR p.ts >= getvariable('since')
 ),
 per_minute AS (
-    -- sums as DECIMAL(38, 18): exact, so a minute's sum does not depend on the order the engine
-    -- adds its samples in (a rebuild gives the same bits)
-    SELECT c.slo_name, c.minute,
-           CAST(sum(CAST(c.v AS DECIMAL(38, 18))) FILTER (WHERE c.role = 'good') AS DOUBLE) AS g,
-           CAST(sum(CAST(c.v AS DECIMAL(38, 18))) FILTER (WHERE c.role = 'bad') AS DOUBLE) AS b,
-           coalesce(CAST(sum(CAST(c.v AS DECIMAL(38, 18))) FILTER (WHERE c.role = 'total') AS DOUBLE), 0.0) AS t,
-           count(*) FILTER (WHERE c.role = 'threshold') AS th_events,
-           count(*) FILTER (WHERE c.role = 'threshold' AND CASE s.threshold_op
-                WHEN 'lt' THEN c.value < s.threshold_value
-                WHEN 'lte' THEN c.value <= s.threshold_value
-                WHEN 'gt' THEN c.value > s.threshold_value
-                WHEN 'gte' THEN c.value >= s.threshold_value END) AS th_good,
-           CAST(sum(CAST(c.value AS DECIMAL(38, 18))) FILTER (WHERE c.role = 'threshold') AS DOUBLE)
-           / count(*) FILTER (WHERE c.role = 'threshold') AS th_value
-    FROM contrib AS c
-    JOIN core.slos AS s ON s.slo_name = c.slo_name
-    GROUP BY c.slo_name, c.minute
+    -- exact sums, so a minute's sum does not depend on the order the engine adds its samples in
+    -- (a rebuild gives the same bits): whole numbers below 2^32 are summed as DOUBLE, exact in any
+    -- order below 2^53 (2^21 of them); any other value as DECIMAL(38, 18), and a minute with
+    -- such values adds its whole part into that exact sum before the one rounding to DOUBLE
+    -- (the same result as summing every value as DECIMAL, without its cost where it is not needed)
+    SELECT slo_name, minute,
+           CASE WHEN g_f IS NULL THEN g_w ELSE CAST(CAST(coalesce(g_w, 0.0) AS DECIMAL(38, 18)) + g_f AS DOUBLE) END AS g,
+           CASE WHEN b_f IS NULL THEN b_w ELSE CAST(CAST(coalesce(b_w, 0.0) AS DECIMAL(38, 18)) + b_f AS DOUBLE) END AS b,
+           coalesce(CASE WHEN t_f IS NULL THEN t_w ELSE CAST(CAST(coalesce(t_w, 0.0) AS DECIMAL(38, 18)) + t_f AS DOUBLE) END,
+                    0.0) AS t,
+           th_events, th_good,
+           CASE WHEN th_f IS NULL THEN th_w ELSE CAST(CAST(coalesce(th_w, 0.0) AS DECIMAL(38, 18)) + th_f AS DOUBLE) END
+           / th_events AS th_value
+    FROM (
+        SELECT c.slo_name, c.minute,
+               sum(c.v_whole) FILTER (WHERE c.role = 'good') AS g_w,
+               sum(c.v_exact) FILTER (WHERE c.role = 'good') AS g_f,
+               sum(c.v_whole) FILTER (WHERE c.role = 'bad') AS b_w,
+               sum(c.v_exact) FILTER (WHERE c.role = 'bad') AS b_f,
+               sum(c.v_whole) FILTER (WHERE c.role = 'total') AS t_w,
+               sum(c.v_exact) FILTER (WHERE c.role = 'total') AS t_f,
+               count(*) FILTER (WHERE c.role = 'threshold') AS th_events,
+               count(*) FILTER (WHERE c.role = 'threshold' AND CASE s.threshold_op
+                    WHEN 'lt' THEN c.value < s.threshold_value
+                    WHEN 'lte' THEN c.value <= s.threshold_value
+                    WHEN 'gt' THEN c.value > s.threshold_value
+                    WHEN 'gte' THEN c.value >= s.threshold_value END) AS th_good,
+               sum(c.value_whole) FILTER (WHERE c.role = 'threshold') AS th_w,
+               sum(c.value_exact) FILTER (WHERE c.role = 'threshold') AS th_f
+        FROM (
+            SELECT slo_name, role, minute, value,
+                   CASE WHEN v = floor(v) AND abs(v) < 4294967296 THEN v END AS v_whole,
+                   CASE WHEN NOT (v = floor(v) AND abs(v) < 4294967296) THEN CAST(v AS DECIMAL(38, 18)) END AS v_exact,
+                   CASE WHEN role = 'threshold' AND value = floor(value) AND abs(value) < 4294967296 THEN value END
+                   AS value_whole,
+                   CASE WHEN role = 'threshold' AND NOT (value = floor(value) AND abs(value) < 4294967296)
+                        THEN CAST(value AS DECIMAL(38, 18)) END AS value_exact
+            FROM contrib
+        ) AS c
+        JOIN core.slos AS s ON s.slo_name = c.slo_name
+        GROUP BY c.slo_name, c.minute
+    ) AS a
 ),
 minutes AS (
     SELECT m.slo_name, m.minute, s.budgeting_method, s.time_slice_target, s.slice_s,

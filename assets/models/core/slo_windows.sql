@@ -152,7 +152,7 @@ partial_hour AS (
            coalesce(sum(m.slice_ratio) FILTER (WHERE m.slice_first), 0.0) AS ratio_sum
     FROM keyed AS k
     JOIN core.sli_minutes AS m
-      ON m.slo_name = k.slo_name AND date_trunc('hour', m.minute) = k.x_hour AND m.minute < k.x
+      ON m.slo_name = k.slo_name AND make_timestamptz(epoch_us(m.minute) // 3600000000 * 3600000000) = k.x_hour AND m.minute < k.x
     WHERE k.x > k.x_hour
     GROUP BY k.slo_name, k.grain, k.window_end, k.tag
 ),

@@ -62,7 +62,7 @@ minutes AS (
         s.service,
         m.slo_name,
         m.minute,
-        date_trunc('hour', m.minute) AS hour,
+        make_timestamptz(epoch_us(m.minute) // 3600000000 * 3600000000) AS hour,
         m.total - m.good AS bad
     FROM core.sli_minutes AS m
     JOIN core.slos AS s ON s.slo_name = m.slo_name

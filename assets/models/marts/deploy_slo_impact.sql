@@ -52,7 +52,7 @@ window_hours AS (
     SELECT deploy_id, slo_name, side, lo, hi, date_trunc('hour', lo) + INTERVAL 1 HOUR AS hour FROM windows
 ),
 minutes AS (
-    SELECT slo_name, minute, date_trunc('hour', minute) AS hour, good, total
+    SELECT slo_name, minute, make_timestamptz(epoch_us(minute) // 3600000000 * 3600000000) AS hour, good, total
     FROM core.sli_minutes
     WHERE minute > (SELECT min(lo) FROM windows) AND minute <= (SELECT max(hi) FROM windows)
 ),

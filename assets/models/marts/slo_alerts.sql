@@ -53,9 +53,9 @@ minutes AS (
       AND (getvariable('until') IS NULL OR m.minute < getvariable('until'))
 ),
 hours AS (
-    SELECT slo_name, date_trunc('hour', minute) AS hour, count(*) AS n
+    SELECT slo_name, make_timestamptz(epoch_us(minute) // 3600000000 * 3600000000) AS hour, count(*) AS n
     FROM minutes
-    GROUP BY slo_name, date_trunc('hour', minute)
+    GROUP BY slo_name, make_timestamptz(epoch_us(minute) // 3600000000 * 3600000000)
 ),
 span AS (
     -- the SLO's minutes in this span; with data on past `until`, the grid runs to until - 1 minute
