@@ -485,7 +485,7 @@ def record_build(home: DataHome, model: Model, decision: incremental_.Decision, 
 
 # A span of a model kept by day reads about this many input rows (its ``chunks`` relation's rows
 # of the span's days): the bound on what one query holds, whatever the history's length.
-CHUNK_ROWS = int(os.environ.get("OPS_WAREHOUSE_CHUNK_ROWS", "4000000"))
+CHUNK_ROWS = int(os.environ.get("OPS_WAREHOUSE_CHUNK_ROWS", "6000000"))
 
 
 def _spans(rows_by_day: dict[date, int], limit: int) -> list[tuple[date | None, date | None]]:
