@@ -7,10 +7,13 @@ alert the pass cannot classify."""
 from __future__ import annotations
 
 import copy
+import gc
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from ops_warehouse.home import DataHome
@@ -189,3 +192,28 @@ def test_columnar_path_keeps_the_merge_rule_across_ingests(
     assert (again.read, again.loaded, again.duplicates) == (6, 0, 6)
     rows, _ = _lake(home)
     assert {r["status"] for r in rows} == {"resolved"}
+
+
+def test_columnar_path_releases_its_own_scratch_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, samples: Path
+) -> None:
+    """Without the engine's scratch folder the adapter makes its own (the batch is written from its
+    DuckDB connection, whose tables spill there): it goes once the batch is read, or with the last
+    reference to a batch that was never read."""
+    path = _write(tmp_path, _lines(samples)[:4])
+    monkeypatch.setattr(alertmanager_webhook, "BULK_MIN_BYTES", 0)
+    own = tmp_path / "tmp"
+    own.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(own))
+    bulks = alertmanager_webhook.ADAPTER.bulk(ReadContext(path))
+    assert bulks is not None and [p.name for p in own.iterdir()] != []
+    (chunk,) = list(bulks[0].chunks)
+    assert chunk.con is not None
+    assert list(own.iterdir()) == []
+    with pytest.raises(duckdb.ConnectionException):
+        chunk.con.execute("SELECT 1")
+    bulks = alertmanager_webhook.ADAPTER.bulk(ReadContext(path))
+    assert bulks is not None and list(own.iterdir()) != []
+    del bulks
+    gc.collect()
+    assert list(own.iterdir()) == []
