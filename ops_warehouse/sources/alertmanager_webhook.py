@@ -145,10 +145,6 @@ _WS = (
     r"[\x{9}-\x{d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}"
     r"\x{3000}]"
 )
-_WS_CHARS = quote_literal(
-    "".join(chr(c) for c in (*range(0x9, 0xE), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B)))
-    + "".join(chr(c) for c in (0x2028, 0x2029, 0x202F, 0x205F, 0x3000))
-)
 _TIME = (
     r"^(19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
     r"(Z|[+-][0-9]{2}:[0-9]{2})$"
@@ -169,9 +165,12 @@ def _unescaped(col: str) -> str:
 
 
 def _stripped(col: str) -> str:
-    """Python's ``text()``: stripped as str.strip() strips, '' is none. The ends are looked at first:
-    the pattern runs only when one of them is white space."""
-    ends = f"strpos({_WS_CHARS}, left({col}, 1)) > 0 OR strpos({_WS_CHARS}, right({col}, 1)) > 0"
+    """Python's ``text()``: stripped as str.strip() strips, '' is none. The pattern runs only when an
+    end might be white space: the first byte is one up to a space or starts a character beyond
+    ASCII (strings compare byte by byte), or the last character is up to a space; text beyond ASCII
+    has no character at its byte length, so it always runs there. The last character is not taken
+    with right(), which counts the characters of the whole value."""
+    ends = f"{col} < '!' OR {col} >= chr(128) OR substr({col}, strlen({col}), 1) <= ' '"
     stripped = f"regexp_replace({col}, {quote_literal(f'^{_WS}+|{_WS}+$')}, '', 'g')"
     return f"nullif(CASE WHEN {ends} THEN {stripped} ELSE {col} END, '') AS {col}"
 
@@ -229,7 +228,7 @@ CREATE TEMP TABLE flat AS
     g AS (
         SELECT *,
             CASE WHEN regexp_matches(starts, {time_re})
-                 THEN TRY_CAST(regexp_replace(starts, '^([^.]*[.][0-9]{{1,3}})[0-9]*', '\\1') AS TIMESTAMPTZ) END
+                 THEN date_trunc('millisecond', TRY_CAST(starts AS TIMESTAMPTZ)) END
                 AS started_at,
             CASE WHEN status <> 'resolved' OR no_end THEN 'none'
                  WHEN odd_end THEN 'odd'
@@ -241,7 +240,7 @@ CREATE TEMP TABLE flat AS
     h AS (
         SELECT *,
             CASE WHEN ends_kind = 'time'
-                 THEN TRY_CAST(regexp_replace(ends, '^([^.]*[.][0-9]{{1,6}})[0-9]*', '\\1') AS TIMESTAMPTZ) END
+                 THEN TRY_CAST(ends AS TIMESTAMPTZ) END
                 AS ended_at
         FROM g
     )
