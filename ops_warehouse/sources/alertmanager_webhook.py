@@ -40,7 +40,7 @@ from typing import Any
 
 import duckdb
 
-from ops_warehouse.duck import connect, quote_literal
+from ops_warehouse.duck import connect, may_strip, quote_literal
 from ops_warehouse.sources import _security as sec
 from ops_warehouse.sources.base import (
     Adapter,
@@ -165,12 +165,9 @@ def _unescaped(col: str) -> str:
 
 
 def _stripped(col: str) -> str:
-    """Python's ``text()``: stripped as str.strip() strips, '' is none. The pattern runs only when an
-    end might be white space: the first byte is one up to a space or starts a character beyond
-    ASCII (strings compare byte by byte), or the last character is up to a space; text beyond ASCII
-    has no character at its byte length, so it always runs there. The last character is not taken
-    with right(), which counts the characters of the whole value."""
-    ends = f"{col} < '!' OR {col} >= chr(128) OR substr({col}, strlen({col}), 1) <= ' '"
+    """Python's ``text()``: stripped as str.strip() strips, '' is none. The pattern runs only where
+    an end might be white space."""
+    ends = may_strip(col)
     stripped = f"regexp_replace({col}, {quote_literal(f'^{_WS}+|{_WS}+$')}, '', 'g')"
     return f"nullif(CASE WHEN {ends} THEN {stripped} ELSE {col} END, '') AS {col}"
 
