@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from ops_warehouse.duck import connect, quote_ident, quote_literal
+from ops_warehouse.duck import connect, may_strip, quote_ident, quote_literal
 from ops_warehouse.lake.duck_types import duckdb_type
 from ops_warehouse.progress import Progress, run_query
 from ops_warehouse.sources.base import BulkChunk
@@ -53,10 +53,7 @@ _WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
 def _text(col: str) -> str:
     # trim with a character list is slow: only values that start or end with whitespace pay it
     text, ws = f"CAST({col} AS VARCHAR)", quote_literal(_WHITESPACE)
-    return (
-        f"CASE WHEN contains({ws}, left({text}, 1)) OR contains({ws}, right({text}, 1)) "
-        f"THEN trim({text}, {ws}) ELSE {text} END"
-    )
+    return f"CASE WHEN {may_strip(text)} THEN trim({text}, {ws}) ELSE {text} END"
 
 
 def _alias(kind: str, name: str) -> str:

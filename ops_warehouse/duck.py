@@ -1,5 +1,5 @@
 """Plain DuckDB helpers every layer uses: an in-memory connection set up the same way everywhere,
-and SQL quoting.
+SQL quoting, and a cheap test for text that Python's str.strip() might change.
 
 >>> quote_ident('a"b'), quote_literal("it's")
 ('"a""b"', "'it''s'")
@@ -34,3 +34,18 @@ def connect(*, memory_limit: str | None = None, temp_dir: Path | None = None) ->
         temp_dir.mkdir(parents=True, exist_ok=True)
         con.execute(f"SET temp_directory = {quote_literal(str(temp_dir))}")
     return con
+
+
+def may_strip(text: str) -> str:
+    """SQL true when the VARCHAR ``text`` might start or end with what Python's str.strip() removes
+    (every such character is ASCII up to a space, or beyond ASCII), so that the costly strip runs
+    only there: the first byte is up to a space or starts a character beyond ASCII (strings compare
+    byte by byte), or the last character is up to a space. Text beyond ASCII has no character at its
+    byte length, so it is always true there (and for ''). right() is not used: it counts the
+    characters of the whole value.
+
+    >>> con = connect()
+    >>> [con.execute(f"SELECT {may_strip('$1')}", [v]).fetchone()[0] for v in ("ab", " ab", "ab\\t", "é")]
+    [False, True, True, True]
+    """
+    return f"({text} < '!' OR {text} >= chr(128) OR substr({text}, strlen({text}), 1) <= ' ')"

@@ -16,6 +16,7 @@ import logging
 import shutil
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -403,6 +404,7 @@ def ingest_file(
     path = Path(path)
     name = str(path)
     report = FileReport(file=name, kind=kind)
+    sha256: Future[str | None] | None = None
     progress = Progress(f"ingest {path.name}")
     adapters = all_adapters()
     ingested_at = datetime.now(UTC)
@@ -429,6 +431,9 @@ def ingest_file(
         if kind not in adapters:
             raise FileError(f"unknown source kind {kind!r}; one of: {', '.join(adapters)}")
         adapter = adapters[kind]
+        # the log's checksum is worked out while the file is read (hashing lets go of the
+        # interpreter lock), not in another read of the whole file at the end
+        sha256 = _HASHING.submit(file_sha256, path)
         stager = _Stager(staging, str(path.resolve()), ingested_at)
         progress = Progress(f"ingest {path.name}", path.stat().st_size)
         ctx = ReadContext(path=path, default_tz=default_tz, scratch=staging / "adapter", progress=progress)
@@ -497,12 +502,12 @@ def ingest_file(
                 quarantined_rows = sum(pq.read_metadata(c).num_rows for c in q_chunks)
                 lake.merge(REJECTED_ROWS, q_chunks)
             report.quarantined = quarantined_rows
-            _log(lake, report, path, ingested_at)
+            _log(lake, report, path, ingested_at, sha256)
     except FileError as exc:
         report.error = str(exc)
         report.loaded = report.duplicates = report.quarantined = 0
         report.partitions = {}
-        _log_error(home, report, path, ingested_at)
+        _log_error(home, report, path, ingested_at, sha256)
     finally:
         progress.done()
         shutil.rmtree(staging, ignore_errors=True)
@@ -598,6 +603,10 @@ def _quarantine(stager: _Stager, kind: str, locator: str, reason: str, raw: str 
     )
 
 
+# checksums of the files being ingested, each on a thread of its own
+_HASHING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest-sha256")
+
+
 def file_sha256(path: Path) -> str | None:
     h = hashlib.sha256()
     try:
@@ -609,11 +618,14 @@ def file_sha256(path: Path) -> str | None:
     return h.hexdigest()
 
 
-def _log(lake: Lake, report: FileReport, path: Path, ingested_at: datetime) -> None:
+def _log(
+    lake: Lake, report: FileReport, path: Path, ingested_at: datetime, sha256: Future[str | None] | None = None
+) -> None:
+    """Record the ingest of ``path``; ``sha256``: its checksum under way, if it was started."""
     row = {
         "source_file": report.file,
         "source_kind": report.kind,
-        "sha256": file_sha256(path),
+        "sha256": sha256.result() if sha256 is not None else file_sha256(path),
         "rows_read": report.read,
         "rows_loaded": report.loaded,
         "rows_duplicate": report.duplicates,
@@ -624,11 +636,13 @@ def _log(lake: Lake, report: FileReport, path: Path, ingested_at: datetime) -> N
     lake.append(INGEST_LOG, pa.Table.from_pylist([row], schema=INGEST_LOG.schema))
 
 
-def _log_error(home: DataHome, report: FileReport, path: Path, ingested_at: datetime) -> None:
+def _log_error(
+    home: DataHome, report: FileReport, path: Path, ingested_at: datetime, sha256: Future[str | None] | None = None
+) -> None:
     lake = Lake(home)
     try:
         with lake.lock():
-            _log(lake, report, path, ingested_at)
+            _log(lake, report, path, ingested_at, sha256)
     except OSError:  # the log is best effort when the file itself failed
         log.warning("could not record the failed ingest of %s", path, exc_info=True)
 

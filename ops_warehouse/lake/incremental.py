@@ -85,7 +85,7 @@ from ops_warehouse.catalog import Catalog
 from ops_warehouse.duck import quote_ident, quote_literal
 from ops_warehouse.fileio import locked, write_text
 from ops_warehouse.home import DataHome
-from ops_warehouse.lake.store import Lake, derived_location, derived_read_sql, typed_scan
+from ops_warehouse.lake.store import PART, Lake, derived_location, derived_read_sql, typed_scan
 from ops_warehouse.tables import RAW_TABLES
 
 STATE_FILE = "_build_state.json"
@@ -173,15 +173,28 @@ def lake_files(home: DataHome) -> dict[str, dict[str, str]]:
     rows that may be new. (Comparing files, not a greatest ingested_at, also catches an ingest
     that stamped its rows earlier than another's but committed after it.)"""
     lake = Lake(home)
+    root = str(home.lake)
     out: dict[str, dict[str, str]] = {}
     for name, table in RAW_TABLES.items():
-        files = {}
-        for f in lake.files(table):
+        # every model of a build lists these (thousands of day files): plain os calls on strings,
+        # not pathlib's glob, sort and relative_to
+        folder = os.path.relpath(lake.table_dir(table), root)
+        if table.partition_by is None:
+            candidates = [os.path.join(folder, PART)]
+        else:
             try:
-                st = f.stat()
+                with os.scandir(os.path.join(root, folder)) as it:
+                    days = sorted(e.name for e in it if e.name.startswith("day=") and e.is_dir())
+            except FileNotFoundError:
+                days = []
+            candidates = [os.path.join(folder, day, PART) for day in days]
+        files = {}
+        for rel in candidates:
+            try:
+                st = os.stat(os.path.join(root, rel))
             except FileNotFoundError:
                 continue
-            files[str(f.relative_to(home.lake))] = f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+            files[rel] = f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
         out[name] = files
     return out
 

@@ -33,15 +33,14 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from ops_warehouse.duck import connect, quote_literal
+from ops_warehouse.duck import connect, may_strip, quote_literal
 from ops_warehouse.sources import _security as sec
 from ops_warehouse.sources.base import (
     Adapter,
@@ -146,10 +145,6 @@ _WS = (
     r"[\x{9}-\x{d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}"
     r"\x{3000}]"
 )
-_WS_CHARS = quote_literal(
-    "".join(chr(c) for c in (*range(0x9, 0xE), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B)))
-    + "".join(chr(c) for c in (0x2028, 0x2029, 0x202F, 0x205F, 0x3000))
-)
 _TIME = (
     r"^(19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
     r"(Z|[+-][0-9]{2}:[0-9]{2})$"
@@ -170,9 +165,9 @@ def _unescaped(col: str) -> str:
 
 
 def _stripped(col: str) -> str:
-    """Python's ``text()``: stripped as str.strip() strips, '' is none. The ends are looked at first:
-    the pattern runs only when one of them is white space."""
-    ends = f"strpos({_WS_CHARS}, left({col}, 1)) > 0 OR strpos({_WS_CHARS}, right({col}, 1)) > 0"
+    """Python's ``text()``: stripped as str.strip() strips, '' is none. The pattern runs only where
+    an end might be white space."""
+    ends = may_strip(col)
     stripped = f"regexp_replace({col}, {quote_literal(f'^{_WS}+|{_WS}+$')}, '', 'g')"
     return f"nullif(CASE WHEN {ends} THEN {stripped} ELSE {col} END, '') AS {col}"
 
@@ -182,14 +177,14 @@ def _odd(col: str) -> str:
     return f"coalesce(NOT starts_with({col}, '\"') AND {col} <> 'null', false)"
 
 
-def _flatten_sql(path: Path, out: Path) -> str:
-    """Each alert's fields as the record-by-record mapper reads them, with ``clean`` false where it
-    cannot be sure; a notification without alerts is one unclean row with alert index -1. Each
-    step is a projection of its own, so no expression is computed twice."""
+def _flatten_sql(path: Path) -> str:
+    """The table ``flat``: each alert's fields as the record-by-record mapper reads them, with
+    ``clean`` false where it cannot be sure; a notification without alerts is one unclean row with
+    alert index -1. Each step is a projection of its own, so no expression is computed twice."""
     src = quote_literal(str(path))
     time_re = quote_literal(_TIME)
     return f"""
-COPY (
+CREATE TEMP TABLE flat AS
     WITH n AS (
         SELECT ordinality AS line, CAST(status AS VARCHAR) AS n_status, alerts
         FROM read_json({src}, format = 'newline_delimited', records = true,
@@ -230,7 +225,7 @@ COPY (
     g AS (
         SELECT *,
             CASE WHEN regexp_matches(starts, {time_re})
-                 THEN TRY_CAST(regexp_replace(starts, '^([^.]*[.][0-9]{{1,3}})[0-9]*', '\\1') AS TIMESTAMPTZ) END
+                 THEN date_trunc('millisecond', TRY_CAST(starts AS TIMESTAMPTZ)) END
                 AS started_at,
             CASE WHEN status <> 'resolved' OR no_end THEN 'none'
                  WHEN odd_end THEN 'odd'
@@ -242,7 +237,7 @@ COPY (
     h AS (
         SELECT *,
             CASE WHEN ends_kind = 'time'
-                 THEN TRY_CAST(regexp_replace(ends, '^([^.]*[.][0-9]{{1,6}})[0-9]*', '\\1') AS TIMESTAMPTZ) END
+                 THEN TRY_CAST(ends AS TIMESTAMPTZ) END
                 AS ended_at
         FROM g
     )
@@ -250,27 +245,26 @@ COPY (
            i >= 0 AND NOT odd AND started_at IS NOT NULL AND ends_kind <> 'odd'
                AND (ends_kind = 'none' OR (ended_at IS NOT NULL AND ended_at >= started_at)) AS clean
     FROM h
-) TO {quote_literal(str(out))} (FORMAT parquet)
 """
 
 
-_LABELS_SCHEMA = pa.schema(
-    [
-        ("labels_raw", pa.string()),
-        ("ok", pa.bool_()),
-        ("labels", pa.string()),
-        ("hash", pa.string()),
-        ("alertname", pa.string()),
-        ("service", pa.string()),
-        ("severity", pa.string()),
-    ]
+# the table ``label_sets``: its columns and their types
+_LABEL_COLUMNS = (
+    ("labels_raw", "VARCHAR"),
+    ("ok", "BOOLEAN"),
+    ("labels", "VARCHAR"),
+    ("hash", "VARCHAR"),
+    ("alertname", "VARCHAR"),
+    ("service", "VARCHAR"),
+    ("severity", "VARCHAR"),
 )
 
 
-def _label_sets(raws: list[str | None]) -> pa.Table:
-    """Each distinct label set as the record-by-record mapper stores it; ``ok`` false when that
-    mapper would reject the alert or read the set differently (values that are not text)."""
-    cols: dict[str, list[Any]] = {f.name: [] for f in _LABELS_SCHEMA}
+def _label_sets(raws: list[str | None]) -> list[list[Any]]:
+    """Each distinct label set as the record-by-record mapper stores it, column by column (see
+    ``_LABEL_COLUMNS``); ``ok`` false when that mapper would reject the alert or read the set
+    differently (values that are not text)."""
+    cols: list[list[Any]] = [[] for _ in _LABEL_COLUMNS]
     for raw in raws:
         labels = json.loads(raw) if raw is not None else None
         ok = isinstance(labels, dict) and bool(labels) and all(isinstance(v, str) for v in labels.values())
@@ -286,24 +280,28 @@ def _label_sets(raws: list[str | None]) -> pa.Table:
             if ok
             else (None,) * 5
         )
-        for name, value in zip(_LABELS_SCHEMA.names, (raw, ok, *values), strict=True):
-            cols[name].append(value)
-    return pa.table(cols, schema=_LABELS_SCHEMA)
+        for col, value in zip(cols, (raw, ok, *values), strict=True):
+            col.append(value)
+    return cols
 
 
-def _winners_sql(flat: Path, labels: Path, out: Path) -> str:
-    """The clean alerts, one per key, as raw.alerts rows: the merge's rule picks the version with
-    the greatest updated_at, then the later in the file."""
-    return f"""
-COPY (
+# the label sets go in as one list per column, zipped by unnest (no Arrow table: building one
+# imports pandas, which costs more than the whole label step)
+_LABEL_SETS_SQL = "CREATE TEMP TABLE label_sets AS SELECT " + ", ".join(
+    f"unnest(${n}::{t}[]) AS {name}" for n, (name, t) in enumerate(_LABEL_COLUMNS, start=1)
+)
+
+# the clean alerts, one per key, as raw.alerts rows: the merge's rule picks the version with the
+# greatest updated_at, then the later in the file
+_WINNERS_SQL = """
+CREATE TEMP TABLE winners AS
     WITH c AS (
         SELECT coalesce(f.fingerprint, l.hash) AS fingerprint, f.started_at,
                struct_pack(alertname := l.alertname, service := l.service, severity := l.severity,
                            status := f.status, ended_at := f.ended_at, summary := f.summary, labels := l.labels)
                    AS v,
                coalesce(f.ended_at, f.started_at) AS updated_at, f.line, f.i
-        FROM read_parquet({quote_literal(str(flat))}) AS f
-        JOIN read_parquet({quote_literal(str(labels))}) AS l ON f.labels_raw = l.labels_raw
+        FROM flat AS f JOIN label_sets AS l ON f.labels_raw = l.labels_raw
         WHERE f.clean AND l.ok
     ),
     w AS (
@@ -314,8 +312,14 @@ COPY (
     SELECT 'alertmanager' AS source, fingerprint, started_at, v.alertname, v.service, v.severity, v.status,
            v.ended_at, v.summary, v.labels, updated_at
     FROM w
-) TO {quote_literal(str(out))} (FORMAT parquet)
 """
+
+# the alerts the pass cannot classify exactly, and how many it can
+_UNCLEAN_SQL = (
+    "SELECT count(*) FILTER (WHERE f.clean AND l.ok), list(struct_pack(line := f.line, i := f.i)) "
+    "FILTER (WHERE NOT (f.clean AND coalesce(l.ok, false))) "
+    "FROM flat AS f LEFT JOIN label_sets AS l ON f.labels_raw = l.labels_raw"
+)
 
 
 def _reread(path: Path, wanted: dict[int, set[int]], tz: str | None) -> list[Record] | None:
@@ -338,28 +342,19 @@ def _reread(path: Path, wanted: dict[int, set[int]], tz: str | None) -> list[Rec
     return out
 
 
-def _columnar(path: Path, folder: Path, tz: str | None) -> BulkChunk | None:
-    flat, labels, winners = folder / "alerts.parquet", folder / "labels.parquet", folder / "winners.parquet"
-    con = connect(memory_limit=COLUMNAR_MEMORY, temp_dir=folder / "duckdb")
+def _columnar(path: Path, con: duckdb.DuckDBPyConnection, tz: str | None) -> BulkChunk | None:
+    """The file's exact batch, built in ``con`` (its tables stay there for the engine to write from
+    them: no intermediate file); None when the file must go record by record."""
     try:
-        con.execute(_flatten_sql(path, flat))
-        raws = [
-            r[0]
-            for r in con.execute(f"SELECT DISTINCT labels_raw FROM read_parquet({quote_literal(str(flat))})").fetchall()
-        ]
-        pq.write_table(_label_sets(raws), labels)
-        clean, unclean = _one(
-            con,
-            f"SELECT count(*) FILTER (WHERE f.clean AND l.ok), list(struct_pack(line := f.line, i := f.i)) "
-            f"FILTER (WHERE NOT (f.clean AND coalesce(l.ok, false))) "
-            f"FROM read_parquet({quote_literal(str(flat))}) AS f "
-            f"LEFT JOIN read_parquet({quote_literal(str(labels))}) AS l ON f.labels_raw = l.labels_raw",
-        )
-        (kept,) = _one(con, _winners_sql(flat, labels, winners))
+        con.execute(_flatten_sql(path))
+        raws = [r[0] for r in con.execute("SELECT DISTINCT labels_raw FROM flat").fetchall()]
+        con.execute(_LABEL_SETS_SQL, _label_sets(raws))
+        clean, unclean = _one(con, _UNCLEAN_SQL)
+        con.execute(_WINNERS_SQL)
+        con.execute("DROP TABLE flat")  # its memory goes before the engine writes the winners
+        (kept,) = _one(con, "SELECT count(*) FROM winners")
     except duckdb.Error:  # JSON the columnar reader refuses (a broken line): read record by record
         return None
-    finally:
-        con.close()
     rejects: list[Reject] = []
     if unclean:
         wanted: dict[int, set[int]] = {}
@@ -375,8 +370,13 @@ def _columnar(path: Path, folder: Path, tz: str | None) -> BulkChunk | None:
     cols = (
         "source, fingerprint, started_at, alertname, service, severity, status, ended_at, summary, labels, updated_at"
     )
-    rows = f"SELECT {cols}, false AS _unclean FROM read_parquet({quote_literal(str(winners))})"
-    return BulkChunk(rows, rejects, exact=True, duplicates=int(clean) - int(kept))
+    return BulkChunk(
+        f"SELECT {cols}, false AS _unclean FROM winners",
+        rejects,
+        exact=True,
+        duplicates=int(clean) - int(kept),
+        con=con,
+    )
 
 
 COLUMNAR_MEMORY = "2GB"
@@ -384,17 +384,22 @@ COLUMNAR_MEMORY = "2GB"
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
     row = con.execute(sql).fetchone()
-    assert row is not None  # an aggregate or a COPY answers one row
+    assert row is not None  # an aggregate answers one row
     return row
 
 
-def _then_remove(chunk: BulkChunk, folder: Path | None) -> Iterator[BulkChunk]:
-    """The batch; then its scratch folder goes, when the adapter made one itself."""
+def _then_release(chunk: BulkChunk, release: weakref.finalize) -> Iterator[BulkChunk]:
+    """The batch; then the adapter's connection (and its own scratch folder) go."""
     try:
         yield chunk
     finally:
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+        release()
+
+
+def _release(con: duckdb.DuckDBPyConnection, folder: Path | None) -> None:
+    con.close()
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class AlertmanagerWebhookAdapter(Adapter):
@@ -413,15 +418,20 @@ class AlertmanagerWebhookAdapter(Adapter):
         path = ctx.path
         if path.stat().st_size < BULK_MIN_BYTES or not Sniff(path).is_ndjson or sec.has_blank_lines(path):
             return None
-        folder = ctx.scratch if ctx.scratch is not None else Path(tempfile.mkdtemp(prefix="ow-alertmanager-"))
+        own = ctx.scratch is None  # a scratch folder of the adapter's own goes with the connection
+        folder = Path(tempfile.mkdtemp(prefix="ow-alertmanager-")) if own else ctx.scratch
+        assert folder is not None
         folder.mkdir(parents=True, exist_ok=True)
-        chunk = _columnar(path, folder, ctx.default_tz)
+        con = connect(memory_limit=COLUMNAR_MEMORY, temp_dir=folder / "duckdb")
+        chunk = _columnar(path, con, ctx.default_tz)
         if chunk is None:
-            if ctx.scratch is None:
-                shutil.rmtree(folder, ignore_errors=True)
+            _release(con, folder if own else None)
             return None
         rejects, chunk.rejects = chunk.rejects, []
-        out = [BulkInput("alerts", _then_remove(chunk, None if ctx.scratch is not None else folder))]
+        # when the engine stops early (the batch gave way, or was never read), the connection goes
+        # with the last reference to the batch
+        release = weakref.finalize(chunk, _release, con, folder if own else None)
+        out = [BulkInput("alerts", _then_release(chunk, release))]
         if rejects:
             out.append(BulkInput("alerts", iter([BulkChunk.rejects_only(rejects)])))
         return out

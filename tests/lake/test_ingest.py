@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from ops_warehouse.duck import connect
 from ops_warehouse.home import DataHome
 from ops_warehouse.ingest import ingest_file, ingest_paths
 from ops_warehouse.lake.store import Lake
-from ops_warehouse.tables import RAW_TABLES, REJECTED_ROWS
+from ops_warehouse.tables import INGEST_LOG, RAW_TABLES, REJECTED_ROWS
 
 HEADER = "deploy_id,service,environment,sha,started_at,finished_at,status,is_rollback\n"
 
@@ -305,3 +306,12 @@ def test_each_partition_written_is_flushed_once(tmp_path: Path, monkeypatch: pyt
         assert (report.loaded, len(report.partitions["deployments"])) == (30, 9)
         assert len(flushed) == 9 + 1
     assert len(_rows(home, "deployments", "deploy_id")) == 30
+
+
+def test_the_log_has_each_files_checksum_loaded_or_failed(home: DataHome, tmp_path: Path) -> None:
+    good = _write(tmp_path / "deploys.csv", HEADER + "d1,checkout,production,aaa,2026-11-23T10:00:00Z,,success,false\n")
+    bad = _write(tmp_path / "deploys.json", '[{"deploy_id": "d1", "started_at": ')
+    assert ingest_file(home, good, kind="canonical").ok
+    assert not ingest_file(home, bad, kind="canonical").ok
+    logged = dict(connect().execute(f"SELECT source_file, sha256 FROM ({Lake(home).scan_sql(INGEST_LOG)})").fetchall())
+    assert logged == {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in (good, bad)}

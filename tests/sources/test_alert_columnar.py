@@ -7,10 +7,13 @@ alert the pass cannot classify."""
 from __future__ import annotations
 
 import copy
+import gc
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from ops_warehouse.home import DataHome
@@ -69,6 +72,13 @@ def _lines(samples: Path) -> list[dict[str, Any]]:
             _alert(fingerprint="f5", labels={"alertname": 'x\u00e9\\"quoted"', "z": "\u2028", "a": ""}),
             _alert(status="resolved", fingerprint="f6", endsAt=""),  # no end: none
             _alert(status="resolved", fingerprint="f7", endsAt=None),
+            # digits beyond the millisecond (start) and the microsecond (end) are cut, not rounded
+            _alert(
+                fingerprint="f9", startsAt="2026-11-23T10:00:00.9999999Z", annotations={"summary": "caf\u00e9 \u3000"}
+            ),
+            _alert(status="resolved", fingerprint="f10", endsAt="2026-11-23T12:00:00.9999999+01:00"),
+            _alert(fingerprint=" f11 ", annotations={"summary": "\u2003em\u2003"}),  # white space at either end
+            _alert(fingerprint="f12", annotations={"summary": "caf\u00e9"}),  # beyond ASCII, no white space
             status="resolved",
         ),
         _note(
@@ -162,6 +172,9 @@ def test_columnar_path_matches_the_record_path_on_bad_and_odd_alerts(
     assert by_fp["f3"]["summary"] == "low <disk>" and by_fp["f3"]["status"] == "resolved"
     assert by_fp["f2"]["status"] == "resolved" and by_fp["f2"]["ended_at"].microsecond == 1
     assert by_fp["f4"]["summary"] is None
+    assert by_fp["f9"]["started_at"].microsecond == 999_000 and by_fp["f9"]["summary"] == "caf\u00e9"
+    assert by_fp["f10"]["ended_at"].microsecond == 999_999
+    assert by_fp["f11"]["summary"] == "em" and by_fp["f12"]["summary"] == "caf\u00e9"
 
 
 def test_columnar_path_gives_way_when_the_mapper_would_load_what_it_cannot_classify(
@@ -189,3 +202,28 @@ def test_columnar_path_keeps_the_merge_rule_across_ingests(
     assert (again.read, again.loaded, again.duplicates) == (6, 0, 6)
     rows, _ = _lake(home)
     assert {r["status"] for r in rows} == {"resolved"}
+
+
+def test_columnar_path_releases_its_own_scratch_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, samples: Path
+) -> None:
+    """Without the engine's scratch folder the adapter makes its own (the batch is written from its
+    DuckDB connection, whose tables spill there): it goes once the batch is read, or with the last
+    reference to a batch that was never read."""
+    path = _write(tmp_path, _lines(samples)[:4])
+    monkeypatch.setattr(alertmanager_webhook, "BULK_MIN_BYTES", 0)
+    own = tmp_path / "tmp"
+    own.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(own))
+    bulks = alertmanager_webhook.ADAPTER.bulk(ReadContext(path))
+    assert bulks is not None and [p.name for p in own.iterdir()] != []
+    (chunk,) = list(bulks[0].chunks)
+    assert chunk.con is not None
+    assert list(own.iterdir()) == []
+    with pytest.raises(duckdb.ConnectionException):
+        chunk.con.execute("SELECT 1")
+    bulks = alertmanager_webhook.ADAPTER.bulk(ReadContext(path))
+    assert bulks is not None and list(own.iterdir()) != []
+    del bulks
+    gc.collect()
+    assert list(own.iterdir()) == []

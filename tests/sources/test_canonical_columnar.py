@@ -54,6 +54,8 @@ PLAIN = {
             "\t,checkout,production,a,2026-11-23T10:00:00Z,,success,false",
             "d2,\u00a0,\u3000production ,b,\t2026-11-23T10:00:00Z\u2029,,success,\u2003true\t",
             "d3,checkout,production,c,2026-11-23T10:00:00Z,\u00a0,\u2003,",
+            # white space at the end alone, ASCII or beyond
+            "d4,checkout\u3000,production\x0b,d,2026-11-23T10:00:00Z\u2029,,success ,false\t",
         ]
     )
     + "\n",
