@@ -618,11 +618,11 @@ def _write_span(
             f"COPY (SELECT *, CAST(timezone('UTC', {key}) AS DATE) AS _day FROM ({body})) "
             f"TO {quote_literal(str(scratch))} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_day))"
         )
+        if (scratch / f"_day={NULL_PARTITION}").exists():  # before any day is put in place
+            raise ValueError(f"{target.name} is kept by day but has rows without a {key_column}")
         days: set[str] = set()
         for folder in sorted(scratch.glob("_day=*")) if scratch.exists() else []:
             day = folder.name.split("=", 1)[1]
-            if day == NULL_PARTITION:
-                raise ValueError(f"{target.name} is kept by day but has rows without a {key_column}")
             parts = sorted(folder.glob("*.parquet"))
             one = parts[0]
             if len(parts) > 1:  # the writer closed and reopened the day: join its files

@@ -164,3 +164,14 @@ def test_a_since_rule_decides_the_build(
     assert models.LAST_DECISIONS["core.deployments"] == reason
     assert _rows(home) == (dep.height if grows else before)
     assert before == half
+
+
+def test_a_table_kept_by_day_refuses_rows_without_its_key(tmp_path: Path) -> None:
+    """A model kept by day writes each row into the file of its key's UTC day: a row without a key
+    has no day, so the build stops with the model and the column named, and writes nothing."""
+    home = DataHome.resolve(tmp_path / "home").ensure()
+    sql = "-- incremental: key=t partition=day\nSELECT TIMESTAMPTZ '2025-01-01 10:00:00+00' AS t UNION ALL SELECT NULL"
+    model = models.Model("core", "day_kept", sql=sql)
+    with pytest.raises(ValueError, match="day_kept is kept by day but has rows without a t"):
+        models.run_model(home, model, incremental=False)
+    assert not list((home.lake / "core").rglob("*.parquet"))  # not even the day that has a key
