@@ -22,7 +22,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ops_warehouse.duck import connect, quote_ident, quote_literal
@@ -214,9 +213,9 @@ class CanonicalAdapter(Adapter):
     def bulk(self, ctx: ReadContext) -> BulkInput | None:
         """CSV and Parquet files of the event tables are checked in one vectorized pass
         (``ops_warehouse.contract_sql``); other shapes go row by row through :meth:`read`. A CSV
-        file is parsed by DuckDB's ``read_csv`` when it is plain enough that its line numbers and
-        fields are certainly the ones ``csv.reader`` would give (see :func:`_csv_columnar`),
-        otherwise by ``csv.reader`` into Arrow chunks."""
+        file is read by DuckDB's ``read_csv`` straight into that pass when it is plain enough that
+        its line numbers and fields are certainly the ones ``csv.reader`` would give (see
+        :func:`_csv_one_pass`), otherwise parsed by ``csv.reader`` into Arrow chunks."""
         path = ctx.path
         with open(path, "rb") as fh:
             magic = fh.read(4)
@@ -235,9 +234,10 @@ class CanonicalAdapter(Adapter):
         table = table_for(header) if header else None
         if table not in BULK_TABLES:
             return None
-        columnar = _csv_columnar(path, TABLES[table][1], ctx.scratch) if ctx.scratch is not None else None
-        if columnar is not None:
-            return BulkInput(table, columnar)
+        if ctx.scratch is not None:
+            one_pass = _csv_one_pass(self, path, TABLES[table][1], ctx.scratch)
+            if one_pass is not None:
+                return BulkInput(table, iter([one_pass]))
         return BulkInput(table, _csv_chunks(path, TABLES[table][1]))
 
     def detect(self, sniff: Sniff) -> bool:
@@ -352,10 +352,18 @@ def _csv_header(rows: Iterator[tuple[int, list[str], str]]) -> list[str]:
     return header
 
 
-def _csv_records(path: Path) -> Iterator[tuple[str, Any, str | None]]:
+def _csv_records(path: Path, only: list[int] | None = None) -> Iterator[tuple[str, Any, str | None]]:
+    """(locator, record, raw text) of every row, or of the rows on the lines ``only`` (ascending)."""
     rows = _csv_rows(path)
     header = _csv_header(rows)
+    k = 0  # the next line of ``only`` to give
     for line, row, raw in rows:
+        if only is not None:
+            if k == len(only):
+                return
+            if line != only[k]:
+                continue
+            k += 1
         if len(row) != len(header):
             yield f"line {line}", ValueError(f"expected {len(header)} fields, found {len(row)}"), raw
             continue
@@ -411,15 +419,16 @@ _PY_SPACE = r"[\t-\r\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x
 _SPACED_QUOTE = re.compile(rb'(?:^|,)[ \t\f\v]+"|"[ \t\f\v]+(?:,|\r?$)', re.MULTILINE)
 
 
-def _csv_columnar(path: Path, wanted: tuple[str, ...], scratch: Path) -> Iterator[BulkChunk] | None:
-    """The file's rows as :func:`_csv_chunks` gives them (text columns, line numbers, the raw row,
-    blank rows skipped), parsed by ``read_csv`` and streamed in Arrow batches; None when the file
-    is plainly not plain enough to be sure of that: a header that is not one line or repeats a
-    name, whitespace next to a quote, a lone carriage return, a NUL byte, blank lines. Each record
-    is then one line of the file, so the n-th record read is on line n + 1. What only the stream
-    shows (a field holding a quote or a line break, anything ``read_csv`` refuses: wrong field
-    counts, bytes that are not UTF-8, fewer records than lines) ends it with a batch that gives
-    way, so the file is read record by record instead."""
+def _csv_one_pass(adapter: CanonicalAdapter, path: Path, wanted: tuple[str, ...], scratch: Path) -> BulkChunk | None:
+    """The file as one batch for the contract SQL, straight from ``read_csv`` (text columns, the
+    line number as ``_ord``, blank rows left out), the rows it refuses worded by the
+    record-by-record check (``records_at``); None when the file is not plain enough to be sure its
+    records and line numbers are the ones ``csv.reader`` gives: a header that is not one line or
+    repeats a name, whitespace next to a quote, a lone carriage return, a NUL byte, blank lines
+    (told from the bytes), or, told by a first cheap pass of ``read_csv``, a field holding a quote
+    or a line break, anything ``read_csv`` refuses (wrong field counts, bytes that are not UTF-8)
+    or a number of records that is not one per line. Each record is then one line of the file, so
+    the n-th record read is on line n + 1."""
     header = _plain_header(path)
     lines = _plain_line_count(path) if header is not None else None
     if header is None or lines is None:
@@ -431,43 +440,29 @@ def _csv_columnar(path: Path, wanted: tuple[str, ...], scratch: Path) -> Iterato
     )
     names = [quote_ident(name) for name in header]
     odd = " OR ".join(f"contains({n}, '\"') OR contains({n}, chr(10)) OR contains({n}, chr(13))" for n in names)
-    selected = [quote_ident(name) for name in wanted if name in header]
-    cells = [f"coalesce({n}, '')" for n in names]
-    raw = " || ',' || ".join(cells)
-    blank = f"regexp_full_match({' || '.join(cells)}, {quote_literal(_PY_SPACE)})"
-    query = (
-        f"SELECT {', '.join(selected)}, 'canonical' AS source, 'line ' || _line AS _locator, {raw} AS _raw, "
-        f"_line AS _ord, {blank} AS _blank, coalesce({odd}, false) AS _odd "
-        f"FROM (SELECT *, row_number() OVER () + 1 AS _line FROM {reader})"
-    )
-    return _csv_batches(query, lines, scratch)
-
-
-# an exact batch of one unclean row: the engine drops what was staged and reads record by record
-_GIVE_WAY = "SELECT true AS _unclean"
-
-
-def _csv_batches(query: str, lines: int, scratch: Path) -> Iterator[BulkChunk]:
     con = connect(memory_limit=CSV_MEMORY, temp_dir=scratch / "duckdb")
-    last = 1
     try:
-        batches = con.sql(query).to_arrow_reader(CSV_CHUNK_ROWS)
-        for batch in batches:
-            if pc.any(batch.column("_odd")).as_py():
-                yield BulkChunk(_GIVE_WAY, exact=True)
-                return
-            if batch.num_rows:
-                last = batch.column("_ord")[-1].as_py()
-            rows = pa.Table.from_batches([batch]).filter(pc.invert(batch.column("_blank")))
-            if rows.num_rows:
-                yield BulkChunk(rows.drop_columns(["_blank", "_odd"]))
-    except (duckdb.Error, pa.ArrowException):  # csv.reader words what DuckDB refuses (or reads it)
-        yield BulkChunk(_GIVE_WAY, exact=True)
-        return
+        found = con.execute(f"SELECT count(*), coalesce(bool_or({odd}), false) FROM {reader}").fetchone()
+    except duckdb.Error:  # csv.reader words what DuckDB refuses (or reads it)
+        return None
     finally:
         con.close()
-    if last != lines:
-        yield BulkChunk(_GIVE_WAY, exact=True)
+    if found is None or found[1] or found[0] + 1 != lines:
+        return None
+    selected = [quote_ident(name) for name in wanted if name in header]
+    cells = " || ".join(f"coalesce({n}, '')" for n in names)
+    # a row that starts with a printable ASCII character is not blank: only the others pay the regex
+    blank = f"regexp_full_match({cells}, {quote_literal(_PY_SPACE)})"
+    kept = f"unicode(coalesce({names[0]}, '')) BETWEEN 33 AND 126 OR NOT {blank}"
+    select = (
+        f"SELECT {', '.join(selected)}, 'canonical' AS source, false AS _unclean, _line AS _ord "
+        f"FROM (SELECT *, row_number() OVER () + 1 AS _line FROM {reader}) WHERE {kept}"
+    )
+
+    def records_at(ords: list[int]) -> Iterator[Record]:
+        return adapter._rows(_csv_records(path, ords))
+
+    return BulkChunk(select, records_at=records_at)
 
 
 def _plain_header(path: Path) -> list[str] | None:
@@ -487,7 +482,7 @@ def _plain_header(path: Path) -> list[str] | None:
 
 def _plain_line_count(path: Path) -> int | None:
     """The file's number of lines as ``csv.reader`` counts them, or None when its bytes hold what
-    the columnar pass must not meet (see :func:`_csv_columnar`)."""
+    the columnar pass must not meet (see :func:`_csv_one_pass`)."""
     lines = 0
     tail = b""  # the end of the previous block, so what spans two blocks is seen
     with open(path, "rb") as fh:
@@ -495,11 +490,12 @@ def _plain_line_count(path: Path) -> int | None:
             if block.endswith(b"\r"):
                 block += fh.read(1)
             window = tail + block
+            carriage = b"\r" in window
             if (
                 b"\x00" in block
-                or block.count(b"\r") != block.count(b"\r\n")
+                or (carriage and block.count(b"\r") != block.count(b"\r\n"))
                 or b"\n\n" in window
-                or b"\n\r\n" in window
+                or (carriage and b"\n\r\n" in window)
                 or window.startswith((b"\n", b"\r\n"))
             ):
                 return None

@@ -74,6 +74,8 @@ ODD = {
     "lone carriage return": HEADER + "\nd1," + GOOD + "\rd2," + GOOD + "\n",
     "doubled quote": HEADER + '\n"d1","a ""b""",production,a,2026-11-23T10:00:00Z,,success,false\n',
     "repeated column": HEADER + ",status\nd1," + GOOD + ",failure\n",
+    "empty file": "",
+    "not UTF-8": HEADER + "\nd1," + GOOD + "\nd2,caf\udce9," + GOOD.split(",", 1)[1] + "\n",
 }
 
 
@@ -118,11 +120,11 @@ def _outcomes(tmp_path: Path, path: Path, monkeypatch: pytest.MonkeyPatch, ways:
 
 def _three_ways(tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch, *, columnar: bool) -> list[Any]:
     path = tmp_path / "deploys.csv"
-    path.write_bytes(text.encode("utf-8"))
+    path.write_bytes(text.encode("utf-8", errors="surrogateescape"))
     ways: dict[str, list[Patch]] = {
         # columnar: neither csv.reader path may be used
         "bulk": [(canonical, "_csv_chunks", lambda *a: iter([1 / 0])), ONLY_BULK] if columnar else [],
-        "csv-chunks": [(canonical, "_csv_columnar", lambda *a: None)],  # csv.reader into Arrow chunks
+        "csv-chunks": [(canonical, "_csv_one_pass", lambda *a: None)],  # csv.reader into Arrow chunks
         "row-by-row": [NO_BULK],
     }
     return _outcomes(tmp_path, path, monkeypatch, ways)
@@ -141,6 +143,26 @@ def test_columnar_csv_agrees_with_the_row_by_row_readers(
 def test_odd_csv_falls_back_to_csv_reader(tmp_path: Path, case: str, monkeypatch: pytest.MonkeyPatch) -> None:
     bulk, chunks, rows = _three_ways(tmp_path, ODD[case], monkeypatch, columnar=False)
     assert bulk == chunks == rows
+
+
+def test_plain_csv_is_one_sql_batch_whose_refused_rows_are_read_again(tmp_path: Path) -> None:
+    """The rows the contract SQL refuses are read again by line number (blank rows and all)."""
+    path = tmp_path / "deploys.csv"
+    path.write_bytes(PLAIN["quoted, CRLF, BOM, blank rows"].encode("utf-8"))
+    chunk = canonical._csv_one_pass(ADAPTER, path, canonical.TABLES["deployments"][1], tmp_path / "scratch")
+    assert chunk is not None and isinstance(chunk.rows, str) and chunk.records_at is not None
+    ords = [r[0] for r in connect().execute(f"SELECT _ord FROM ({chunk.rows}) ORDER BY _ord").fetchall()]
+    assert ords == [2, 5, 6]  # lines 3 and 4 are blank rows
+    records = list(chunk.records_at([2, 6]))
+    assert [r.locator for r in records] == ["line 2", "line 6"]
+    assert records[1].raw == "d3,,production,c,2026-11-23T11:00:00Z,,nope,,"
+
+
+@pytest.mark.parametrize("case", sorted(ODD))
+def test_odd_csv_is_not_read_in_one_pass(tmp_path: Path, case: str) -> None:
+    path = tmp_path / "deploys.csv"
+    path.write_bytes(ODD[case].encode("utf-8", errors="surrogateescape"))
+    assert canonical._csv_one_pass(ADAPTER, path, canonical.TABLES["deployments"][1], tmp_path / "scratch") is None
 
 
 def test_bad_rows_keep_their_line_reason_and_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
