@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
+import pyarrow as pa
 
 from ops_warehouse import progress
 from ops_warehouse.catalog import Catalog
@@ -299,13 +300,17 @@ def topological(models: dict[str, Model]) -> list[Model]:
 
 
 def open_lake(
-    home: DataHome, catalog: Catalog | None = None, *, raw: set[str] | None = None
+    home: DataHome,
+    catalog: Catalog | None = None,
+    *,
+    raw: set[str] | None = None,
+    derived: set[str] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory connection where raw, core, marts and catalog relations resolve to the lake.
 
     ``raw`` names the raw relations to set up (``raw.deployments``, ``quarantine.rejected_rows``,
-    ...); None means all of them. Each raw view reads the footers of every partition file when it
-    is created, so a model opens only the ones it reads.
+    ...) and ``derived`` the core and mart tables; None means all of them. Each view reads the
+    footers of its files when it is created, so a model opens only the ones it reads.
     """
     catalog = catalog or Catalog.load(home.catalog)
     lake = Lake(home)
@@ -331,6 +336,8 @@ def open_lake(
         )
         for f in tables:
             name = f.stem if f.suffix == ".parquet" else f.name
+            if derived is not None and f"{layer}.{name}" not in derived:
+                continue
             if f.is_dir() and (layer_dir / f"{name}.parquet").exists():
                 continue  # a table that moved between layouts: the file is the one in use
             con.execute(f"CREATE VIEW {layer}.{quote_ident(name)} AS {derived_read_sql(f)}")
@@ -338,10 +345,19 @@ def open_lake(
         cols = ", ".join(f"{quote_ident(c)} VARCHAR" for c in columns)
         con.execute(f"CREATE TABLE catalog.{quote_ident(name)} ({cols})")
         if rows:
-            con.executemany(
-                f"INSERT INTO catalog.{quote_ident(name)} VALUES ({', '.join('?' for _ in columns)})",
-                [tuple(None if v is None else str(v) for v in r) for r in rows],
+            # one Arrow table, not executemany: a statement per row cost ~0.5 ms, and every model
+            # opens its own connection (0.3 s a model for a catalog of 200 services)
+            values = pa.table(
+                {
+                    f"c{i}": pa.array([None if r[i] is None else str(r[i]) for r in rows], pa.string())
+                    for i in range(len(columns))
+                }
             )
+            con.register("_catalog_rows", values)
+            try:
+                con.execute(f"INSERT INTO catalog.{quote_ident(name)} SELECT * FROM _catalog_rows")
+            finally:
+                con.unregister("_catalog_rows")
     for f in sorted((assets_dir() / "slo").glob("*.csv")):
         con.execute(
             f"CREATE TABLE catalog.{quote_ident('slo_' + f.stem)} AS "
@@ -396,7 +412,10 @@ def run_model(
     check_settings(model, catalog)
     started = time.monotonic()
     progress.note(f"model {model.key}: started")
-    con = open_lake(home, catalog, raw={d for d in model.deps | model.rule_deps if not is_derived(d)})
+    reads = model.deps | model.rule_deps
+    con = open_lake(
+        home, catalog, raw={d for d in reads if not is_derived(d)}, derived={d for d in reads if is_derived(d)}
+    )
     declared = incremental_.declaration(model.sql)
     by_day = declared is not None and declared.partition == "day"
     target = incremental_.table_path(home, model.layer, model.name, declared)
