@@ -3,6 +3,7 @@
     .venv/bin/python bench/run_all.py                       # 200 services x 52 weeks, 200 SLOs x 365 days
     .venv/bin/python bench/run_all.py --quick               # a small run to try it
     .venv/bin/python bench/run_all.py --out bench/out/results.md
+    .venv/bin/python bench/run_all.py --skip-build          # only the ingest rows
     .venv/bin/python bench/run_all.py --engine spark        # the build also on Spark local[*] (small by default)
 
 Prints one table. Every measured step runs in a fresh child process, so wall time and peak RSS are
@@ -360,6 +361,7 @@ def main() -> None:
     ap.add_argument("--real-weeks", type=int, default=8, help="weeks of real-format exports for the JSON formats")
     ap.add_argument("--quick", action="store_true", help="a small run: 20 services x 8 weeks, 10 SLOs x 30 days")
     ap.add_argument("--skip-ingest", action="store_true")
+    ap.add_argument("--skip-build", action="store_true", help="only the ingest rows (steps 2 and 3 left out)")
     ap.add_argument("--out", type=Path, help="also write the table as Markdown here")
     ap.add_argument(
         "--engine", choices=("duckdb", "spark"), default="duckdb", help="spark: also build on Spark, a second table"
@@ -382,7 +384,8 @@ def main() -> None:
     try:
         if not args.skip_ingest:
             bench_ingest(table, work, args)
-        bench_build(tables, work, args)
+        if not args.skip_build:
+            bench_build(tables, work, args)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     text = f"Machine: {machine()}\n\n" + "\n".join(t.markdown() for t in tables.values())
