@@ -9,6 +9,7 @@ worded as the row-by-row check words it.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -214,6 +215,19 @@ def stage_bulk(
         zone(default_tz)  # an unknown zone is a clear error, not a SQL one
     folder.mkdir(parents=True, exist_ok=True)
     if bulk.records_at is not None:
+        one_pass = folder / f"one-pass-{index:05d}"
+        staged = _stage_one_pass(
+            bulk,
+            table,
+            default_tz=default_tz,
+            folder=one_pass,
+            source_file=source_file,
+            ingested_at=ingested_at,
+            progress=progress,
+        )
+        if staged is not None:
+            return staged
+        shutil.rmtree(one_pass, ignore_errors=True)
         return _stage_partitioned(
             bulk,
             table,
@@ -350,6 +364,65 @@ def _stage_exact(
     finally:
         if bulk.con is None:
             con.close()
+
+
+def _stage_one_pass(
+    bulk: BulkChunk,
+    table: RawTable,
+    *,
+    default_tz: str | None,
+    folder: Path,
+    source_file: str,
+    ingested_at: datetime,
+    progress: Progress | None,
+) -> BulkResult | None:
+    """The contract checked and the good rows written into day partitions in one streaming pass, as
+    an exact batch's are; the refused rows go to a partition of their own, which is dropped, and
+    only then (a file with refused rows) is the check run again for their ``_ord``. None when a key
+    repeats among the good rows: :func:`_stage_partitioned` keeps every version for the general
+    merge then. Raises NotExact when a row is unclean."""
+    con = connect(memory_limit=EXACT_MEMORY, temp_dir=folder.parent / "duckdb")
+    con.execute("SET preserve_insertion_order = false")  # keys are checked unique below: order is free
+    try:
+        con.execute(f"CREATE TEMP VIEW src AS {bulk.rows}")
+        source_types = {r[0]: r[1] for r in con.execute("DESCRIBE src").fetchall()}
+        con.execute(f"CREATE TEMP VIEW checked AS {checked_select(table, source_types, default_tz, '_unclean, _ord')}")
+        columns = _lake_columns(table, source_file, ingested_at)
+        day = _partition_day(table)
+        run_query(
+            con,
+            f"COPY (SELECT {columns}, CASE WHEN coalesce(_unclean, true) THEN 'unclean' "
+            f"WHEN _reason IS NOT NULL THEN 'refused' ELSE {day} END AS _part FROM checked) "
+            f"TO {quote_literal(str(folder))} "
+            "(FORMAT parquet, PARTITION_BY (_part), COMPRESSION zstd, WRITE_PARTITION_COLUMNS false)",
+            progress,
+        )
+        if (folder / "_part=unclean").exists():
+            raise NotExact("a record the columnar reader cannot classify exactly")
+        refused: list[int] = []
+        if (folder / "_part=refused").exists():
+            shutil.rmtree(folder / "_part=refused")
+            refused = [
+                r[0] for r in con.execute("SELECT _ord FROM checked WHERE _reason IS NOT NULL ORDER BY _ord").fetchall()
+            ]
+        by_day = {
+            d.name.split("=", 1)[1]: sorted(d.glob("*.parquet")) for d in sorted(folder.glob("_part=*")) if d.is_dir()
+        }
+        files = [f for fs in by_day.values() for f in fs]
+        if not files:
+            return BulkResult(read=len(refused), good=None, bad=None, by_day={}, refused=refused)
+        key = ", ".join(quote_ident(k) for k in table.key)
+        listing = ", ".join(quote_literal(str(f)) for f in files)
+        rows, distinct = con.execute(
+            f"SELECT count(*), count(DISTINCT hash({key})) FROM read_parquet([{listing}])"
+        ).fetchone()
+        if rows != distinct:  # a repeated key (or a hash collision): the general merge ranks versions by _ord
+            return None
+        return BulkResult(read=rows + len(refused), good=None, bad=None, by_day=by_day, refused=refused)
+    except duckdb.Error as exc:
+        raise NotExact(str(exc).splitlines()[0]) from exc
+    finally:
+        con.close()
 
 
 def _stage_partitioned(

@@ -379,3 +379,40 @@ def test_integers_are_digits_in_both_paths(tmp_path: Path, suffix: str, monkeypa
             outcomes.append((report.error, sorted(loaded.fetchall()), sorted(rejected.fetchall())))
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][1] == [("c0", 12), ("c1", -7), ("c7", None)]
+
+
+@pytest.mark.parametrize(
+    ("case", "route"),
+    [("whitespace beyond spaces", "one pass"), ("quoted, CRLF, BOM, blank rows", "one pass"), ("bad rows", "ranked")],
+)
+def test_checked_and_written_in_one_pass_unless_a_key_repeats(
+    tmp_path: Path, case: str, route: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file whose keys are unique is checked and written into day partitions by one query (its
+    refused rows listed, none of them written); a repeated key keeps every version, ranked by
+    ``_ord``, for the general merge."""
+    import ops_warehouse.contract_sql as contract_sql
+
+    taken: list[str] = []
+    for name in ("_stage_one_pass", "_stage_partitioned"):
+        real = getattr(contract_sql, name)
+
+        def spy(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            result = _real(*args, **kwargs)
+            taken.append(_name if result is not None else f"{_name}: none")
+            if result is not None and result.by_day:
+                written = [f for files in result.by_day.values() for f in files]
+                assert all(f.exists() and "=refused" not in str(f) for f in written)
+            return result
+
+        monkeypatch.setattr(contract_sql, name, spy)
+    path = tmp_path / "deploys.csv"
+    path.write_bytes(PLAIN[case].encode("utf-8"))
+    columnar = _outcome(tmp_path, path, "bulk")
+    if route == "one pass":
+        assert taken == ["_stage_one_pass"]
+    else:
+        assert taken == ["_stage_one_pass: none", "_stage_partitioned"]
+    with monkeypatch.context() as m:
+        m.setattr(type(ADAPTER), "bulk", lambda self, ctx: None)
+        assert columnar == _outcome(tmp_path, path, "row-by-row")
