@@ -209,7 +209,9 @@ def run_minute_floor(root: str, q: mp.Queue) -> None:
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET memory_limit = '4GB'")
-    con.execute(f"SET temp_directory = '{Path(root) / 'tmp' / 'bench-floor-duckdb'}'")
+    spill = Path(root) / "bench-floor-duckdb"
+    spill.mkdir(parents=True, exist_ok=True)
+    con.execute(f"SET temp_directory = '{spill}'")
     n = con.execute(
         f"""
         COPY (
@@ -236,6 +238,7 @@ def run_minute_floor(root: str, q: mp.Queue) -> None:
     ).fetchone()[0]
     q.put({"wall": time.perf_counter() - t, "peak_mb": _peak_mb(), "rows": n})
     shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(spill, ignore_errors=True)
 
 
 def measure(fn, root: Path) -> dict:
@@ -268,19 +271,23 @@ def main() -> None:
             f"data: {args.slos} SLOs x {args.days} days = {n:,} samples written as Parquet in "
             f"{time.perf_counter() - t:.1f} s"
         )
-        build = measure(run_slo_build, root)
-        base = measure(run_baseline, root)
-        grid = measure(run_minute_floor, root)
-        generate(root, args.slos, 1, args.days)
-        inc = measure(run_slo_build, root)
+        build = measure(run_slo_build, root)  # each figure printed as soon as it is measured
         print(f"{'':34} {'wall s':>8} {'peak MB':>8}")
         print(f"{'SLO build (full)':34} {build['wall']:8.1f} {build['peak_mb']:8.0f}")
         for key, secs in build["timings"].items():
-            print(f"  {key:32} {secs:8.1f} {'':8} rows {build['rows'][key]:,}")
+            print(f"  {key:32} {secs:8.1f} {'':8} rows {build['rows'][key]:,}", flush=True)
+        base = measure(run_baseline, root)
         print(
-            f"{'hand-written weekly good/total':34} {base['wall']:8.1f} {base['peak_mb']:8.0f}   rows {base['rows']:,}"
+            f"{'hand-written weekly good/total':34} {base['wall']:8.1f} {base['peak_mb']:8.0f}   rows {base['rows']:,}",
+            flush=True,
         )
-        print(f"{'hand-written per-minute grid':34} {grid['wall']:8.1f} {grid['peak_mb']:8.0f}   rows {grid['rows']:,}")
+        grid = measure(run_minute_floor, root)
+        print(
+            f"{'hand-written per-minute grid':34} {grid['wall']:8.1f} {grid['peak_mb']:8.0f}   rows {grid['rows']:,}",
+            flush=True,
+        )
+        generate(root, args.slos, 1, args.days)
+        inc = measure(run_slo_build, root)
         print(f"{'SLO build, one more day':34} {inc['wall']:8.1f} {inc['peak_mb']:8.0f}")
         for key, secs in inc["timings"].items():
             print(f"  {key:32} {secs:8.1f} {'':8} {inc['decisions'][key]}")
