@@ -180,18 +180,23 @@ def _odd(col: str) -> str:
 def _flatten_sql(path: Path) -> str:
     """The table ``flat``: each alert's fields as the record-by-record mapper reads them, with
     ``clean`` false where it cannot be sure; a notification without alerts is one unclean row with
-    alert index -1. Each step is a projection of its own, so no expression is computed twice."""
+    alert index -1. Each step is a projection of its own, so no expression is computed twice.
+
+    The rows keep the file's order (a single table function and projections, with insertion order
+    preserved), so ``rowid`` is an alert's place in the file and each line starts at a row with
+    index 0 or -1 (see ``_LINES_SQL``). No line number is read: numbering the notifications as they
+    are read would keep the reader to one thread."""
     src = quote_literal(str(path))
     time_re = quote_literal(_TIME)
     return f"""
 CREATE TEMP TABLE flat AS
     WITH n AS (
-        SELECT ordinality AS line, CAST(status AS VARCHAR) AS n_status, alerts
+        SELECT CAST(status AS VARCHAR) AS n_status, alerts
         FROM read_json({src}, format = 'newline_delimited', records = true,
-                       columns = {{status: 'JSON', alerts: '{_ALERT_JSON}'}}) WITH ORDINALITY
+                       columns = {{status: 'JSON', alerts: '{_ALERT_JSON}'}})
     ),
     a AS (  -- a notification without alerts keeps one empty row, index -1 (the file is read once)
-        SELECT line, n_status, unnest(CASE WHEN len(alerts) > 0 THEN alerts ELSE [NULL] END) AS a,
+        SELECT n_status, unnest(CASE WHEN len(alerts) > 0 THEN alerts ELSE [NULL] END) AS a,
                CASE WHEN len(alerts) > 0 THEN generate_subscripts(alerts, 1) - 1 ELSE -1 END AS i
         FROM n
     ),
@@ -199,23 +204,23 @@ CREATE TEMP TABLE flat AS
         SELECT *, CAST(json_extract(a.annotations, ['$.summary', '$.description']) AS VARCHAR[]) AS ann FROM a
     ),
     j AS (  -- the JSON values as written
-        SELECT line, i, CAST(a.labels AS VARCHAR) AS labels_raw, CAST(a.status AS VARCHAR) AS a_status, n_status,
+        SELECT i, CAST(a.labels AS VARCHAR) AS labels_raw, CAST(a.status AS VARCHAR) AS a_status, n_status,
                CAST(a.fingerprint AS VARCHAR) AS fingerprint, CAST(a."startsAt" AS VARCHAR) AS starts,
                CAST(a."endsAt" AS VARCHAR) AS ends, ann[1] AS summary, ann[2] AS description
         FROM x
     ),
     u AS (
-        SELECT line, i, labels_raw, {", ".join(_unescaped(c) for c in _TEXTS)},
+        SELECT i, labels_raw, {", ".join(_unescaped(c) for c in _TEXTS)},
                coalesce(ends IN ('null', '""'), true) AS no_end, {_odd("ends")} AS odd_end,
                {_odd("summary")} OR {_odd("description")} AS odd_annotation
         FROM j
     ),
     t AS (
-        SELECT line, i, labels_raw, {", ".join(_stripped(c) for c in _TEXTS)}, no_end, odd_end, odd_annotation
+        SELECT i, labels_raw, {", ".join(_stripped(c) for c in _TEXTS)}, no_end, odd_end, odd_annotation
         FROM u
     ),
     f AS (  -- the lower case of text beyond ASCII might differ between Python and DuckDB: not clean
-        SELECT line, i, labels_raw, fingerprint, starts, ends, no_end, odd_end,
+        SELECT i, labels_raw, fingerprint, starts, ends, no_end, odd_end,
                coalesce(summary, description) AS summary,
                lower(coalesce(a_status, n_status, 'firing')) AS status,
                odd_annotation OR strlen(coalesce(a_status, n_status, '')) <> length(coalesce(a_status, n_status, ''))
@@ -241,7 +246,7 @@ CREATE TEMP TABLE flat AS
                 AS ended_at
         FROM g
     )
-    SELECT line, i, labels_raw, status, fingerprint, started_at, ended_at, summary,
+    SELECT i, labels_raw, status, fingerprint, started_at, ended_at, summary,
            i >= 0 AND NOT odd AND started_at IS NOT NULL AND ends_kind <> 'odd'
                AND (ends_kind = 'none' OR (ended_at IS NOT NULL AND ended_at >= started_at)) AS clean
     FROM h
@@ -292,7 +297,7 @@ _LABEL_SETS_SQL = "CREATE TEMP TABLE label_sets AS SELECT " + ", ".join(
 )
 
 # the clean alerts, one per key, as raw.alerts rows: the merge's rule picks the version with the
-# greatest updated_at, then the later in the file
+# greatest updated_at, then the later in the file (the greater rowid)
 _WINNERS_SQL = """
 CREATE TEMP TABLE winners AS
     WITH c AS (
@@ -300,12 +305,12 @@ CREATE TEMP TABLE winners AS
                struct_pack(alertname := l.alertname, service := l.service, severity := l.severity,
                            status := f.status, ended_at := f.ended_at, summary := f.summary, labels := l.labels)
                    AS v,
-               coalesce(f.ended_at, f.started_at) AS updated_at, f.line, f.i
+               coalesce(f.ended_at, f.started_at) AS updated_at, f.rowid AS pos
         FROM flat AS f JOIN label_sets AS l ON f.labels_raw = l.labels_raw
         WHERE f.clean AND l.ok
     ),
     w AS (
-        SELECT fingerprint, started_at, arg_max(v, struct_pack(u := updated_at, l := line, i := i)) AS v,
+        SELECT fingerprint, started_at, arg_max(v, struct_pack(u := updated_at, p := pos)) AS v,
                max(updated_at) AS updated_at
         FROM c GROUP BY fingerprint, started_at
     )
@@ -314,12 +319,24 @@ CREATE TEMP TABLE winners AS
     FROM w
 """
 
-# the alerts the pass cannot classify exactly, and how many it can
-_UNCLEAN_SQL = (
-    "SELECT count(*) FILTER (WHERE f.clean AND l.ok), list(struct_pack(line := f.line, i := f.i)) "
-    "FILTER (WHERE NOT (f.clean AND coalesce(l.ok, false))) "
+# how many alerts the pass can classify exactly, and how many it cannot
+_COUNTS_SQL = (
+    "SELECT count(*) FILTER (WHERE f.clean AND l.ok), count(*) FILTER (WHERE NOT (f.clean AND coalesce(l.ok, false))) "
     "FROM flat AS f LEFT JOIN label_sets AS l ON f.labels_raw = l.labels_raw"
 )
+
+# the line and alert index of each alert the pass cannot classify: a line's first row is the one
+# with index 0 (or -1, a notification without alerts), so a row's line is how many such rows there
+# are up to it in the file's order
+_LINES_SQL = """
+WITH p AS (
+    SELECT i, labels_raw, clean,
+           sum(CAST(i <= 0 AS INTEGER)) OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS line
+    FROM flat
+)
+SELECT p.line, p.i FROM p LEFT JOIN label_sets AS l ON p.labels_raw = l.labels_raw
+WHERE NOT (p.clean AND coalesce(l.ok, false))
+"""
 
 
 def _reread(path: Path, wanted: dict[int, set[int]], tz: str | None) -> list[Record] | None:
@@ -346,10 +363,12 @@ def _columnar(path: Path, con: duckdb.DuckDBPyConnection, tz: str | None) -> Bul
     """The file's exact batch, built in ``con`` (its tables stay there for the engine to write from
     them: no intermediate file); None when the file must go record by record."""
     try:
+        con.execute("SET preserve_insertion_order = true")  # rowid is the file's order
         con.execute(_flatten_sql(path))
         raws = [r[0] for r in con.execute("SELECT DISTINCT labels_raw FROM flat").fetchall()]
         con.execute(_LABEL_SETS_SQL, _label_sets(raws))
-        clean, unclean = _one(con, _UNCLEAN_SQL)
+        clean, n_unclean = _one(con, _COUNTS_SQL)
+        unclean = con.execute(_LINES_SQL).fetchall() if n_unclean else []
         con.execute(_WINNERS_SQL)
         con.execute("DROP TABLE flat")  # its memory goes before the engine writes the winners
         (kept,) = _one(con, "SELECT count(*) FROM winners")
@@ -358,8 +377,8 @@ def _columnar(path: Path, con: duckdb.DuckDBPyConnection, tz: str | None) -> Bul
     rejects: list[Reject] = []
     if unclean:
         wanted: dict[int, set[int]] = {}
-        for pos in unclean:
-            wanted.setdefault(int(pos["line"]), set()).add(int(pos["i"]))
+        for line, i in unclean:
+            wanted.setdefault(int(line), set()).add(int(i))
         records = _reread(path, wanted, tz)
         if records is None:
             return None

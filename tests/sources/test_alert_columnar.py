@@ -227,3 +227,24 @@ def test_columnar_path_releases_its_own_scratch_folder(
     del bulks
     gc.collect()
     assert list(own.iterdir()) == []
+
+
+def test_columnar_path_keeps_the_later_of_versions_with_the_same_update(
+    home: DataHome, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-sent firings of one alert share their updated_at: the later in the file wins, by line and
+    by place within the line, as in the merge."""
+
+    def summary(fp: str, text: str) -> dict[str, Any]:
+        return _alert(fingerprint=fp, annotations={"summary": text})
+
+    lines = [
+        _note(summary("a", "a1"), summary("b", "b1")),
+        _note(),  # a notification without alerts between them
+        _note(summary("b", "b2"), summary("a", "a2"), summary("a", "a3")),
+        _note(summary("c", "c1"), summary("c", "c2")),
+    ]
+    report = _both(home, tmp_path, _write(tmp_path, lines), monkeypatch, columnar_alone=True)
+    assert (report.loaded, report.duplicates, report.quarantined) == (3, 4, 1)
+    rows, _ = _lake(home)
+    assert {r["fingerprint"]: r["summary"] for r in rows} == {"a": "a3", "b": "b2", "c": "c2"}
