@@ -216,15 +216,17 @@ def stage_bulk(
     folder.mkdir(parents=True, exist_ok=True)
     if bulk.records_at is not None:
         one_pass = folder / f"one-pass-{index:05d}"
-        staged = _stage_one_pass(
-            bulk,
-            table,
-            default_tz=default_tz,
-            folder=one_pass,
-            source_file=source_file,
-            ingested_at=ingested_at,
-            progress=progress,
-        )
+        staged = None
+        if bulk.scans_in_parallel:  # else checking into memory first, then writing, is faster
+            staged = _stage_one_pass(
+                bulk,
+                table,
+                default_tz=default_tz,
+                folder=one_pass,
+                source_file=source_file,
+                ingested_at=ingested_at,
+                progress=progress,
+            )
         if staged is not None:
             return staged
         shutil.rmtree(one_pass, ignore_errors=True)

@@ -84,6 +84,11 @@ class BulkChunk:
     # records and quarantined by the record-by-record check, in its words, locators and raw text.
     # Any unclean row, or a refused row that check accepts, and the file is read record by record.
     records_at: Callable[[list[int]], Iterator[Record]] | None = None
+    # a ``records_at`` batch whose SELECT DuckDB scans on every thread (a CSV file, a Parquet file of
+    # several row groups) is checked and written in one streaming query; one it scans on a single
+    # thread (a Parquet file of one row group) is faster checked into memory first, then written
+    # by every thread
+    scans_in_parallel: bool = True
     con: duckdb.DuckDBPyConnection | None = None
 
     @classmethod

@@ -570,7 +570,8 @@ def _parquet_bulk(adapter: CanonicalAdapter, path: Path, default_tz: str | None)
     read has a type the SQL judges as the record-by-record check judges its Python value (see
     :func:`_judged_by_sql`); the rows it refuses are worded by that check (``records_at``)."""
     try:
-        schema = pq.read_schema(path)
+        meta = pq.read_metadata(path)
+        schema = meta.schema.to_arrow_schema()
     except Exception as exc:
         raise FileError(f"not a readable Parquet file: {exc}") from exc
     names = schema.names
@@ -599,7 +600,8 @@ def _parquet_bulk(adapter: CanonicalAdapter, path: Path, default_tz: str | None)
     def records_at(ords: list[int]) -> Iterator[Record]:
         return adapter._rows(_parquet_records(path, ords))
 
-    return BulkInput(table, iter([BulkChunk(select, records_at=records_at)]))
+    chunk = BulkChunk(select, records_at=records_at, scans_in_parallel=meta.num_row_groups > 1)
+    return BulkInput(table, iter([chunk]))
 
 
 def _judged_by_sql(kind: pa.DataType, contract: pa.DataType, default_tz: str | None) -> bool:

@@ -287,18 +287,22 @@ PARQUET_ODD: dict[str, pa.Table] = {
 }
 
 
-def _parquet_ways(tmp_path: Path, table: pa.Table, monkeypatch: pytest.MonkeyPatch, *, columnar: bool) -> list[Any]:
+def _parquet_ways(
+    tmp_path: Path, table: pa.Table, monkeypatch: pytest.MonkeyPatch, *, columnar: bool, row_group: int | None = None
+) -> list[Any]:
     path = tmp_path / "deploys.parquet"
-    pq.write_table(table, path)
+    pq.write_table(table, path, row_group_size=row_group)
     return _outcomes(tmp_path, path, monkeypatch, {"bulk": [ONLY_BULK] if columnar else [], "row-by-row": [NO_BULK]})
 
 
+@pytest.mark.parametrize("row_group", [None, 2], ids=["one row group", "row groups of two rows"])
 @pytest.mark.parametrize("case", sorted(PARQUET_PLAIN))
 def test_columnar_parquet_agrees_with_the_row_by_row_reader(
-    tmp_path: Path, case: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, case: str, row_group: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Good rows, bad rows (their locators, reasons and raw records) and the accounting."""
-    columnar, rows = _parquet_ways(tmp_path, PARQUET_PLAIN[case], monkeypatch, columnar=True)
+    """Good rows, bad rows (their locators, reasons and raw records) and the accounting, whether
+    the file is checked in one streaming pass (several row groups) or into memory first (one)."""
+    columnar, rows = _parquet_ways(tmp_path, PARQUET_PLAIN[case], monkeypatch, columnar=True, row_group=row_group)
     assert columnar == rows
     assert columnar[0][0] is None
 
@@ -383,7 +387,14 @@ def test_integers_are_digits_in_both_paths(tmp_path: Path, suffix: str, monkeypa
 
 @pytest.mark.parametrize(
     ("case", "route"),
-    [("whitespace beyond spaces", "one pass"), ("quoted, CRLF, BOM, blank rows", "one pass"), ("bad rows", "ranked")],
+    [
+        ("whitespace beyond spaces", "one pass"),
+        ("quoted, CRLF, BOM, blank rows", "one pass"),
+        ("bad rows", "ranked"),
+        ("parquet in row groups of two rows", "one pass"),
+        ("parquet in one row group", "in memory"),
+        ("parquet with a repeated key", "ranked"),
+    ],
 )
 def test_checked_and_written_in_one_pass_unless_a_key_repeats(
     tmp_path: Path, case: str, route: str, monkeypatch: pytest.MonkeyPatch
@@ -406,11 +417,18 @@ def test_checked_and_written_in_one_pass_unless_a_key_repeats(
             return result
 
         monkeypatch.setattr(contract_sql, name, spy)
-    path = tmp_path / "deploys.csv"
-    path.write_bytes(PLAIN[case].encode("utf-8"))
+    if case.startswith("parquet"):
+        path = tmp_path / "deploys.parquet"
+        table = PARQUET_PLAIN["typed columns" if "repeated" not in case else "text columns"]
+        pq.write_table(table, path, row_group_size=None if "one row group" in case else 2)
+    else:
+        path = tmp_path / "deploys.csv"
+        path.write_bytes(PLAIN[case].encode("utf-8"))
     columnar = _outcome(tmp_path, path, "bulk")
     if route == "one pass":
         assert taken == ["_stage_one_pass"]
+    elif route == "in memory":
+        assert taken == ["_stage_partitioned"]
     else:
         assert taken == ["_stage_one_pass: none", "_stage_partitioned"]
     with monkeypatch.context() as m:
