@@ -161,12 +161,20 @@ def sql_dependencies(sql: str, own: str | None = None) -> set[str]:
 
 
 @functools.lru_cache(maxsize=256)
-def _tables_read(sql: str) -> frozenset[str]:
+def _statements(sql: str) -> tuple[Any, ...]:
+    """sqlglot's parse of a model's SQL, once per text: its dependencies are read when the models
+    are discovered and its variables when it runs (a parse is ~10 ms; the trees are only read)."""
     import sqlglot
+
+    return tuple(sqlglot.parse(sql, read="duckdb"))
+
+
+@functools.lru_cache(maxsize=256)
+def _tables_read(sql: str) -> frozenset[str]:
     from sqlglot import exp
 
     deps: set[str] = set()
-    for statement in sqlglot.parse(sql, read="duckdb"):
+    for statement in _statements(sql):
         if statement is None:
             continue
         for table in statement.find_all(exp.Table):
@@ -183,11 +191,10 @@ def variables_read(sql: str) -> frozenset[str]:
     >>> sorted(variables_read("-- getvariable('a')\nSELECT getvariable('b') + getvariable('c')"))
     ['b', 'c']
     """
-    import sqlglot
     from sqlglot import exp
 
     names: set[str] = set()
-    for statement in sqlglot.parse(sql, read="duckdb"):
+    for statement in _statements(sql):
         if statement is None:
             continue
         for fn in statement.find_all(exp.Anonymous):
