@@ -365,8 +365,18 @@ def typed_scan(table: RawTable, files: list[Path]) -> str:
 
 # The Parquet schema of each file read so far, by the file's identity: files are only ever
 # replaced whole by rename, so a path with the same inode, size and mtime has the same footer.
+# Each entry points to one of the few distinct schemas, so an entry costs only its key.
 _SCHEMAS: dict[tuple[str, int, int, int], pq.ParquetSchema] = {}
-_SCHEMAS_MAX = 200_000
+_DISTINCT: list[pq.ParquetSchema] = []
+_SCHEMAS_MAX = 100_000
+
+
+def _canonical(schema: pq.ParquetSchema) -> pq.ParquetSchema:
+    for known in _DISTINCT:
+        if known.equals(schema):
+            return known
+    _DISTINCT.append(schema)
+    return schema
 
 
 def same_schema(files: list[Path]) -> bool:
@@ -380,7 +390,7 @@ def same_schema(files: list[Path]) -> bool:
             key = (str(f), st.st_ino, st.st_size, st.st_mtime_ns)
             schema = _SCHEMAS.get(key)
             if schema is None:
-                schema = pq.read_metadata(f).schema
+                schema = _canonical(pq.read_metadata(f).schema)
                 if len(_SCHEMAS) >= _SCHEMAS_MAX:
                     _SCHEMAS.clear()
                 _SCHEMAS[key] = schema
@@ -388,7 +398,7 @@ def same_schema(files: list[Path]) -> bool:
             return False
         if first is None:
             first = schema
-        elif not schema.equals(first):
+        elif schema is not first:
             return False
     return True
 
