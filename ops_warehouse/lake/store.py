@@ -350,57 +350,15 @@ def _day_expr(table: RawTable) -> str:
 
 def typed_scan(table: RawTable, files: list[Path]) -> str:
     """The table's columns, in order and type, over the files; columns a file lacks (written before
-    the column existed) read as NULL. Files that all have one schema are read without DuckDB's
-    ``union_by_name``, which reads every file's footer each time a query over them is bound (a
-    model binds its raw views twice; ~0.15 s for a year of day files); the rows are the same."""
+    the column existed) read as NULL."""
     if not files:
         return empty_select(table)
     cols = ", ".join(quote_ident(c) for c in table.column_names)
     listing = ", ".join(quote_literal(str(f)) for f in files)
-    by_name = "" if same_schema(files) else ", union_by_name = true"
     return (
-        f"SELECT {cols} FROM ({empty_select(table)} UNION ALL BY NAME SELECT * FROM read_parquet([{listing}]{by_name}))"
+        f"SELECT {cols} FROM ({empty_select(table)} "
+        f"UNION ALL BY NAME SELECT * FROM read_parquet([{listing}], union_by_name = true))"
     )
-
-
-# The Parquet schema of each file read so far, by the file's identity: files are only ever
-# replaced whole by rename, so a path with the same inode, size and mtime has the same footer.
-# Each entry points to one of the few distinct schemas, so an entry costs only its key.
-_SCHEMAS: dict[tuple[str, int, int, int], pq.ParquetSchema] = {}
-_DISTINCT: list[pq.ParquetSchema] = []
-_SCHEMAS_MAX = 100_000
-
-
-def _canonical(schema: pq.ParquetSchema) -> pq.ParquetSchema:
-    for known in _DISTINCT:
-        if known.equals(schema):
-            return known
-    _DISTINCT.append(schema)
-    return schema
-
-
-def same_schema(files: list[Path]) -> bool:
-    """Whether every file has the same Parquet schema (columns, order, physical and logical
-    types), from their footers, each read once per process and kept by the file's identity.
-    A file that cannot be read says False (the scan then reports it as before)."""
-    first: pq.ParquetSchema | None = None
-    for f in files:
-        try:
-            st = os.stat(f)
-            key = (str(f), st.st_ino, st.st_size, st.st_mtime_ns)
-            schema = _SCHEMAS.get(key)
-            if schema is None:
-                schema = _canonical(pq.read_metadata(f).schema)
-                if len(_SCHEMAS) >= _SCHEMAS_MAX:
-                    _SCHEMAS.clear()
-                _SCHEMAS[key] = schema
-        except (OSError, pa.ArrowException):
-            return False
-        if first is None:
-            first = schema
-        elif schema is not first:
-            return False
-    return True
 
 
 def empty_select(table: RawTable) -> str:
