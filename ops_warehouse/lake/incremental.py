@@ -178,20 +178,21 @@ def lake_files(home: DataHome) -> dict[str, dict[str, str]]:
     for name, table in RAW_TABLES.items():
         # every model of a build lists these (thousands of day files): plain os calls on strings,
         # not pathlib's glob, sort and relative_to
+        # (and paths joined as text: os.path.join cost as much as the stat)
         folder = os.path.relpath(lake.table_dir(table), root)
         if table.partition_by is None:
-            candidates = [os.path.join(folder, PART)]
+            candidates = [f"{folder}{os.sep}{PART}"]
         else:
             try:
-                with os.scandir(os.path.join(root, folder)) as it:
+                with os.scandir(f"{root}{os.sep}{folder}") as it:
                     days = sorted(e.name for e in it if e.name.startswith("day=") and e.is_dir())
             except FileNotFoundError:
                 days = []
-            candidates = [os.path.join(folder, day, PART) for day in days]
+            candidates = [f"{folder}{os.sep}{day}{os.sep}{PART}" for day in days]
         files = {}
         for rel in candidates:
             try:
-                st = os.stat(os.path.join(root, rel))
+                st = os.stat(f"{root}{os.sep}{rel}")
             except FileNotFoundError:
                 continue
             files[rel] = f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
