@@ -234,7 +234,7 @@ def bench_ingest(table: Table, work: Path, args: argparse.Namespace) -> None:
         ("jira-issues JSON", exports / "jira" / "postmortem-actions.json", "jira-issues", "issues"),
     ]
     for label, path, kind, reader in cases:
-        ours = ingest_step(path, work / f"home-{kind}", kind)
+        ours = ingest_step(path, work / f"home-{reader}", kind)  # a fresh lake each
         floor = reader_step(path, reader)
         size = path.stat().st_size / 1e6
         step = f"ingest {label} ({size:,.0f} MB, {ours['rows']:,} rows)"
