@@ -39,6 +39,7 @@ from ops_warehouse.sources.base import (
     ReadContext,
     Reject,
     Sniff,
+    adapters_for,
     all_adapters,
     raw_json,
 )
@@ -406,7 +407,7 @@ def ingest_file(
     report = FileReport(file=name, kind=kind)
     sha256: Future[str | None] | None = None
     progress = Progress(f"ingest {path.name}")
-    adapters = all_adapters()
+    adapters = adapters_for(kind)  # a named kind imports its own adapter alone
     ingested_at = datetime.now(UTC)
     staging = home.tmp / f"ingest-{uuid.uuid4().hex}"
     try:

@@ -218,6 +218,21 @@ def all_adapters() -> dict[str, Adapter]:
     return dict(sorted(found.items()))
 
 
+def adapters_for(kind: str | None) -> dict[str, Adapter]:
+    """The adapter of ``kind`` alone when its module is named after it (``pagerduty-incidents`` in
+    ``pagerduty_incidents``), without importing the others; every adapter otherwise (a file to
+    detect, or a kind to refuse with the list of known ones)."""
+    if kind is not None and kind.replace("-", "").isalnum():
+        try:
+            module = importlib.import_module(f"{__package__}.{kind.replace('-', '_')}")
+        except ImportError:
+            module = None
+        adapter = getattr(module, "ADAPTER", None)
+        if adapter is not None and adapter.kind == kind:
+            return {kind: adapter}
+    return all_adapters()
+
+
 # ---------------------------------------------------------------- helpers shared by adapters
 
 
