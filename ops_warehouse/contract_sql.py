@@ -316,6 +316,27 @@ def _partition_day(table: RawTable) -> str:
     return f"strftime(CAST(timezone('UTC', {quote_ident(table.partition_by)}) AS DATE), '%Y-%m-%d')"
 
 
+def _days_written(folder: Path) -> dict[str, list[Path]]:
+    """The files a ``PARTITION_BY (_part)`` COPY wrote under ``folder``, by partition value."""
+    return {d.name.split("=", 1)[1]: sorted(d.glob("*.parquet")) for d in sorted(folder.glob("_part=*")) if d.is_dir()}
+
+
+def _rows_and_unique_keys(
+    con: duckdb.DuckDBPyConnection, table: RawTable, by_day: dict[str, list[Path]]
+) -> tuple[int, bool]:
+    """How many rows the written files hold, and whether no key repeats among them (a hash
+    collision reads as a repeat: the general merge is right either way)."""
+    files = [f for fs in by_day.values() for f in fs]
+    if not files:
+        return 0, True
+    key = ", ".join(quote_ident(k) for k in table.key)
+    listing = ", ".join(quote_literal(str(f)) for f in files)
+    rows, distinct = con.execute(
+        f"SELECT count(*), count(DISTINCT hash({key})) FROM read_parquet([{listing}])"
+    ).fetchone()
+    return rows, rows == distinct
+
+
 def _stage_exact(
     bulk: BulkChunk,
     table: RawTable,
@@ -347,18 +368,9 @@ def _stage_exact(
         )
         if (folder / "_part=unclean").exists():
             raise NotExact("a record the columnar reader cannot classify exactly")
-        by_day = {
-            d.name.split("=", 1)[1]: sorted(d.glob("*.parquet")) for d in sorted(folder.glob("_part=*")) if d.is_dir()
-        }
-        files = [f for fs in by_day.values() for f in fs]
-        if not files:
-            return BulkResult(read=0, good=None, bad=None, by_day={})
-        key = ", ".join(quote_ident(k) for k in table.key)
-        listing = ", ".join(quote_literal(str(f)) for f in files)
-        rows, distinct = con.execute(
-            f"SELECT count(*), count(DISTINCT hash({key})) FROM read_parquet([{listing}])"
-        ).fetchone()
-        if rows != distinct:  # a repeated key (or a hash collision): the general merge ranks versions
+        by_day = _days_written(folder)
+        rows, unique = _rows_and_unique_keys(con, table, by_day)
+        if not unique:  # the general merge ranks the versions
             raise NotExact("a key repeats within the file")
         return BulkResult(read=rows, good=None, bad=None, by_day=by_day)
     except duckdb.Error as exc:
@@ -407,18 +419,9 @@ def _stage_one_pass(
             refused = [
                 r[0] for r in con.execute("SELECT _ord FROM checked WHERE _reason IS NOT NULL ORDER BY _ord").fetchall()
             ]
-        by_day = {
-            d.name.split("=", 1)[1]: sorted(d.glob("*.parquet")) for d in sorted(folder.glob("_part=*")) if d.is_dir()
-        }
-        files = [f for fs in by_day.values() for f in fs]
-        if not files:
-            return BulkResult(read=len(refused), good=None, bad=None, by_day={}, refused=refused)
-        key = ", ".join(quote_ident(k) for k in table.key)
-        listing = ", ".join(quote_literal(str(f)) for f in files)
-        rows, distinct = con.execute(
-            f"SELECT count(*), count(DISTINCT hash({key})) FROM read_parquet([{listing}])"
-        ).fetchone()
-        if rows != distinct:  # a repeated key (or a hash collision): the general merge ranks versions by _ord
+        by_day = _days_written(folder)
+        rows, unique = _rows_and_unique_keys(con, table, by_day)
+        if not unique:  # the general merge ranks the versions by _ord
             return None
         return BulkResult(read=rows + len(refused), good=None, bad=None, by_day=by_day, refused=refused)
     except duckdb.Error as exc:
@@ -475,9 +478,7 @@ def _stage_partitioned(
             f"COPY (SELECT {columns}, {day} AS _part FROM checked WHERE _ok) TO {quote_literal(str(folder))} "
             "(FORMAT parquet, PARTITION_BY (_part), COMPRESSION zstd, WRITE_PARTITION_COLUMNS false)"
         )
-        by_day = {
-            d.name.split("=", 1)[1]: sorted(d.glob("*.parquet")) for d in sorted(folder.glob("_part=*")) if d.is_dir()
-        }
+        by_day = _days_written(folder)
         return BulkResult(read=read, good=None, bad=None, by_day=by_day, refused=refused)
     except duckdb.Error as exc:
         raise NotExact(str(exc).splitlines()[0]) from exc
