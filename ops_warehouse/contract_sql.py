@@ -351,33 +351,19 @@ def _stage_exact(
     columns, ready to be moved into the lake. Raises NotExact when a row is unclean, breaks the
     contract or repeats a key (nothing of the batch is kept then). A batch over the adapter's own
     connection (``BulkChunk.con``) runs in it, and the connection stays open."""
-    con = bulk.con if bulk.con is not None else connect(memory_limit=EXACT_MEMORY, temp_dir=folder.parent / "duckdb")
-    con.execute("SET preserve_insertion_order = false")  # keys are unique: order within a day is free
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW src AS {bulk.rows}")
-        source_types = {r[0]: r[1] for r in con.execute("DESCRIBE src").fetchall()}
-        columns = _lake_columns(table, source_file, ingested_at)
-        day = _partition_day(table)
-        run_query(
-            con,
-            f"COPY (SELECT {columns}, CASE WHEN _ok THEN {day} ELSE 'unclean' END AS _part FROM ("
-            f"SELECT *, NOT coalesce(_unclean, true) AND _reason IS NULL AS _ok "
-            f"FROM ({checked_select(table, source_types, default_tz, '_unclean')}))) TO {quote_literal(str(folder))} "
-            "(FORMAT parquet, PARTITION_BY (_part), COMPRESSION zstd, WRITE_PARTITION_COLUMNS false)",
-            progress,
-        )
-        if (folder / "_part=unclean").exists():
-            raise NotExact("a record the columnar reader cannot classify exactly")
-        by_day = _days_written(folder)
-        rows, unique = _rows_and_unique_keys(con, table, by_day)
-        if not unique:  # the general merge ranks the versions
-            raise NotExact("a key repeats within the file")
-        return BulkResult(read=rows, good=None, bad=None, by_day=by_day)
-    except duckdb.Error as exc:
-        raise NotExact(str(exc).splitlines()[0]) from exc
-    finally:
-        if bulk.con is None:
-            con.close()
+    staged = _stream_into_days(
+        bulk,
+        table,
+        default_tz=default_tz,
+        folder=folder,
+        source_file=source_file,
+        ingested_at=ingested_at,
+        progress=progress,
+        refused_apart=False,
+    )
+    if staged is None:  # the general merge ranks the versions
+        raise NotExact("a key repeats within the file")
+    return staged
 
 
 def _stage_one_pass(
@@ -395,18 +381,47 @@ def _stage_one_pass(
     only then (a file with refused rows) is the check run again for their ``_ord``. None when a key
     repeats among the good rows: :func:`_stage_partitioned` keeps every version for the general
     merge then. Raises NotExact when a row is unclean."""
-    con = connect(memory_limit=EXACT_MEMORY, temp_dir=folder.parent / "duckdb")
+    return _stream_into_days(
+        bulk,
+        table,
+        default_tz=default_tz,
+        folder=folder,
+        source_file=source_file,
+        ingested_at=ingested_at,
+        progress=progress,
+        refused_apart=True,
+    )
+
+
+def _stream_into_days(
+    bulk: BulkChunk,
+    table: RawTable,
+    *,
+    default_tz: str | None,
+    folder: Path,
+    source_file: str,
+    ingested_at: datetime,
+    progress: Progress | None,
+    refused_apart: bool,
+) -> BulkResult | None:
+    """One streaming query checks the batch and writes its good rows into day partitions. A row the
+    contract refuses counts as unclean (NotExact), or, ``refused_apart``, goes to a partition that
+    is dropped, the check then run again for the refused rows' ``_ord``. None when a key repeats
+    among the good rows. Runs in the adapter's connection when the batch has one (left open)."""
+    con = bulk.con if bulk.con is not None else connect(memory_limit=EXACT_MEMORY, temp_dir=folder.parent / "duckdb")
     con.execute("SET preserve_insertion_order = false")  # keys are checked unique below: order is free
     try:
-        con.execute(f"CREATE TEMP VIEW src AS {bulk.rows}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW src AS {bulk.rows}")
         source_types = {r[0]: r[1] for r in con.execute("DESCRIBE src").fetchall()}
-        con.execute(f"CREATE TEMP VIEW checked AS {checked_select(table, source_types, default_tz, '_unclean, _ord')}")
+        extra = "_unclean, _ord" if refused_apart else "_unclean"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW checked AS {checked_select(table, source_types, default_tz, extra)}")
         columns = _lake_columns(table, source_file, ingested_at)
         day = _partition_day(table)
+        refused_part = "'refused'" if refused_apart else "'unclean'"
         run_query(
             con,
             f"COPY (SELECT {columns}, CASE WHEN coalesce(_unclean, true) THEN 'unclean' "
-            f"WHEN _reason IS NOT NULL THEN 'refused' ELSE {day} END AS _part FROM checked) "
+            f"WHEN _reason IS NOT NULL THEN {refused_part} ELSE {day} END AS _part FROM checked) "
             f"TO {quote_literal(str(folder))} "
             "(FORMAT parquet, PARTITION_BY (_part), COMPRESSION zstd, WRITE_PARTITION_COLUMNS false)",
             progress,
@@ -421,13 +436,16 @@ def _stage_one_pass(
             ]
         by_day = _days_written(folder)
         rows, unique = _rows_and_unique_keys(con, table, by_day)
-        if not unique:  # the general merge ranks the versions by _ord
+        if not unique:  # a repeated key (or a hash collision)
             return None
-        return BulkResult(read=rows + len(refused), good=None, bad=None, by_day=by_day, refused=refused)
+        return BulkResult(
+            read=rows + len(refused), good=None, bad=None, by_day=by_day, refused=refused if refused_apart else None
+        )
     except duckdb.Error as exc:
         raise NotExact(str(exc).splitlines()[0]) from exc
     finally:
-        con.close()
+        if bulk.con is None:
+            con.close()
 
 
 def _stage_partitioned(
