@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from ops_warehouse.catalog import CatalogError, catalog_file_note
 from ops_warehouse.contract_sql import BulkError, NotExact, stage_bulk
 from ops_warehouse.home import DataHome
+from ops_warehouse.lake.duck_types import arrow_row
 from ops_warehouse.lake.store import Lake
 from ops_warehouse.progress import Progress
 from ops_warehouse.sources.base import (
@@ -634,7 +635,7 @@ def _log(
         "error": report.error,
         "ingested_at": ingested_at,
     }
-    lake.append(INGEST_LOG, pa.Table.from_pylist([row], schema=INGEST_LOG.schema))
+    lake.append(INGEST_LOG, arrow_row(INGEST_LOG.schema, row))
 
 
 def _log_error(

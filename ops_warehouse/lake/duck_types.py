@@ -45,3 +45,25 @@ def spark_type(t: pa.DataType) -> str:
     ('TIMESTAMP', 'TIMESTAMP_NTZ', 'STRING')
     """
     return _sql_type(t, "spark")
+
+
+def arrow_row(schema: pa.Schema, row: dict[str, object]) -> pa.Table:
+    """One row of Python values as an Arrow table of ``schema``, converted by DuckDB. pyarrow's own
+    conversion of Python values imports pandas the first time (about 0.3 s), which an ingest that
+    otherwise never builds Arrow from Python would pay only to write its log row.
+
+    >>> from datetime import UTC, datetime
+    >>> schema = pa.schema([("file", pa.string()), ("rows", pa.int64()), ("at", pa.timestamp("us", tz="UTC"))])
+    >>> row = {"file": "a.csv", "rows": None, "at": datetime(2026, 1, 1, 5, tzinfo=UTC)}
+    >>> table = arrow_row(schema, row)
+    >>> table.schema == schema, table.to_pylist() == [row]
+    (True, True)
+    """
+    from ops_warehouse.duck import connect, quote_ident
+
+    select = ", ".join(f"CAST(${i} AS {duckdb_type(f.type)}) AS {quote_ident(f.name)}" for i, f in enumerate(schema, 1))
+    con = connect()
+    try:
+        return con.sql(f"SELECT {select}", params=[row.get(f.name) for f in schema]).to_arrow_table().cast(schema)
+    finally:
+        con.close()

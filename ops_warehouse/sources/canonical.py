@@ -499,7 +499,11 @@ def _plain_line_count(path: Path) -> int | None:
                 or window.startswith((b"\n", b"\r\n"))
             ):
                 return None
-            if any(p in window for p in (b' "', b'" ', b'"\t', b'\t"')) and _SPACED_QUOTE.search(window):
+            if (
+                any(space in window for space in (b" ", b"\t", b"\f", b"\v"))  # one byte: a quick scan
+                and any(p in window for p in (b' "', b'" ', b'"\t', b'\t"'))
+                and _SPACED_QUOTE.search(window)
+            ):
                 return None
             lines += block.count(b"\n")
             tail = block[-256:]
