@@ -1,5 +1,5 @@
 """Benchmark: ingest a large Prometheus range export, a large OTLP NDJSON file and a large
-Prometheus text exposition.
+Prometheus text exposition, in the 0.0.4 format and as OpenMetrics.
 
 Generates each file (``--mb`` megabytes each, default 200) in a temporary folder, ingests each into
 a fresh data home in a child process, and prints rows/s and the child's peak RSS next to DuckDB's
@@ -84,8 +84,10 @@ def write_otlp_ndjson(path: Path, megabytes: int) -> None:
             batch += 1
 
 
-def write_prometheus_text(path: Path, megabytes: int) -> None:
-    """A text exposition (0.0.4, millisecond timestamps): a counter and a histogram per instance."""
+def write_prometheus_text(path: Path, megabytes: int, *, openmetrics: bool = False) -> None:
+    """A text exposition (0.0.4, millisecond timestamps; or OpenMetrics, seconds with three
+    decimals as Prometheus writes them, ending with ``# EOF``): a counter and a histogram per
+    instance."""
     target = megabytes * 1_000_000
     bounds = ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "+Inf")
     with open(path, "w") as fh:
@@ -94,7 +96,7 @@ def write_prometheus_text(path: Path, megabytes: int) -> None:
         fh.write("# TYPE http_request_duration_seconds histogram\n")
         step = 0
         while fh.tell() < target:
-            ms = (START + STEP * step) * 1000
+            ms = f"{START + STEP * step}.000" if openmetrics else (START + STEP * step) * 1000
             lines = []
             for i in range(100):
                 inst = f'instance="host-{i}:9090",job="api"'
@@ -107,6 +109,12 @@ def write_prometheus_text(path: Path, megabytes: int) -> None:
                 lines.append(f"http_request_duration_seconds_count{{{inst}}} {step * 11} {ms}")
             fh.write("\n".join(lines) + "\n")
             step += 1
+        if openmetrics:
+            fh.write("# EOF\n")
+
+
+def write_openmetrics(path: Path, megabytes: int) -> None:
+    write_prometheus_text(path, megabytes, openmetrics=True)
 
 
 def _child_ingest(path: str, home: str) -> None:
@@ -121,7 +129,7 @@ def _child_duckdb(path: str, fmt: str) -> None:
     import duckdb
 
     con = duckdb.connect(":memory:")
-    if fmt == "prometheus-text":
+    if fmt in ("prometheus-text", "openmetrics"):
         sql = (
             f"SELECT count(*) FROM read_csv('{path}', columns={{'line': 'VARCHAR'}}, header=false, "
             "delim='\\x01', quote='', escape='', comment='#')"
@@ -170,6 +178,7 @@ FORMATS: dict[str, tuple[str, str, Callable[[Path, int], None]]] = {
     "prometheus": ("range.json", "duckdb read_json", write_prometheus_range),
     "otlp": ("metrics.ndjson", "duckdb read_json", write_otlp_ndjson),
     "prometheus-text": ("metrics.prom", "duckdb read_csv", write_prometheus_text),
+    "openmetrics": ("metrics.om.txt", "duckdb read_csv", write_openmetrics),
 }
 
 

@@ -25,13 +25,14 @@ Mapping to ``raw.metric_samples`` (one row per sample line):
   it was taken): a sample without one takes the scrape time, which is ``ReadContext.options
   ["scrape_time"]`` (an aware datetime) when given, otherwise the file's modification time.
 
-A 0.0.4 file whose sample lines are all written the plain way (``name{label="value",...} value
-[timestamp]``, single spaces, label names that need no checking) is first read in blocks by
-Arrow's vectorized string functions (one regular expression over all lines) into Parquet, one exact
-batch (``BulkChunk.exact``): names, labels, values and timestamps come out of the same conversions
-the library's parser makes (label sets, timestamps and unusual values worked out once per distinct
-text in Python), and ``# TYPE`` lines are followed in file order as above. The first line it cannot read
-that way (a line the parser would reject or might read differently, OpenMetrics, content after
+A file whose sample lines are all written the plain way (``name{label="value",...} value
+[timestamp]``, single spaces, label names that need no checking), in either format, is first read
+in blocks by Arrow's vectorized string functions (one regular expression over all lines) into
+Parquet, one exact batch (``BulkChunk.exact``): names, labels, values and timestamps come out of the
+same conversions the library's parser makes (label sets, timestamps and unusual values worked out
+once per distinct text in Python; for OpenMetrics, by the library's own parser once per distinct
+text), and ``# TYPE`` lines are followed in file order as above. The first line it cannot read that
+way (a line the parser would reject or might read differently, an exemplar, content after
 ``# EOF``...) ends that pass, and the file is read line by line instead, so rejects keep their
 reasons and line numbers.
 """
@@ -175,9 +176,8 @@ class PrometheusTextAdapter(Adapter):
             return None
         try:
             require_content(ctx.path)
-            if last_line(ctx.path) == EOF_LINE:
-                return None
-            state = _State(TEXT, _scrape_time(ctx))
+            dialect = OPENMETRICS if last_line(ctx.path) == EOF_LINE else TEXT
+            state = _State(dialect, _scrape_time(ctx))
         except (FileError, TimestampError, OSError):
             return None
         ctx.scratch.mkdir(parents=True, exist_ok=True)
@@ -353,6 +353,7 @@ class _PlainReader:
 
     def __init__(self, state: _State) -> None:
         self.state = state
+        self.openmetrics = state.dialect is OPENMETRICS
         self.scrape = _micros(state.scrape_time)
         self.labels: dict[str, str] = {}
         self.micros: dict[str, int] = {}
@@ -384,16 +385,16 @@ class _PlainReader:
         if parsed.null_count:
             raise _NotPlain("a line not written the plain way")
         names = parsed.field("name")
-        kinds = _mapped(names, lambda name: _kind(self.state, name))
+        kinds = _mapped(names, self._kind)
         labels = _mapped(parsed.field("labels"), self._labels)
         micros = _mapped(parsed.field("ts"), self._micros, pa.int64())
         arrays = [
             names.cast(pa.string()),
             labels,
             micros.cast(pa.timestamp("us", tz="UTC")),
-            _values(parsed.field("value")),
+            _values(parsed.field("value"), self._value),
             kinds,
-            pa.array([SOURCE_TEXT], pa.string()).take(pa.array([0] * len(lines), pa.int32())),
+            pa.array([self.state.dialect.source], pa.string()).take(pa.array([0] * len(lines), pa.int32())),
         ]
         return pa.Table.from_arrays(arrays, schema=_SCHEMA)
 
@@ -402,8 +403,33 @@ class _PlainReader:
         if found is None:
             if len(self.labels) > _CACHE_LIMIT:
                 self.labels.clear()
-            found = self.labels[block] = _labels(block)
+            found = self.labels[block] = self._parsed_labels(block)
         return found
+
+    # what the two formats' parsers read differently is worked out per distinct text: for 0.0.4 by
+    # the same conversions its parser makes, for OpenMetrics by its parser itself (a line of one
+    # sample with the text in its place: names, label blocks, values and timestamps are read
+    # independently of each other); the caller turns an exception into _NotPlain
+
+    def _kind(self, name: str) -> str:
+        if self.openmetrics and _parse_openmetrics_sample(f"{name} 0").name != name:
+            raise ValueError(f"the OpenMetrics parser reads the name {name!r} differently")
+        return _kind(self.state, name)
+
+    def _parsed_labels(self, block: str) -> str:
+        if self.openmetrics:
+            return normalize_labels(_parse_openmetrics_sample(f"x{{{block}}} 0").labels)
+        return _labels(block)
+
+    def _value(self, token: str) -> float:
+        if self.openmetrics:
+            return parse_value(_parse_openmetrics_sample(f"x {token}").value)
+        return parse_value(_number(token))
+
+    def _stamp(self, token: str) -> datetime:
+        if self.openmetrics:
+            return _timestamp(_parse_openmetrics_sample(f"x 0 {token}").timestamp, self.state.scrape_time)
+        return from_epoch(_number(token) / 1000)
 
     def _micros(self, stamp: str) -> int:
         if not stamp:
@@ -412,7 +438,7 @@ class _PlainReader:
         if found is None:
             if len(self.micros) > _CACHE_LIMIT:
                 self.micros.clear()
-            found = self.micros[stamp] = _micros(from_epoch(_number(stamp) / 1000))
+            found = self.micros[stamp] = _micros(self._stamp(stamp))
         return found
 
 
@@ -426,17 +452,18 @@ def _mapped(texts: pa.Array, fn: Callable[[str], Any], type_: pa.DataType | None
     return pa.array(values, type_ or pa.string()).take(encoded.indices)
 
 
-def _values(tokens: pa.Array) -> pa.Array:
+def _values(tokens: pa.Array, other: Callable[[str], float]) -> pa.Array:
     """:func:`parse_value` of the parser's reading of each value token: Arrow's cast where it gives
-    the same double, Python once per distinct token elsewhere (NaN, Inf, -0, very long numbers)."""
+    the same double (a decimal number both parsers read with int() or float()), ``other`` once per
+    distinct token elsewhere (NaN, Inf, -0, very long numbers)."""
     decimal = pc.match_substring_regex(tokens, _DECIMAL)
     short = pc.less_equal(pc.utf8_length(tokens), _LONGEST_DECIMAL)
     plain = pc.and_(pc.and_(decimal, short), pc.invert(pc.match_substring_regex(tokens, _NEGATIVE_ZERO)))
     cast = pc.cast(pc.if_else(plain, tokens, "0"), pa.float64())
     if pc.all(plain).as_py():
         return cast
-    other = _mapped(pc.if_else(plain, "0", tokens), lambda t: parse_value(_number(t)), pa.float64())
-    return pc.if_else(plain, cast, other)
+    others = _mapped(pc.if_else(plain, "0", tokens), other, pa.float64())
+    return pc.if_else(plain, cast, others)
 
 
 def _labels(block: str) -> str:

@@ -76,7 +76,24 @@ CASES: dict[str, str] = {
     "byte order mark": "\ufeffa 1 1000\nb 2 1000\n",
     "only comments": "# TYPE a counter\n# HELP a help\n",
 }
+# OpenMetrics: timestamps in seconds, every file ends with # EOF
+S = 1_700_000_000
+OM_CLEAN = CLEAN.replace(str(MS + 15_000), f"{S + 15}.5").replace(str(MS), f"{S}.25") + "# EOF\n"
+CASES |= {
+    "OpenMetrics clean": OM_CLEAN,
+    "OpenMetrics timestamp spellings": "a 1 1700000000\nb 1 1700000000.5\nc 1 1700000000.123456789\n"
+    "d 1 -1.5\ne 1 1.5e9\nf 1 .5\ng 1 +5\nh 1 01\ni 1 1.\nj 1 1700000000.1234567891234\nk 1 1E9\n# EOF\n",
+    "OpenMetrics value spellings": CASES["value spellings"] + "# EOF\n",
+    "OpenMetrics timestamp NaN": "a 1 1700000000\nb 1 nan\n# EOF\n",
+    "OpenMetrics trailing comma": 'a{x="1"} 1\nb{x="1",} 1\n# EOF\n',
+    "OpenMetrics exemplar": 'x_bucket{le="0.1",a="b # c"} 3 # {trace="7"} 0.05 1.5e9\n# EOF\n',
+    "OpenMetrics label hash": 'x_bucket{le="0.1",a="b # c"} 3 1700000000\n# EOF\n',
+} | {f"OpenMetrics, {case}": text + "# EOF\n" for case, text in CASES.items() if "EOF" not in text}
 PLAIN = (
+    "OpenMetrics clean",
+    "OpenMetrics timestamp spellings",
+    "OpenMetrics value spellings",
+    "OpenMetrics label hash",
     "clean",
     "value spellings",
     "CRLF and indented lines",
