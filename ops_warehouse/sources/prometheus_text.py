@@ -322,6 +322,9 @@ def _plain_pass(path: Path, state: _State, target: Path) -> bool:
         return False
     finally:
         writer.close()
+        # the blocks' buffers go back to the system, not to Arrow's pool: the contract check and
+        # the write into day partitions that follow have up to 1 GB of their own
+        pa.default_memory_pool().release_unused()
 
 
 def _blocks(path: Path) -> Iterator[str]:
