@@ -327,26 +327,23 @@ _LABEL_SETS_SQL = "CREATE TEMP TABLE label_sets AS SELECT " + ", ".join(
 )
 
 # the clean alerts, one per key, as raw.alerts rows: the merge's rule picks the version with the
-# greatest updated_at, then the later in the file (the greater rowid)
+# greatest updated_at, then the later in the file (the greater rowid). Both are one number per
+# version (updated_at's microseconds, then the rowid in the low 40 bits), so the grouping keeps a
+# fixed-size winner per key and only the winning versions' columns are read and joined, after it
 _WINNERS_SQL = """
 CREATE TEMP TABLE winners AS
     WITH c AS (
-        SELECT coalesce(f.fingerprint, l.hash) AS fingerprint, f.started_at,
-               struct_pack(alertname := l.alertname, service := l.service, severity := l.severity,
-                           status := f.status, ended_at := f.ended_at, summary := f.summary, labels := l.labels)
-                   AS v,
-               coalesce(f.ended_at, f.started_at) AS updated_at, f.rowid AS pos
+        SELECT coalesce(f.fingerprint, l.hash) AS fingerprint, f.started_at, f.rowid AS pos,
+               epoch_us(coalesce(f.ended_at, f.started_at))::HUGEINT * 1099511627776 + f.rowid AS rank
         FROM flat AS f JOIN label_sets AS l ON f.labels_raw = l.labels_raw
         WHERE f.clean AND l.ok
     ),
     w AS (
-        SELECT fingerprint, started_at, arg_max(v, struct_pack(u := updated_at, p := pos)) AS v,
-               max(updated_at) AS updated_at
-        FROM c GROUP BY fingerprint, started_at
+        SELECT fingerprint, arg_max(pos, rank) AS pos FROM c GROUP BY fingerprint, started_at
     )
-    SELECT 'alertmanager' AS source, fingerprint, started_at, v.alertname, v.service, v.severity, v.status,
-           v.ended_at, v.summary, v.labels, updated_at
-    FROM w
+    SELECT 'alertmanager' AS source, w.fingerprint, f.started_at, l.alertname, l.service, l.severity, f.status,
+           f.ended_at, f.summary, l.labels, coalesce(f.ended_at, f.started_at) AS updated_at
+    FROM w JOIN flat AS f ON f.rowid = w.pos JOIN label_sets AS l ON f.labels_raw = l.labels_raw
 """
 
 # how many alerts the pass can classify exactly, and how many it cannot
@@ -403,6 +400,7 @@ def _columnar(path: Path, con: duckdb.DuckDBPyConnection, tz: str | None) -> Bul
         con.execute(_LABEL_SETS_SQL, _label_sets(raws))
         clean, n_unclean = _one(con, _COUNTS_SQL)
         unclean = con.execute(_LINES_SQL).fetchall() if n_unclean else []
+        con.execute("SET preserve_insertion_order = false")  # the winners' order is free
         con.execute(_WINNERS_SQL)
         con.execute("DROP TABLE flat")  # its memory goes before the engine writes the winners
         (kept,) = _one(con, "SELECT count(*) FROM winners")
