@@ -259,9 +259,7 @@ CREATE TEMP TABLE flat AS
     ),
     g AS (
         SELECT *,
-            CASE WHEN regexp_matches(starts, {time_re})
-                 THEN date_trunc('millisecond', TRY_CAST(starts AS TIMESTAMPTZ)) END
-                AS started_at,
+            CASE WHEN regexp_matches(starts, {time_re}) THEN TRY_CAST(starts AS TIMESTAMPTZ) END AS started,
             CASE WHEN status <> 'resolved' OR no_end THEN 'none'
                  WHEN odd_end THEN 'odd'
                  WHEN starts_with(ends, '0001-01-01') THEN 'none'
@@ -269,8 +267,9 @@ CREATE TEMP TABLE flat AS
                  ELSE 'odd' END AS ends_kind
         FROM f
     ),
-    h AS (
+    h AS (  -- the start cut to the millisecond, down (before 1970 too): date_trunc takes ICU's calendar
         SELECT *,
+            started - to_microseconds((epoch_us(started) % 1000 + 1000) % 1000) AS started_at,
             CASE WHEN ends_kind = 'time'
                  THEN TRY_CAST(ends AS TIMESTAMPTZ) END
                 AS ended_at

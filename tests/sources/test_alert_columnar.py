@@ -82,6 +82,7 @@ def _lines(samples: Path, *, object_annotations: bool = False) -> list[dict[str,
                 fingerprint="f9", startsAt="2026-11-23T10:00:00.9999999Z", annotations={"summary": "caf\u00e9 \u3000"}
             ),
             _alert(status="resolved", fingerprint="f10", endsAt="2026-11-23T12:00:00.9999999+01:00"),
+            _alert(fingerprint="f13", startsAt="1969-12-31T23:59:59.9995Z"),  # cut down before 1970 too
             _alert(fingerprint=" f11 ", annotations={"summary": "\u2003em\u2003"}),  # white space at either end
             _alert(fingerprint="f12", annotations={"summary": "caf\u00e9"}),  # beyond ASCII, no white space
             status="resolved",
@@ -182,6 +183,7 @@ def test_columnar_path_matches_the_record_path_on_bad_and_odd_alerts(
     assert by_fp["f4"]["summary"] is None
     assert by_fp["f9"]["started_at"].microsecond == 999_000 and by_fp["f9"]["summary"] == "caf\u00e9"
     assert by_fp["f10"]["ended_at"].microsecond == 999_999
+    assert by_fp["f13"]["started_at"].second == 59 and by_fp["f13"]["started_at"].microsecond == 999_000
     assert by_fp["f11"]["summary"] == "em" and by_fp["f12"]["summary"] == "caf\u00e9"
 
 
