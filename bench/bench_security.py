@@ -8,6 +8,9 @@ models add to a full build.
 ``alertmanager`` and ``trivy`` generate the files in a temporary folder, then ingest them into a
 fresh data home in a child process and print rows/s and the child's peak RSS next to DuckDB's own
 ``read_json`` of the same files (also a child; it counts the flattened alerts or vulnerabilities).
+For ``alertmanager`` a second floor is DuckDB's own COPY of every flattened alert (all versions,
+unchecked) into day partitions, zstd Parquet, as the lake lays them out: what any ingest into day
+partitions pays at least.
 Trivy reports are NDJSON, one report per line: ``--layout day`` writes a file per day (every
 image's report of that day), ``--layout month`` a file per month.
 
@@ -176,6 +179,37 @@ def _child_duckdb(path: str, fmt: str) -> None:
         print(json.dumps({"rows": 0, "error": str(exc).splitlines()[0]}))
 
 
+# DuckDB's own unchecked COPY of every flattened alert into the lake's layout (zstd Parquet, a
+# folder per UTC day of startsAt): what any ingest into day partitions pays at least
+ALERT_DAYS_COPY = """
+COPY (
+    SELECT a.fingerprint, a."startsAt" AS started_at, a.status, a."endsAt" AS ends_at, a.annotations.summary AS summary,
+           CAST(a.labels AS VARCHAR) AS labels, status AS notification_status,
+           CAST(timezone('UTC', a."startsAt") AS DATE) AS day
+    FROM (SELECT status, unnest(alerts) AS a FROM read_json({src}, format = 'newline_delimited', records = true,
+          columns = {{status: 'VARCHAR', alerts: 'STRUCT(status VARCHAR, labels JSON,
+                     annotations STRUCT(summary VARCHAR), "startsAt" TIMESTAMPTZ, "endsAt" VARCHAR,
+                     fingerprint VARCHAR)[]'}}))
+) TO {out} (FORMAT parquet, PARTITION_BY (day), COMPRESSION zstd, WRITE_PARTITION_COLUMNS false)
+"""
+
+
+def _child_duckdb_days(path: str, out: str) -> None:
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    con.execute("SET memory_limit = '4GB'")
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = false")
+    quote = "'{}'".format
+    try:
+        rows = con.execute(ALERT_DAYS_COPY.format(src=quote(path), out=quote(out))).fetchone()[0]
+        days = sum(1 for d in Path(out).iterdir() if d.is_dir())
+        print(json.dumps({"rows": rows, "error": None, "days": days}))
+    except duckdb.Error as exc:
+        print(json.dumps({"rows": 0, "error": str(exc).splitlines()[0]}))
+
+
 def _run_child(args: list[str]) -> tuple[dict[str, object], float, float]:
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
@@ -208,10 +242,20 @@ def _report(label: str, answer: dict[str, object], seconds: float, peak_mb: floa
 def _compare(path: Path, fmt: str, workdir: Path) -> None:
     floor = _isolated(["--child-duckdb", str(path), fmt])
     _report("duckdb read_json", *floor)
+    written = None
+    if fmt == "alertmanager":  # a second floor: the same alerts written into day partitions, unchecked
+        written = _isolated(["--child-duckdb-days", str(path), str(workdir / "duckdb-days")])
+        _report("duckdb COPY into days", *written)
     ours = _isolated(["--child-ingest", str(path), str(workdir / f"home-{fmt}")])
     _report("ops-warehouse ingest", *ours)
     if floor[1]:
         print(f"  ingest / DuckDB reader: {ours[1] / floor[1]:.2f}x (target <= 2x)", flush=True)
+    if written is not None and written[1] and floor[1]:
+        print(
+            f"  DuckDB's own COPY of every alert into {written[0].get('days', 0)} day partitions, unchecked: "
+            f"{written[1] / floor[1]:.2f}x its reader; ingest / that COPY: {ours[1] / written[1]:.2f}x",
+            flush=True,
+        )
 
 
 # ---------------------------------------------------------------- the marts share
@@ -275,6 +319,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     if argv[:1] == ["--child-duckdb"]:
         _child_duckdb(argv[1], argv[2])
+        return
+    if argv[:1] == ["--child-duckdb-days"]:
+        _child_duckdb_days(argv[1], argv[2])
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", choices=("alertmanager", "trivy", "marts"))

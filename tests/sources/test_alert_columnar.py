@@ -49,8 +49,9 @@ def _note(*alerts: Any, status: Any = "firing") -> dict[str, Any]:
     return {"receiver": "pager", "status": status, "alerts": list(alerts), "groupKey": "{}", "version": "4"}
 
 
-def _lines(samples: Path) -> list[dict[str, Any]]:
-    """The real sample, re-sent and resolved, then notifications with odd and bad alerts."""
+def _lines(samples: Path, *, object_annotations: bool = False) -> list[dict[str, Any]]:
+    """The real sample, re-sent and resolved, then notifications with odd and bad alerts (one with
+    annotations that are not an object, unless ``object_annotations``)."""
     sample = _sample(samples)
     resolved = copy.deepcopy(sample)
     resolved["status"] = "resolved"
@@ -68,7 +69,11 @@ def _lines(samples: Path) -> list[dict[str, Any]]:
             _alert(fingerprint=7, startsAt="2026-11-23T11:00:00+01:00"),  # not text: the labels' hash
             _alert(status=" RESOLVED ", endsAt="2026-11-23T10:30:00.000001999Z", fingerprint="f2"),
             _alert(status=None, fingerprint="f3", annotations={"summary": "\u00a0 ", "description": " \tlow <disk>\n"}),
-            _alert(fingerprint="f4", annotations="not an object", startsAt="  2026-11-23T12:00:00Z "),
+            _alert(
+                fingerprint="f4",
+                annotations={} if object_annotations else "not an object",
+                startsAt="  2026-11-23T12:00:00Z ",
+            ),
             _alert(fingerprint="f5", labels={"alertname": 'x\u00e9\\"quoted"', "z": "\u2028", "a": ""}),
             _alert(status="resolved", fingerprint="f6", endsAt=""),  # no end: none
             _alert(status="resolved", fingerprint="f7", endsAt=None),
@@ -77,6 +82,7 @@ def _lines(samples: Path) -> list[dict[str, Any]]:
                 fingerprint="f9", startsAt="2026-11-23T10:00:00.9999999Z", annotations={"summary": "caf\u00e9 \u3000"}
             ),
             _alert(status="resolved", fingerprint="f10", endsAt="2026-11-23T12:00:00.9999999+01:00"),
+            _alert(fingerprint="f13", startsAt="1969-12-31T23:59:59.9995Z"),  # cut down before 1970 too
             _alert(fingerprint=" f11 ", annotations={"summary": "\u2003em\u2003"}),  # white space at either end
             _alert(fingerprint="f12", annotations={"summary": "caf\u00e9"}),  # beyond ASCII, no white space
             status="resolved",
@@ -156,10 +162,13 @@ def test_columnar_path_matches_the_record_path_on_the_real_sample(
     assert {r["status"] for r in rows} == {"resolved"}
 
 
+@pytest.mark.parametrize("object_annotations", [False, True], ids=["annotations-not-an-object", "typed-annotations"])
 def test_columnar_path_matches_the_record_path_on_bad_and_odd_alerts(
-    home: DataHome, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, samples: Path
+    home: DataHome, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, samples: Path, object_annotations: bool
 ) -> None:
-    path = _write(tmp_path, _lines(samples))
+    """Annotations that are all objects are read typed by the JSON reader; one that is not makes
+    the pass read them as JSON: the same rows either way."""
+    path = _write(tmp_path, _lines(samples, object_annotations=object_annotations))
     report = _both(home, tmp_path, path, monkeypatch, columnar_alone=True)
     assert report.quarantined == 17  # 15 bad alerts, a notification without alerts, one with alerts null
     rows, quarantine = _lake(home)
@@ -174,6 +183,7 @@ def test_columnar_path_matches_the_record_path_on_bad_and_odd_alerts(
     assert by_fp["f4"]["summary"] is None
     assert by_fp["f9"]["started_at"].microsecond == 999_000 and by_fp["f9"]["summary"] == "caf\u00e9"
     assert by_fp["f10"]["ended_at"].microsecond == 999_999
+    assert by_fp["f13"]["started_at"].second == 59 and by_fp["f13"]["started_at"].microsecond == 999_000
     assert by_fp["f11"]["summary"] == "em" and by_fp["f12"]["summary"] == "caf\u00e9"
 
 
@@ -187,6 +197,24 @@ def test_columnar_path_gives_way_when_the_mapper_would_load_what_it_cannot_class
     assert alertmanager_webhook.ADAPTER.bulk(ReadContext(path, scratch=tmp_path / "scratch")) is None
     report = _both(home, tmp_path, path, monkeypatch, columnar_alone=False)
     assert report.loaded == 4
+
+
+@pytest.mark.parametrize("object_annotations", [False, True], ids=["annotations-not-an-object", "typed-annotations"])
+def test_columnar_path_gives_way_on_a_repeated_annotation(
+    home: DataHome, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, samples: Path, object_annotations: bool
+) -> None:
+    """Annotations that repeat summary: the mapper keeps the last one (Python's JSON), which the
+    JSON reader refuses and the JSON functions would not pick: the file goes record by record."""
+    lines = [json.dumps(n) for n in _lines(samples, object_annotations=object_annotations)]
+    repeated = json.dumps(_note(_alert(fingerprint="r1", annotations={"summary": "first"})))
+    repeated = repeated.replace('{"summary": "first"}', '{"summary": "first", "summary": "last"}')
+    path = tmp_path / "notifications.ndjson"
+    path.write_text("".join(line + "\n" for line in [*lines, repeated]))
+    monkeypatch.setattr(alertmanager_webhook, "BULK_MIN_BYTES", 0)
+    assert alertmanager_webhook.ADAPTER.bulk(ReadContext(path, scratch=tmp_path / "scratch")) is None
+    _both(home, tmp_path, path, monkeypatch, columnar_alone=False)
+    rows, _ = _lake(home)
+    assert {r["fingerprint"]: r["summary"] for r in rows}["r1"] == "last"
 
 
 def test_columnar_path_keeps_the_merge_rule_across_ingests(
