@@ -23,14 +23,29 @@ The mapping is the REST adapters' own (``_github``), so a deployment seen in a w
 REST export is one row. Other events, pushes without commits and issues without an incident or
 action-item label are rejected with the reason. A redelivered webhook maps to the same ids and is
 counted as a duplicate.
+
+Large NDJSON files of bare ``deployment_status`` and ``deployment`` payloads (what a receiver
+appending each POST body writes) take a columnar path: DuckDB's JSON reader reads the fields the
+mapping needs in one pass and keeps one version of each deployment and status (the merge's rule;
+the others count as duplicates), which goes straight into the day partitions. A delivery it cannot
+map exactly as the record-by-record mapper does (a wrapper, another event, an id given as text, a
+deployment payload given as JSON text or carrying ``rollback``/``hotfix`` flags, a value of an odd
+type, a row the contract would refuse...) sends the whole file record by record, so the results
+are the same either way (see "the columnar path" below).
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import duckdb
+
+from ops_warehouse.duck import connect, quote_ident, quote_literal
+from ops_warehouse.sources import _columnar as col
 from ops_warehouse.sources._github import (
     as_object,
     deployment_values,
@@ -43,7 +58,18 @@ from ops_warehouse.sources._github import (
     run_values,
     status_values,
 )
-from ops_warehouse.sources.base import Adapter, BadRecord, ReadContext, Record, Row, Sniff, child
+from ops_warehouse.sources.base import (
+    Adapter,
+    BadRecord,
+    BulkChunk,
+    BulkInput,
+    ReadContext,
+    Record,
+    Row,
+    Sniff,
+    child,
+)
+from ops_warehouse.tables import RAW_TABLES, RawTable
 
 Handler = Callable[[dict[str, Any], str], list[Record]]
 _EVENT_HEADER = "x-github-event"
@@ -181,6 +207,237 @@ def looks_like_delivery(rec: Any) -> bool:
     return named is not None or infer_event(payload) is not None
 
 
+# ---------------------------------------------------------------- the columnar path
+#
+# One pass of DuckDB's JSON reader reads, for each delivery, the fields the mapping above reads,
+# with the JSON type, so a string is told from a number as isinstance() tells them; the mapping is
+# then written in SQL over the whole file. A delivery it cannot map exactly as the mapper does
+# ("unclean": not a bare deployment_status or deployment payload, an id that is not a JSON integer,
+# a deployment payload given as text or naming rollback or hotfix, a timestamp that is a number or
+# an unusual text, text beyond ASCII where the mapper lower-cases it, no repository full_name, a
+# row the contract would refuse) sends the whole file record by record, and so does a file the
+# reader refuses (a broken line, a value of a type the schema does not allow, a repeated key in an
+# object) or might read more leniently than Python (a trailing comma, a NaN literal). A clean file
+# keeps one version of each deployment and of each status, chosen by the merge's rule (the
+# greatest updated_at, then the later in the file); the others count as duplicates. A key whose
+# versions fall on different days goes record by record too: the merge ranks versions day by day.
+
+# NDJSON files at least this big take the columnar path
+BULK_MIN_BYTES = 8 * 1024 * 1024
+COLUMNAR_MEMORY = "2GB"
+# a line may be as long as the reader's buffer allows; a longer one goes record by record
+_MAX_LINE = 64 * 1024 * 1024
+
+_READ_COLUMNS = {
+    "deployment_status": "STRUCT(id JSON, state JSON, environment JSON, created_at JSON, updated_at JSON)",
+    "deployment": (
+        "STRUCT(id JSON, task JSON, payload JSON, environment JSON, original_environment JSON, sha JSON, ref JSON, "
+        "created_at JSON, updated_at JSON)"
+    ),
+    "workflow_run": "STRUCT(id JSON)",
+    "repository": "STRUCT(full_name JSON)",
+}
+# (name, struct field): JSON values read as the mapper's text()
+_TEXTS = (
+    ("s_state", "deployment_status.state"),
+    ("s_env", "deployment_status.environment"),
+    ("d_task", "deployment.task"),
+    ("d_env", "deployment.environment"),
+    ("d_oenv", "deployment.original_environment"),
+    ("d_sha", "deployment.sha"),
+    ("d_ref", "deployment.ref"),
+    ("repo", "repository.full_name"),
+)
+# JSON values read as the mapper's moment(): a number is an epoch time (not handled here: unclean)
+_TIMES = (
+    ("s_created", "deployment_status.created_at"),
+    ("s_updated", "deployment_status.updated_at"),
+    ("d_created", "deployment.created_at"),
+    ("d_updated", "deployment.updated_at"),
+)
+_INTEGER = "'-?[0-9]+'"
+
+
+def _contract_holds(table: RawTable, values: dict[str, str]) -> str:
+    """SQL true when typed ``values`` (column -> expression) meet ``table``'s required and allowed
+    rules, so that no version of a key the merge would fold is one the contract refuses."""
+    rules = []
+    for c in table.columns:
+        value = values.get(c.name)
+        if c.required:
+            rules.append(f"{value} IS NOT NULL" if value is not None else "false")
+        if c.allowed and value is not None:
+            listing = ", ".join(quote_literal(a) for a in c.allowed)
+            rules.append(f"coalesce({value} IN ({listing}), {'false' if c.required else 'true'})")
+    return " AND ".join(rules) or "true"
+
+
+_DEPLOYMENT_VALUES = {
+    "deploy_id": "deploy_id",
+    "source": "'github'",
+    "repo": "repo",
+    "environment": "environment",
+    "sha": "d_sha",
+    "ref": "d_ref",
+    "task": "d_task",
+    "is_rollback": "is_rollback",
+    "is_hotfix": "is_hotfix",
+    "started_at": "d_created",
+    "updated_at": "d_updated",
+}
+_STATUS_VALUES = {
+    "status_id": "status_id",
+    "deploy_id": "deploy_id",
+    "state": "s_state",
+    "environment": "s_env",
+    "created_at": "s_created",
+    "source": "'github'",
+    "updated_at": "s_updated",
+}
+
+
+def _flatten_sql(path: Path) -> str:
+    """The table ``deliveries``: one row per delivery, in the file's order (``rowid``), with the
+    values of its rows as the mapper makes them and ``clean`` false where it cannot be sure. Each
+    step is a projection of its own, so no expression is computed twice."""
+    columns = ", ".join(f"{quote_ident(k)}: {quote_literal(v)}" for k, v in _READ_COLUMNS.items())
+    read = (
+        f"read_json({quote_literal(str(path))}, format = 'newline_delimited', records = true, "
+        f"maximum_object_size = {_MAX_LINE}, columns = {{{columns}}})"
+    )
+    raw = [f"CAST({field} AS VARCHAR) AS {name}" for name, field in (*_TEXTS, *_TIMES)]
+    times = [name for name, _ in _TIMES]
+    texts = [name for name, _ in _TEXTS]
+    return f"""
+CREATE TEMP TABLE deliveries AS
+    WITH r AS (
+        SELECT deployment_status IS NOT NULL AS is_status, workflow_run IS NOT NULL AS is_run,
+               deployment IS NOT NULL AS has_deployment,
+               CAST(deployment_status.id AS VARCHAR) AS s_id, CAST(deployment.id AS VARCHAR) AS d_id,
+               CAST(deployment.payload AS VARCHAR) AS payload, {", ".join(raw)}
+        FROM {read}
+    ),
+    j AS (  -- JSON strings as text; a timestamp given as a number is odd
+        SELECT is_status, is_run, has_deployment, s_id, d_id, payload,
+               {" OR ".join(col.is_number(t) for t in times)} AS odd_time,
+               {", ".join(f"{col.json_string(c)} AS {c}" for c in (*texts, *times))}
+        FROM r
+    ),
+    t AS (
+        SELECT is_status, is_run, has_deployment, s_id, d_id, payload, odd_time,
+               {", ".join(f"{col.stripped(c)} AS {c}" for c in (*texts, *times))}
+        FROM j
+    ),
+    v AS (  -- lower case beyond ASCII might differ between Python and DuckDB: not clean
+        SELECT is_status, has_deployment AND (is_status OR NOT is_run) AS mapped,
+               CASE WHEN regexp_full_match(d_id, {_INTEGER}) THEN 'github:' || d_id END AS deploy_id,
+               CASE WHEN regexp_full_match(s_id, {_INTEGER}) THEN 'github:' || s_id END AS status_id,
+               lower(s_state) AS s_state, s_env, coalesce(d_env, d_oenv) AS environment, d_sha, d_ref, d_task,
+               coalesce(lower(d_task) IN ('rollback', 'deploy:rollback'), false) AS is_rollback,
+               coalesce(list_contains(string_split(lower(d_task), ':'), 'hotfix'), false) AS is_hotfix,
+               repo,
+               odd_time OR strlen(coalesce(s_state, '')) <> length(coalesce(s_state, ''))
+                   OR strlen(coalesce(d_task, '')) <> length(coalesce(d_task, ''))
+                   OR coalesce(starts_with(payload, '"')
+                               OR (starts_with(payload, '{{') AND regexp_matches(payload, 'rollback|hotfix')), false)
+                   AS odd,
+               {", ".join(f"{col.iso_time(c)} AS {c}, {c} IS NOT NULL AS {c}_given" for c in times)}
+        FROM t
+    )
+    SELECT deploy_id, repo, environment, d_sha, d_ref, d_task, is_rollback, is_hotfix, d_created, d_updated,
+           CASE WHEN is_status THEN status_id END AS status_id, s_state, s_env, s_created, s_updated,
+           mapped AND NOT odd AND deploy_id IS NOT NULL AND repo IS NOT NULL
+               AND {" AND ".join(f"({c} IS NOT NULL OR NOT {c}_given)" for c in times)}
+               AND {_contract_holds(RAW_TABLES["deployments"], _DEPLOYMENT_VALUES)}
+               AND (NOT is_status OR ({_contract_holds(RAW_TABLES["deployment_statuses"], _STATUS_VALUES)}))
+               AS clean
+    FROM v
+"""
+
+
+def _day(ts: str) -> str:
+    return f"CAST(timezone('UTC', {ts}) AS DATE)"
+
+
+# one version per key, by the merge's rule: the greatest updated_at (a missing one is the least),
+# then the later in the file; ``split`` when a key's versions fall on different days
+_WINNERS_SQL = {
+    "deployments": f"""
+CREATE TEMP TABLE deployment_rows AS
+    SELECT deploy_id, arg_max(v, o) AS v, count(*) AS n, min({_day("d_created")}) <> max({_day("d_created")}) AS split
+    FROM (SELECT deploy_id,
+                 struct_pack(repo, environment, sha := d_sha, ref := d_ref, task := d_task, is_rollback, is_hotfix,
+                             started_at := d_created, updated_at := d_updated) AS v,
+                 struct_pack(given := d_updated IS NOT NULL, at := coalesce(d_updated, TIMESTAMPTZ '1970-01-01'),
+                             pos := rowid) AS o,
+                 d_created
+          FROM deliveries)
+    GROUP BY deploy_id
+""",
+    "deployment_statuses": f"""
+CREATE TEMP TABLE status_rows AS
+    SELECT status_id, arg_max(v, o) AS v, count(*) AS n, min({_day("s_created")}) <> max({_day("s_created")}) AS split
+    FROM (SELECT status_id,
+                 struct_pack(deploy_id, state := s_state, environment := s_env, created_at := s_created,
+                             updated_at := s_updated) AS v,
+                 struct_pack(given := s_updated IS NOT NULL, at := coalesce(s_updated, TIMESTAMPTZ '1970-01-01'),
+                             pos := rowid) AS o,
+                 s_created
+          FROM deliveries WHERE status_id IS NOT NULL)
+    GROUP BY status_id
+""",
+}
+_BATCH_SQL = {
+    "deployments": (
+        "SELECT deploy_id, 'github' AS source, v.repo, v.environment, v.sha, v.ref, v.task, v.is_rollback, "
+        "v.is_hotfix, v.started_at, v.updated_at, false AS _unclean FROM deployment_rows"
+    ),
+    "deployment_statuses": (
+        "SELECT status_id, v.deploy_id, v.state, v.environment, v.created_at, 'github' AS source, v.updated_at, "
+        "false AS _unclean FROM status_rows"
+    ),
+}
+_TABLES = {"deployments": "deployment_rows", "deployment_statuses": "status_rows"}
+
+
+def _columnar(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, int]] | None:
+    """Each table's exact batch (a SELECT over tables built in ``con``) and how many records it
+    folded; None when the file must go record by record."""
+    try:
+        if col.lenient_lines(con, path, _MAX_LINE):
+            return None
+        con.execute("SET preserve_insertion_order = true")  # rowid is the file's order
+        con.execute(_flatten_sql(path))
+        if col.one(con, "SELECT bool_or(NOT clean) FROM deliveries")[0] is not False:  # unclean, or no delivery
+            return None
+        batches = {}
+        for table, sql in _WINNERS_SQL.items():
+            con.execute(sql)
+            rows, kept, split = col.one(
+                con, f"SELECT coalesce(sum(n), 0), count(*), bool_or(split) FROM {_TABLES[table]}"
+            )
+            if split:
+                return None
+            batches[table] = (_BATCH_SQL[table], int(rows) - int(kept))
+        con.execute("DROP TABLE deliveries")  # its memory goes before the engine writes the rows
+    except duckdb.Error:  # JSON the columnar reader refuses: read record by record
+        return None
+    return batches
+
+
+def _chunks(select: str, duplicates: int, done: col.Done) -> Iterator[BulkChunk]:
+    try:
+        yield BulkChunk(select, exact=True, duplicates=duplicates, con=done.con)
+    finally:
+        done.one()
+
+
+def _starts_with_bom(path: Path) -> bool:
+    """A byte order mark, which the record-by-record reader refuses on the first line."""
+    with open(path, "rb") as fh:
+        return fh.read(3) == b"\xef\xbb\xbf"
+
+
 # ---------------------------------------------------------------- the adapter
 
 
@@ -193,6 +450,23 @@ class GithubWebhooksAdapter(Adapter):
 
     def read(self, ctx: ReadContext) -> Iterator[Record]:
         return read_records(ctx.path, delivery_rows)
+
+    def bulk(self, ctx: ReadContext) -> list[BulkInput] | None:
+        """The columnar path for a large NDJSON file (see the notes above); None (record by
+        record) for anything else or a file it cannot map exactly."""
+        path = ctx.path
+        if path.stat().st_size < BULK_MIN_BYTES or not Sniff(path).is_ndjson or _starts_with_bom(path):
+            return None
+        own = ctx.scratch is None  # a scratch folder of the adapter's own goes with the connection
+        folder = Path(tempfile.mkdtemp(prefix="ow-github-webhooks-")) if own else ctx.scratch
+        assert folder is not None
+        con = connect(memory_limit=COLUMNAR_MEMORY, temp_dir=folder / "duckdb")
+        batches = _columnar(path, con)
+        if batches is None:
+            col.release(con, folder if own else None)
+            return None
+        done = col.Done(con, folder if own else None, len(batches))
+        return [BulkInput(table, _chunks(select, dups, done)) for table, (select, dups) in batches.items()]
 
 
 ADAPTER = GithubWebhooksAdapter()
