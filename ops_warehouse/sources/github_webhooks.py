@@ -24,10 +24,10 @@ REST export is one row. Other events, pushes without commits and issues without 
 action-item label are rejected with the reason. A redelivered webhook maps to the same ids and is
 counted as a duplicate.
 
-Large NDJSON files of bare ``deployment_status`` and ``deployment`` payloads (what a receiver
-appending each POST body writes) take a columnar path: DuckDB's JSON reader reads the fields the
-mapping needs in one pass and keeps one version of each deployment and status (the merge's rule;
-the others count as duplicates), which goes straight into the day partitions. A delivery it cannot
+Large NDJSON files of bare ``deployment_status``, ``deployment`` and ``push`` payloads (what a
+receiver appending each POST body writes) take a columnar path: DuckDB's JSON reader reads the
+fields the mapping needs in one pass and keeps one version of each deployment, status and commit
+(the merge's rule; the others count as duplicates), which goes straight into the day partitions. A delivery it cannot
 map exactly as the record-by-record mapper does (a wrapper, another event, an id given as text, a
 deployment payload given as JSON text or carrying ``rollback``/``hotfix`` flags, a value of an odd
 type, a row the contract would refuse...) sends the whole file record by record, so the results
@@ -212,15 +212,16 @@ def looks_like_delivery(rec: Any) -> bool:
 # One pass of DuckDB's JSON reader reads, for each delivery, the fields the mapping above reads,
 # with the JSON type, so a string is told from a number as isinstance() tells them; the mapping is
 # then written in SQL over the whole file. A delivery it cannot map exactly as the mapper does
-# ("unclean": not a bare deployment_status or deployment payload, an id that is not a JSON integer,
-# a deployment payload given as text or naming rollback or hotfix, a timestamp that is a number or
-# an unusual text, text beyond ASCII where the mapper lower-cases it, no repository full_name, a
-# row the contract would refuse) sends the whole file record by record, and so does a file the
-# reader refuses (a broken line, a value of a type the schema does not allow, a repeated key in an
-# object) or might read more leniently than Python (a trailing comma, a NaN literal). A clean file
-# keeps one version of each deployment and of each status, chosen by the merge's rule (the
-# greatest updated_at, then the later in the file); the others count as duplicates. A key whose
-# versions fall on different days goes record by record too: the merge ranks versions day by day.
+# ("unclean": not a bare deployment_status, deployment or push payload, an id that is not a JSON
+# integer, a push without commits or a commit without an id, a deployment payload given as text or
+# naming rollback or hotfix, a timestamp given as a number (but a push's epoch seconds) or as
+# unusual text, text beyond ASCII where the mapper lower-cases it, no repository full_name, a row
+# the contract would refuse) sends the whole file record by record, and so does a file the reader
+# refuses (a broken line, a value of a type the schema does not allow, a repeated key in an object)
+# or might read more leniently than Python (a trailing comma, a NaN literal). A clean file keeps
+# one version of each deployment, status and commit, chosen by the merge's rule (the greatest
+# updated_at, then the later in the file); the others count as duplicates. A key whose versions
+# fall on different days goes record by record too: the merge ranks versions day by day.
 
 # NDJSON files at least this big take the columnar path
 BULK_MIN_BYTES = 8 * 1024 * 1024
@@ -235,7 +236,15 @@ _READ_COLUMNS = {
         "created_at JSON, updated_at JSON)"
     ),
     "workflow_run": "STRUCT(id JSON)",
-    "repository": "STRUCT(full_name JSON)",
+    "repository": "STRUCT(full_name JSON, default_branch JSON, master_branch JSON, pushed_at JSON)",
+    # a push: only whether these are there and not null, the ref as written, and the commits
+    "pull_request": "JSON",
+    "issue": "JSON",
+    "pusher": "JSON",
+    "before": "JSON",
+    "ref": "JSON",
+    "commits": "STRUCT(id JSON, timestamp JSON)[]",
+    "head_commit": "STRUCT(timestamp JSON)",
 }
 # (name, struct field): JSON values read as the mapper's text()
 _TEXTS = (
@@ -247,6 +256,8 @@ _TEXTS = (
     ("d_sha", "deployment.sha"),
     ("d_ref", "deployment.ref"),
     ("repo", "repository.full_name"),
+    ("default_branch", "repository.default_branch"),
+    ("master_branch", "repository.master_branch"),
 )
 # JSON values read as the mapper's moment(): a number is an epoch time (not handled here: unclean)
 _TIMES = (
@@ -254,6 +265,11 @@ _TIMES = (
     ("s_updated", "deployment_status.updated_at"),
     ("d_created", "deployment.created_at"),
     ("d_updated", "deployment.updated_at"),
+)
+# a push's time, read as moment() reads it: epoch seconds (a JSON integer here) or ISO text
+_PUSH_TIMES = (
+    ("pushed", "repository.pushed_at"),
+    ("head_time", "head_commit.timestamp"),
 )
 _INTEGER = "'-?[0-9]+'"
 
@@ -296,61 +312,114 @@ _STATUS_VALUES = {
 }
 
 
+_CHANGE_VALUES = {
+    "change_id": "change_id",
+    "source": "'github-push'",
+    "repo": "repo",
+    "authored_at": "authored_at",
+    "merged_at": "merged_at",
+}
+
+
 def _flatten_sql(path: Path) -> str:
-    """The table ``deliveries``: one row per delivery, in the file's order (``rowid``), with the
-    values of its rows as the mapper makes them and ``clean`` false where it cannot be sure. Each
-    step is a projection of its own, so no expression is computed twice."""
+    """The table ``deliveries``: one row per delivery, in the file's order (``rowid``), with its
+    ``event`` (status, deployment or push), the values of its rows as the mapper makes them (a
+    push's commits as read) and ``clean`` false where it cannot be sure. Each step is a projection
+    of its own, so no expression is computed twice."""
     columns = ", ".join(f"{quote_ident(k)}: {quote_literal(v)}" for k, v in _READ_COLUMNS.items())
     read = (
         f"read_json({quote_literal(str(path))}, format = 'newline_delimited', records = true, "
         f"maximum_object_size = {_MAX_LINE}, columns = {{{columns}}})"
     )
-    raw = [f"CAST({field} AS VARCHAR) AS {name}" for name, field in (*_TEXTS, *_TIMES)]
+    raw = [f"CAST({field} AS VARCHAR) AS {name}" for name, field in (*_TEXTS, *_TIMES, *_PUSH_TIMES)]
     times = [name for name, _ in _TIMES]
+    push_times = [name for name, _ in _PUSH_TIMES]
     texts = [name for name, _ in _TEXTS]
     return f"""
 CREATE TEMP TABLE deliveries AS
     WITH r AS (
-        SELECT deployment_status IS NOT NULL AS is_status, workflow_run IS NOT NULL AS is_run,
-               deployment IS NOT NULL AS has_deployment,
+        SELECT CASE WHEN deployment_status IS NOT NULL THEN 'status' WHEN workflow_run IS NOT NULL THEN NULL
+                    WHEN deployment IS NOT NULL THEN 'deployment'
+                    WHEN pull_request IS NULL AND issue IS NULL AND commits IS NOT NULL AND ref IS NOT NULL
+                         AND (pusher IS NOT NULL OR before IS NOT NULL) THEN 'push' END AS event,
+               repository IS NOT NULL AS has_repository, CAST(ref AS VARCHAR) AS ref, commits,
                CAST(deployment_status.id AS VARCHAR) AS s_id, CAST(deployment.id AS VARCHAR) AS d_id,
                CAST(deployment.payload AS VARCHAR) AS payload, {", ".join(raw)}
         FROM {read}
     ),
-    j AS (  -- JSON strings as text; a timestamp given as a number is odd
-        SELECT is_status, is_run, has_deployment, s_id, d_id, payload,
+    j AS (  -- JSON strings as text; a time given as a number is odd (but a push's epoch seconds)
+        SELECT event, has_repository, commits, s_id, d_id, payload,
                {" OR ".join(col.is_number(t) for t in times)} AS odd_time,
-               {", ".join(f"{col.json_string(c)} AS {c}" for c in (*texts, *times))}
+               CASE WHEN regexp_full_match(pushed, '[0-9]{{1,11}}') THEN to_timestamp(CAST(pushed AS BIGINT)) END
+                   AS pushed_epoch,
+               {" OR ".join(col.is_number(t) for t in push_times)} AS push_number,
+               {col.json_string("ref")} AS ref,
+               {", ".join(f"{col.json_string(c)} AS {c}" for c in (*texts, *times, *push_times))}
         FROM r
     ),
     t AS (
-        SELECT is_status, is_run, has_deployment, s_id, d_id, payload, odd_time,
-               {", ".join(f"{col.stripped(c)} AS {c}" for c in (*texts, *times))}
+        SELECT event, has_repository, commits, s_id, d_id, payload, odd_time, pushed_epoch, push_number, ref,
+               {", ".join(f"{col.stripped(c)} AS {c}" for c in (*texts, *times, *push_times))}
         FROM j
     ),
     v AS (  -- lower case beyond ASCII might differ between Python and DuckDB: not clean
-        SELECT is_status, has_deployment AND (is_status OR NOT is_run) AS mapped,
+        SELECT event, has_repository, commits, repo,
                CASE WHEN regexp_full_match(d_id, {_INTEGER}) THEN 'github:' || d_id END AS deploy_id,
-               CASE WHEN regexp_full_match(s_id, {_INTEGER}) THEN 'github:' || s_id END AS status_id,
+               CASE WHEN event = 'status' AND regexp_full_match(s_id, {_INTEGER}) THEN 'github:' || s_id END
+                   AS status_id,
                lower(s_state) AS s_state, s_env, coalesce(d_env, d_oenv) AS environment, d_sha, d_ref, d_task,
                coalesce(lower(d_task) IN ('rollback', 'deploy:rollback'), false) AS is_rollback,
                coalesce(list_contains(string_split(lower(d_task), ':'), 'hotfix'), false) AS is_hotfix,
-               repo,
                odd_time OR strlen(coalesce(s_state, '')) <> length(coalesce(s_state, ''))
                    OR strlen(coalesce(d_task, '')) <> length(coalesce(d_task, ''))
                    OR coalesce(starts_with(payload, '"')
                                OR (starts_with(payload, '{{') AND regexp_matches(payload, 'rollback|hotfix')), false)
                    AS odd,
-               {", ".join(f"{col.iso_time(c)} AS {c}, {c} IS NOT NULL AS {c}_given" for c in times)}
+               coalesce(ref = 'refs/heads/' || coalesce(default_branch, master_branch), false) AS on_default,
+               pushed_epoch, push_number AND pushed_epoch IS NULL AS odd_push_time,
+               {", ".join(f"{col.iso_time(c)} AS {c}, {c} IS NOT NULL AS {c}_given" for c in (*times, *push_times))}
         FROM t
     )
-    SELECT deploy_id, repo, environment, d_sha, d_ref, d_task, is_rollback, is_hotfix, d_created, d_updated,
-           CASE WHEN is_status THEN status_id END AS status_id, s_state, s_env, s_created, s_updated,
-           mapped AND NOT odd AND deploy_id IS NOT NULL AND repo IS NOT NULL
-               AND {" AND ".join(f"({c} IS NOT NULL OR NOT {c}_given)" for c in times)}
-               AND {_contract_holds(RAW_TABLES["deployments"], _DEPLOYMENT_VALUES)}
-               AND (NOT is_status OR ({_contract_holds(RAW_TABLES["deployment_statuses"], _STATUS_VALUES)}))
-               AS clean
+    SELECT event, deploy_id, repo, environment, d_sha, d_ref, d_task, is_rollback, is_hotfix, d_created, d_updated,
+           status_id, s_state, s_env, s_created, s_updated,
+           CASE WHEN event = 'push' THEN commits END AS commits,
+           CASE WHEN on_default THEN coalesce(pushed_epoch, pushed, head_time) END AS merged_at,
+           CASE event
+               WHEN 'push' THEN len(commits) > 0 AND (repo IS NOT NULL OR NOT has_repository)
+                   AND NOT (on_default AND (odd_push_time OR (pushed_given AND pushed IS NULL)
+                                            OR (head_time_given AND head_time IS NULL)))
+               WHEN 'status' THEN NOT odd AND deploy_id IS NOT NULL AND repo IS NOT NULL
+                   AND {" AND ".join(f"({c} IS NOT NULL OR NOT {c}_given)" for c in times)}
+                   AND {_contract_holds(RAW_TABLES["deployments"], _DEPLOYMENT_VALUES)}
+                   AND {_contract_holds(RAW_TABLES["deployment_statuses"], _STATUS_VALUES)}
+               WHEN 'deployment' THEN NOT odd AND deploy_id IS NOT NULL AND repo IS NOT NULL
+                   AND {" AND ".join(f"({c} IS NOT NULL OR NOT {c}_given)" for c in times)}
+                   AND {_contract_holds(RAW_TABLES["deployments"], _DEPLOYMENT_VALUES)}
+               ELSE false END AS clean
+    FROM v
+"""
+
+
+# the table ``commit_rows``: each commit of a push as a ``changes`` row (its place in the file is
+# its push's, then its own), ``clean`` false where the mapper would reject it or the contract
+# refuse it
+_COMMITS_SQL = f"""
+CREATE TEMP TABLE commit_rows AS
+    WITH c AS (
+        SELECT rowid AS pos, repo, merged_at, unnest(commits) AS c, generate_subscripts(commits, 1) AS i
+        FROM deliveries WHERE event = 'push'
+    ),
+    j AS (
+        SELECT pos, i, repo, merged_at, {col.json_string("CAST(c.id AS VARCHAR)")} AS change_id,
+               {col.json_string("CAST(c.timestamp AS VARCHAR)")} AS authored
+        FROM c
+    ),
+    t AS (
+        SELECT pos, i, repo, merged_at, {col.stripped("change_id")} AS change_id, {col.stripped("authored")} AS authored
+        FROM j
+    ),
+    v AS (SELECT pos, i, repo, merged_at, change_id, {col.iso_time("authored")} AS authored_at FROM t)
+    SELECT *, change_id IS NOT NULL AND {_contract_holds(RAW_TABLES["changes"], _CHANGE_VALUES)} AS clean
     FROM v
 """
 
@@ -371,7 +440,7 @@ CREATE TEMP TABLE deployment_rows AS
                  struct_pack(given := d_updated IS NOT NULL, at := coalesce(d_updated, TIMESTAMPTZ '1970-01-01'),
                              pos := rowid) AS o,
                  d_created
-          FROM deliveries)
+          FROM deliveries WHERE event IN ('status', 'deployment'))
     GROUP BY deploy_id
 """,
     "deployment_statuses": f"""
@@ -383,8 +452,15 @@ CREATE TEMP TABLE status_rows AS
                  struct_pack(given := s_updated IS NOT NULL, at := coalesce(s_updated, TIMESTAMPTZ '1970-01-01'),
                              pos := rowid) AS o,
                  s_created
-          FROM deliveries WHERE status_id IS NOT NULL)
+          FROM deliveries WHERE event = 'status')
     GROUP BY status_id
+""",
+    "changes": f"""
+CREATE TEMP TABLE change_rows AS
+    SELECT change_id, arg_max(v, struct_pack(pos, i)) AS v, count(*) AS n,
+           min({_day("authored_at")}) <> max({_day("authored_at")}) AS split
+    FROM (SELECT change_id, struct_pack(repo, authored_at, merged_at) AS v, pos, i, authored_at FROM commit_rows)
+    GROUP BY change_id
 """,
 }
 _BATCH_SQL = {
@@ -396,8 +472,12 @@ _BATCH_SQL = {
         "SELECT status_id, v.deploy_id, v.state, v.environment, v.created_at, 'github' AS source, v.updated_at, "
         "false AS _unclean FROM status_rows"
     ),
+    "changes": (
+        "SELECT change_id, 'github-push' AS source, v.repo, v.authored_at, v.merged_at, false AS _unclean "
+        "FROM change_rows"
+    ),
 }
-_TABLES = {"deployments": "deployment_rows", "deployment_statuses": "status_rows"}
+_TABLES = {"deployments": "deployment_rows", "deployment_statuses": "status_rows", "changes": "change_rows"}
 
 
 def _columnar(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, int]] | None:
@@ -410,6 +490,9 @@ def _columnar(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str
         con.execute(_flatten_sql(path))
         if col.one(con, "SELECT bool_or(NOT clean) FROM deliveries")[0] is not False:  # unclean, or no delivery
             return None
+        con.execute(_COMMITS_SQL)
+        if col.one(con, "SELECT coalesce(bool_or(NOT clean), false) FROM commit_rows")[0]:
+            return None
         batches = {}
         for table, sql in _WINNERS_SQL.items():
             con.execute(sql)
@@ -418,8 +501,10 @@ def _columnar(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str
             )
             if split:
                 return None
-            batches[table] = (_BATCH_SQL[table], int(rows) - int(kept))
+            if rows:  # a table the file has no rows for is left out
+                batches[table] = (_BATCH_SQL[table], int(rows) - int(kept))
         con.execute("DROP TABLE deliveries")  # its memory goes before the engine writes the rows
+        con.execute("DROP TABLE commit_rows")
     except duckdb.Error:  # JSON the columnar reader refuses: read record by record
         return None
     return batches

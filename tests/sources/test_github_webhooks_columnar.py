@@ -9,6 +9,7 @@ import copy
 import gc
 import json
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,7 @@ def _lake(home: DataHome) -> list[list[dict[str, Any]]]:
     def order(r: dict[str, Any]) -> str:
         return json.dumps(r, default=str, sort_keys=True)
 
-    tables = (RAW_TABLES["deployments"], RAW_TABLES["deployment_statuses"], REJECTED_ROWS)
+    tables = (RAW_TABLES["deployments"], RAW_TABLES["deployment_statuses"], RAW_TABLES["changes"], REJECTED_ROWS)
     return [sorted(({k: v for k, v in r.items() if k not in STRIP} for r in scan(home, t)), key=order) for t in tables]
 
 
@@ -115,7 +116,7 @@ def test_a_plain_file_takes_the_columnar_path(
     report = _both(home, tmp_path, _write(tmp_path, _base(samples)), monkeypatch, columnar_alone=True)
     # 3 status deliveries (one redelivered) of one deployment, and a deployment event of another
     assert (report.read, report.loaded, report.duplicates, report.quarantined) == (7, 4, 3, 0)
-    deployments, statuses, _ = _lake(home)
+    deployments, statuses, _, _ = _lake(home)
     first = next(d for d in deployments if d["deploy_id"] == "github:145988746")
     assert first["updated_at"].minute == 30  # the later version
     assert {s["state"] for s in statuses} == {"success", "inactive"}
@@ -125,6 +126,27 @@ def test_a_plain_file_takes_the_columnar_path(
 def _own(samples: Path, n: int, *, dep: Any = None, st: Any = None, **top: Any) -> dict[str, Any]:
     """A status delivery of deployment ``n`` (status ``n``), not the sample's."""
     return _status(samples, dep={"id": n, **(dep or {})}, st={"id": n, **(st or {})}, **top)
+
+
+def _push(samples: Path, *, commits: Any = None, repository: Any = None, **top: Any) -> dict[str, Any]:
+    """The real push delivery (to the default branch, its time in epoch seconds) with its commits'
+    fields (``commits``: one dict per commit), its repository's and its own replaced (``_DROP``
+    removes one)."""
+    push = sample(samples, "github_webhook_push.json")
+    if commits is not None:
+        push["commits"] = [{**push["commits"][0], **c} for c in commits]
+        push["commits"] = [{k: v for k, v in c.items() if v is not _DROP} for c in push["commits"]]
+    for k, v in (repository or {}).items():
+        if v is _DROP:
+            push["repository"].pop(k, None)
+        else:
+            push["repository"][k] = v
+    for k, v in top.items():
+        if v is _DROP:
+            push.pop(k, None)
+        else:
+            push[k] = v
+    return push
 
 
 def _clean_cases(samples: Path) -> dict[str, list[Any]]:
@@ -175,20 +197,50 @@ def _clean_cases(samples: Path) -> dict[str, list[Any]]:
         "deployment events": [_deployment_event(s), _deployment_event(s, updated_at="2020-01-01T00:00:00Z")],
         "CRLF line ends": [json.dumps(_own(s, 17)) + "\r", json.dumps(_own(s, 18)) + "\r"],
         "a line separator in text": [_own(s, 19, dep={"ref": "a\u2028b"})],
+        "push": [_push(s), _push(s)],
+        "push to another branch": [_push(s, ref="refs/heads/feature", commits=[{"id": "f1"}, {"id": " f2 "}])],
+        "push time as text": [_push(s, repository={"pushed_at": " 2019-05-15T17:20:57+02:00"})],
+        "push time of the head commit": [
+            _push(s, repository={"pushed_at": _DROP}),
+            _push(s, repository={"pushed_at": None}, commits=[{"id": "c2"}]),
+            _push(s, repository={"pushed_at": ""}, commits=[{"id": "c3"}], head_commit=None),
+        ],
+        "push time of a float on another branch": [_push(s, ref="refs/heads/x", repository={"pushed_at": 1.5})],
+        "master branch": [_push(s, repository={"default_branch": _DROP, "master_branch": "master"})],
+        "push ref not text": [_push(s, ref=7)],
+        "push without repository": [_push(s, repository=None) | {"repository": None}],
+        "push without pusher": [_push(s, pusher=_DROP)],
+        "a commit pushed again": [
+            _push(s, ref="refs/heads/feature", commits=[{"id": "c1"}, {"id": "c2"}]),
+            _push(s, commits=[{"id": "c2", "timestamp": "2019-05-15T08:19:25-07:00"}, {"id": "c1"}]),
+        ],
+        "pushes and deployments": [_push(s), _own(s, 25), _push(s, commits=[{"id": "c9"}])],
     }
 
 
 def _unclean_cases(samples: Path) -> dict[str, list[Any]]:
     """Deliveries the columnar path cannot map exactly: the whole file goes record by record."""
     s = samples
-    push = sample(samples, "github_webhook_push.json")
     run = sample(samples, "github_webhook_workflow_run_completed.json")
     return {
         "wrapper": [{"event": "deployment_status", "payload": _status(s, deployment_status=_DROP)}],
         "wrapper with a header and body text": [
             {"headers": {"X-GitHub-Event": "deployment"}, "body": json.dumps(_deployment_event(s))}
         ],
-        "push": [push],
+        "push without commits": [_push(s, commits=[]) | {"commits": []}],
+        "push commit without id": [_push(s, commits=[{"id": " "}])],
+        "push commit id a number": [_push(s, commits=[{"id": 5}])],
+        "push commit time a number": [_push(s, commits=[{"timestamp": 1557933565}])],
+        "push commit time without offset": [_push(s, commits=[{"timestamp": "2019-05-15T15:19:25"}])],
+        "push commit not an object": [_push(s) | {"commits": ["abc"]}],
+        "push time as a float": [_push(s, repository={"pushed_at": 1557933657.5})],
+        "push time not a time": [_push(s, repository={"pushed_at": "soon"})],
+        "push with a pull request": [_push(s, pull_request={})],
+        "push ref null": [_push(s, ref=None)],
+        "push without full_name": [_push(s, repository={"full_name": _DROP})],
+        "push commit on two days": [
+            _push(s, commits=[{"id": "d1"}, {"id": "d1", "timestamp": "2019-05-17T10:00:00Z"}])
+        ],
         "workflow run": [run],
         "workflow run with a deployment": [_status(s, workflow_run=run["workflow_run"], deployment_status=_DROP)],
         "issue": [sample(samples, "github_webhook_issues_labeled.json")],
@@ -266,7 +318,7 @@ def test_the_clean_cases_together(
 ) -> None:
     lines = [line for case in _clean_cases(samples).values() for line in case]
     report = _both(home, tmp_path, _write(tmp_path, [*_base(samples), *lines]), monkeypatch, columnar_alone=True)
-    deployments, statuses, _ = _lake(home)
+    deployments, statuses, changes, _ = _lake(home)
     by_id = {d["deploy_id"]: d for d in deployments}
     assert report.quarantined == 0 and by_id["github:145988746"]["updated_at"].minute == 30
     assert by_id["github:123456789012345678901234"]["repo"] == "Codertocat/Hello-World"
@@ -285,6 +337,13 @@ def test_the_clean_cases_together(
     assert by_id["github:8"]["sha"] == "b" and by_id["github:9"]["sha"] == "c"
     assert {s["status_id"]: s["environment"] for s in statuses}["github:9"] == "z"
     assert {s["status_id"]: s["state"] for s in statuses}["github:3"] == "success"
+    by_sha = {c["change_id"]: c for c in changes}
+    assert by_sha["f1"]["merged_at"] is None and by_sha["f2"]["repo"] == "Codertocat/Hello-World"
+    # pushed to a branch, then to the default branch (the later version wins)
+    assert (by_sha["c2"]["authored_at"], by_sha["c2"]["merged_at"]) == (
+        datetime(2019, 5, 15, 15, 19, 25, tzinfo=UTC),
+        datetime(2019, 5, 15, 15, 20, 57, tzinfo=UTC),
+    )
 
 
 def test_columnar_path_keeps_the_merge_rule_across_ingests(
@@ -297,7 +356,7 @@ def test_columnar_path_keeps_the_merge_rule_across_ingests(
     older = copy.deepcopy(_status(samples))
     again = ingest(home, _write(tmp_path, [older, older], "again.ndjson"), kind="github-webhooks")
     assert (again.read, again.loaded, again.duplicates) == (4, 0, 4)
-    deployments, _, _ = _lake(home)
+    deployments, _, _, _ = _lake(home)
     assert {d["updated_at"].minute for d in deployments if d["deploy_id"] == "github:145988746"} == {30}
 
 
