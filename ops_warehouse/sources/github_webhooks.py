@@ -226,7 +226,7 @@ def looks_like_delivery(rec: Any) -> bool:
 # NDJSON files at least this big take the columnar path
 BULK_MIN_BYTES = 8 * 1024 * 1024
 COLUMNAR_MEMORY = "2GB"
-# a line may be as long as the reader's buffer allows; a longer one goes record by record
+# the longest line the reader takes; a file with a longer one goes record by record
 _MAX_LINE = 64 * 1024 * 1024
 
 _READ_COLUMNS = {
