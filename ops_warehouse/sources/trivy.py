@@ -28,9 +28,7 @@ check refuses, goes record by record.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +37,7 @@ from typing import Any
 import duckdb
 
 from ops_warehouse.duck import connect
+from ops_warehouse.sources import _columnar as col
 from ops_warehouse.sources import _security as sec
 from ops_warehouse.sources.base import (
     Adapter,
@@ -128,11 +127,9 @@ class TrivyAdapter(Adapter):
             scans = _prepare(con, "scans")
             observations = _prepare(con, "observations")
         except duckdb.Error:
-            con.close()
-            if own:
-                shutil.rmtree(folder, ignore_errors=True)
+            col.release(con, folder if own else None)
             return None
-        done = _Done(con, folder if own else None)
+        done = col.Done(con, folder if own else None)
         return [
             BulkInput("vulnerability_scans", _chunks(scans, done)),
             BulkInput("vulnerability_observations", _chunks(observations, done)),
@@ -248,7 +245,9 @@ def _prepare(con: duckdb.DuckDBPyConnection, name: str) -> _Prepared:
         f"SELECT {_LOCATOR[name]}, _bad FROM {name} WHERE _bad IS NOT NULL ORDER BY {_ORDER[name]}"
     ).fetchall()
     rejects = [Reject(loc, why) for loc, why in bad]
-    clean, distinct = _one(con, f"SELECT count(*), count(DISTINCT hash({_KEYS[name]})) FROM {name} WHERE _bad IS NULL")
+    clean, distinct = col.one(
+        con, f"SELECT count(*), count(DISTINCT hash({_KEYS[name]})) FROM {name} WHERE _bad IS NULL"
+    )
     if clean == distinct:  # distinct hashes: distinct keys (a clean row's key has no NULL)
         return _Prepared(f"SELECT {_COLUMNS[name]}, false AS _unclean FROM {name} WHERE _bad IS NULL", 0, rejects)
     order = ", ".join(f"{c} DESC" for c in _ORDER[name].split(", "))
@@ -256,38 +255,11 @@ def _prepare(con: duckdb.DuckDBPyConnection, name: str) -> _Prepared:
         f"CREATE TEMP TABLE {name}_kept AS SELECT {_COLUMNS[name]} FROM {name} WHERE _bad IS NULL "
         f"QUALIFY row_number() OVER (PARTITION BY {_KEYS[name]} ORDER BY {order}) = 1"
     )
-    (kept,) = _one(con, f"SELECT count(*) FROM {name}_kept")
+    (kept,) = col.one(con, f"SELECT count(*) FROM {name}_kept")
     return _Prepared(f"SELECT {_COLUMNS[name]}, false AS _unclean FROM {name}_kept", int(clean) - int(kept), rejects)
 
 
-def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
-    row = con.execute(sql).fetchone()
-    assert row is not None  # an aggregate answers one row
-    return row
-
-
-class _Done:
-    """The connection (and the adapter's own scratch folder) go when both tables are through; when
-    the engine stops early (a table gave way to the record-by-record reader, or the batches were
-    never read), they go with the last reference to the batches."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, folder: Path | None) -> None:
-        self.con, self.left = con, 2
-        self.release = weakref.finalize(self, _release, con, folder)
-
-    def one(self) -> None:
-        self.left -= 1
-        if self.left <= 0:
-            self.release()
-
-
-def _release(con: duckdb.DuckDBPyConnection, folder: Path | None) -> None:
-    con.close()
-    if folder is not None:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _chunks(table: _Prepared, done: _Done) -> Iterator[BulkChunk]:
+def _chunks(table: _Prepared, done: col.Done) -> Iterator[BulkChunk]:
     """The table's rows as one exact batch written from the adapter's connection, then its rejects
     as a batch of their own."""
     try:
