@@ -113,10 +113,21 @@ def _to_ts(name: str, value: Any, default_tz: str | None) -> datetime:
 
 def _to_str(name: str, value: Any, default_tz: str | None) -> str:
     if type(value) is str:
-        return value
+        if value.isascii() or _is_unicode(value):
+            return value
+        raise BadRecord(f"{name}: not valid Unicode text (a lone surrogate such as \\ud800, which JSON escapes allow)")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     raise BadRecord(f"{name}: expected text, got {type(value).__name__}")
+
+
+def _is_unicode(text: str) -> bool:
+    """False for text no UTF-8 file can hold (a lone surrogate, read from a JSON escape)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _INT64 = range(-(2**63), 2**63)
@@ -597,12 +608,20 @@ def _quarantine(stager: _Stager, kind: str, locator: str, reason: str, raw: str 
         {
             "source_file": stager.source_file,
             "source_kind": kind,
-            "locator": locator,
-            "reason": reason,
-            "raw": raw,
+            "locator": _storable(locator),
+            "reason": _storable(reason),
+            "raw": _storable(raw),
             "ingested_at": stager.ingested_at,
         },
     )
+
+
+def _storable(text: str | None) -> str | None:
+    """Quarantined text as it came, but a lone surrogate (no UTF-8 file can hold one) written as
+    its escape, ``\\ud800``, so the bad record is kept instead of failing the file."""
+    if text is None or text.isascii() or _is_unicode(text):
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 # checksums of the files being ingested, each on a thread of its own

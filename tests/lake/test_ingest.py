@@ -172,6 +172,38 @@ def test_ndjson_bad_lines_are_quarantined(home: DataHome, tmp_path: Path) -> Non
     assert locators == ["line 2", "line 3", "line 4"]
 
 
+@pytest.mark.parametrize(
+    ("name", "line"),
+    [
+        (  # the canonical columns
+            "incidents.ndjson",
+            '{"incident_id": "i2", "service": "check\\ud800out", "created_at": "2026-11-23T11:00:00Z"}',
+        ),
+        (  # an adapter's mapping, and a key of the record itself
+            "deliveries.ndjson",
+            '{"deployment": {"id": 7, "sha": "\\udc00", "environment": "production", "created_at": '
+            '"2026-11-23T10:00:00Z"}, "repository": {"full_name": "acme/shop"}, "\\ud83d": 1}',
+        ),
+    ],
+)
+def test_a_lone_surrogate_is_quarantined_not_a_crash(home: DataHome, tmp_path: Path, name: str, line: str) -> None:
+    """JSON escapes can spell half a UTF-16 pair, which Python reads but no UTF-8 file can hold: the
+    record is quarantined with its reason, its raw text kept with the escape written out."""
+    good = (
+        '{"incident_id": "i1", "service": "checkout", "created_at": "2026-11-23T10:00:00Z"}'
+        if name == "incidents.ndjson"
+        else line.replace('"\\udc00"', '"abc"').replace('"\\ud83d"', '"x"').replace('"id": 7', '"id": 8')
+    )
+    f = _write(tmp_path / name, good + "\n" + line + "\n")
+    r = ingest_file(home, f)
+    assert r.error is None
+    assert (r.read, r.loaded, r.quarantined) == (2, 1, 1)
+    [(locator, reason, raw)] = _rows(home, "rejected_rows", "locator, reason, raw")
+    assert locator.startswith("line 2")
+    assert "not valid Unicode text" in reason
+    assert "\\ud800" in raw or "\\udc00" in raw
+
+
 def test_parquet_and_folders(home: DataHome, tmp_path: Path) -> None:
     from datetime import datetime
 
