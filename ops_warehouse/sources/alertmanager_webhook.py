@@ -31,16 +31,15 @@ record so that each bad line is quarantined with its reason.
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
-import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from ops_warehouse.duck import connect, may_strip, quote_literal
+from ops_warehouse.duck import connect, quote_literal
+from ops_warehouse.sources import _columnar as col
 from ops_warehouse.sources import _security as sec
 from ops_warehouse.sources.base import (
     Adapter,
@@ -140,11 +139,6 @@ def notification_rows(rec: dict[str, Any], locator: str, tz: str | None) -> list
 # the whole file goes record by record. The clean alerts keep one version per key, chosen by the
 # merge's rule (the greatest updated_at, then the later in the file); the others count as duplicates.
 
-# exactly the characters Python's str.strip() removes
-_WS = (
-    r"[\x{9}-\x{d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}"
-    r"\x{3000}]"
-)
 _TIME = (
     r"^(19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
     r"(Z|[+-][0-9]{2}:[0-9]{2})$"
@@ -166,21 +160,14 @@ _TYPED_ANNOTATIONS = "STRUCT(summary JSON, description JSON)"
 _TEXTS = ("a_status", "n_status", "fingerprint", "starts", "ends", "summary", "description")
 
 
-def _unescaped(col: str) -> str:
-    """The value of a JSON string (none for other JSON); the JSON functions unescape it only when it
-    holds an escape."""
-    return (
-        f"CASE WHEN starts_with({col}, '\"') THEN CASE WHEN contains({col}, '\\') "
-        f"THEN json_extract_string({col}, '$') ELSE substr({col}, 2, length({col}) - 2) END END AS {col}"
-    )
+def _unescaped(name: str) -> str:
+    """The value of a JSON string (none for other JSON), under its own name."""
+    return f"{col.json_string(name)} AS {name}"
 
 
-def _stripped(col: str) -> str:
-    """Python's ``text()``: stripped as str.strip() strips, '' is none. The pattern runs only where
-    an end might be white space."""
-    ends = may_strip(col)
-    stripped = f"regexp_replace({col}, {quote_literal(f'^{_WS}+|{_WS}+$')}, '', 'g')"
-    return f"nullif(CASE WHEN {ends} THEN {stripped} ELSE {col} END, '') AS {col}"
+def _stripped(name: str) -> str:
+    """Python's ``text()``: stripped as str.strip() strips, '' is none; under its own name."""
+    return f"{col.stripped(name)} AS {name}"
 
 
 def _odd(col: str) -> str:
@@ -314,8 +301,8 @@ def _label_sets(raws: list[str | None]) -> list[list[Any]]:
             if ok
             else (None,) * 5
         )
-        for col, value in zip(cols, (raw, ok, *values), strict=True):
-            col.append(value)
+        for column, value in zip(cols, (raw, ok, *values), strict=True):
+            column.append(value)
     return cols
 
 
@@ -389,6 +376,8 @@ def _columnar(path: Path, con: duckdb.DuckDBPyConnection, tz: str | None) -> Bul
     """The file's exact batch, built in ``con`` (its tables stay there for the engine to write from
     them: no intermediate file); None when the file must go record by record."""
     try:
+        if col.lenient_lines(con, path, _MAX_LINE):  # JSON only DuckDB's reader takes
+            return None
         con.execute("SET preserve_insertion_order = true")  # rowid is the file's order
         try:
             con.execute(_flatten_sql(path))
@@ -397,12 +386,12 @@ def _columnar(path: Path, con: duckdb.DuckDBPyConnection, tz: str | None) -> Bul
             con.execute(_flatten_sql(path, typed_annotations=False))
         raws = [r[0] for r in con.execute("SELECT DISTINCT labels_raw FROM flat").fetchall()]
         con.execute(_LABEL_SETS_SQL, _label_sets(raws))
-        clean, n_unclean = _one(con, _COUNTS_SQL)
+        clean, n_unclean = col.one(con, _COUNTS_SQL)
         unclean = con.execute(_LINES_SQL).fetchall() if n_unclean else []
         con.execute("SET preserve_insertion_order = false")  # the winners' order is free
         con.execute(_WINNERS_SQL)
         con.execute("DROP TABLE flat")  # its memory goes before the engine writes the winners
-        (kept,) = _one(con, "SELECT count(*) FROM winners")
+        (kept,) = col.one(con, "SELECT count(*) FROM winners")
     except duckdb.Error:  # JSON the columnar reader refuses (a broken line): read record by record
         return None
     rejects: list[Reject] = []
@@ -432,24 +421,17 @@ def _columnar(path: Path, con: duckdb.DuckDBPyConnection, tz: str | None) -> Bul
 COLUMNAR_MEMORY = "2GB"
 
 
-def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
-    row = con.execute(sql).fetchone()
-    assert row is not None  # an aggregate answers one row
-    return row
+# the longest line the columnar pass reads (DuckDB's default largest JSON object); a longer one
+# makes it give way to the record-by-record reader
+_MAX_LINE = 16 * 1024 * 1024
 
 
-def _then_release(chunk: BulkChunk, release: weakref.finalize) -> Iterator[BulkChunk]:
+def _then_release(chunk: BulkChunk, done: col.Done) -> Iterator[BulkChunk]:
     """The batch; then the adapter's connection (and its own scratch folder) go."""
     try:
         yield chunk
     finally:
-        release()
-
-
-def _release(con: duckdb.DuckDBPyConnection, folder: Path | None) -> None:
-    con.close()
-    if folder is not None:
-        shutil.rmtree(folder, ignore_errors=True)
+        done.one()
 
 
 class AlertmanagerWebhookAdapter(Adapter):
@@ -475,13 +457,10 @@ class AlertmanagerWebhookAdapter(Adapter):
         con = connect(memory_limit=COLUMNAR_MEMORY, temp_dir=folder / "duckdb")
         chunk = _columnar(path, con, ctx.default_tz)
         if chunk is None:
-            _release(con, folder if own else None)
+            col.release(con, folder if own else None)
             return None
         rejects, chunk.rejects = chunk.rejects, []
-        # when the engine stops early (the batch gave way, or was never read), the connection goes
-        # with the last reference to the batch
-        release = weakref.finalize(chunk, _release, con, folder if own else None)
-        out = [BulkInput("alerts", _then_release(chunk, release))]
+        out = [BulkInput("alerts", _then_release(chunk, col.Done(con, folder if own else None, tables=1)))]
         if rejects:
             out.append(BulkInput("alerts", iter([BulkChunk.rejects_only(rejects)])))
         return out

@@ -276,3 +276,28 @@ def test_columnar_path_keeps_the_later_of_versions_with_the_same_update(
     assert (report.loaded, report.duplicates, report.quarantined) == (3, 4, 1)
     rows, _ = _lake(home)
     assert {r["fingerprint"]: r["summary"] for r in rows} == {"a": "a3", "b": "b2", "c": "c2"}
+
+
+@pytest.mark.parametrize(
+    ("plain", "lenient"),
+    [
+        ('"fingerprint": "f1"}', '"fingerprint": "f1",}'),  # a trailing comma in an alert
+        ('"version": "4"}', '"version": "4",}'),  # in the notification
+        ('"alerts": [{', '"alerts": [nan, {'),  # literals Python's JSON refuses (it takes NaN)
+        ('"alerts": [{', '"alerts": [-inf, {'),
+    ],
+)
+def test_columnar_path_gives_way_on_json_only_the_reader_accepts(
+    home: DataHome, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, samples: Path, plain: str, lenient: str
+) -> None:
+    """DuckDB's JSON reader takes trailing commas and nan or inf literals; the record reader
+    quarantines such a line (Python's JSON refuses it): the file goes record by record."""
+    lines = [json.dumps(n) for n in _lines(samples)[:4]]
+    odd = json.dumps(_note(_alert(fingerprint="f1")))
+    assert plain in odd
+    path = tmp_path / "notifications.ndjson"
+    path.write_text("".join(line + "\n" for line in [*lines, odd.replace(plain, lenient, 1)]))
+    monkeypatch.setattr(alertmanager_webhook, "BULK_MIN_BYTES", 0)
+    report = _both(home, tmp_path, path, monkeypatch, columnar_alone=False)
+    _, quarantine = _lake(home)
+    assert report.quarantined == 1 and quarantine[0]["locator"] == "line 5"
