@@ -25,6 +25,11 @@ def ingest(home: DataHome, path: Path, **kw: Any) -> FileReport:
     return report
 
 
+def accounting(report: FileReport) -> tuple[int, int, int, int]:
+    """What a file's ingest counted: (read, loaded, duplicates, quarantined)."""
+    return report.read, report.loaded, report.duplicates, report.quarantined
+
+
 def scan(home: DataHome, table: RawTable, where: str = "true") -> list[dict[str, Any]]:
     cur = connect().execute(f"SELECT * FROM ({Lake(home).scan_sql(table)}) t WHERE {where}")
     names = [d[0] for d in cur.description]

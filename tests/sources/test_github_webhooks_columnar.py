@@ -20,7 +20,7 @@ from ops_warehouse.home import DataHome
 from ops_warehouse.sources import github_webhooks
 from ops_warehouse.sources.base import ReadContext
 from ops_warehouse.tables import RAW_TABLES, REJECTED_ROWS
-from tests.sources.lake_rows import ingest, scan
+from tests.sources.lake_rows import accounting, ingest, scan
 from tests.sources.test_github_common import sample
 
 STRIP = ("source_file", "ingested_at")
@@ -31,18 +31,19 @@ def _status(samples: Path, *, dep: Any = None, st: Any = None, **top: Any) -> di
     """The real deployment_status delivery with fields of the deployment (``dep``), of the status
     (``st``) and of the delivery replaced (``_DROP`` removes one)."""
     delivery = sample(samples, "github_webhook_deployment_status.json")
-    for part, fields in (("deployment", dep), ("deployment_status", st)):
-        for k, v in (fields or {}).items():
-            if v is _DROP:
-                delivery[part].pop(k, None)
-            else:
-                delivery[part][k] = v
-    for k, v in top.items():
-        if v is _DROP:
-            delivery.pop(k, None)
-        else:
-            delivery[k] = v
+    _replace(delivery["deployment"], dep or {})
+    _replace(delivery["deployment_status"], st or {})
+    _replace(delivery, top)
     return delivery
+
+
+def _replace(obj: dict[str, Any], fields: dict[str, Any]) -> None:
+    """``obj``'s fields replaced by ``fields`` (``_DROP`` removes one)."""
+    for k, v in fields.items():
+        if v is _DROP:
+            obj.pop(k, None)
+        else:
+            obj[k] = v
 
 
 def _later(samples: Path) -> dict[str, Any]:
@@ -100,12 +101,7 @@ def _both(home: DataHome, tmp_path: Path, path: Path, monkeypatch: pytest.Monkey
     with monkeypatch.context() as m:
         m.setattr(github_webhooks.GithubWebhooksAdapter, "bulk", lambda self, ctx: None)
         by_record = ingest(other, path, kind="github-webhooks")
-    assert (columnar.read, columnar.loaded, columnar.duplicates, columnar.quarantined) == (
-        by_record.read,
-        by_record.loaded,
-        by_record.duplicates,
-        by_record.quarantined,
-    )
+    assert accounting(columnar) == accounting(by_record)
     assert _lake(home) == _lake(other)
     return columnar
 
@@ -136,16 +132,8 @@ def _push(samples: Path, *, commits: Any = None, repository: Any = None, **top: 
     if commits is not None:
         push["commits"] = [{**push["commits"][0], **c} for c in commits]
         push["commits"] = [{k: v for k, v in c.items() if v is not _DROP} for c in push["commits"]]
-    for k, v in (repository or {}).items():
-        if v is _DROP:
-            push["repository"].pop(k, None)
-        else:
-            push["repository"][k] = v
-    for k, v in top.items():
-        if v is _DROP:
-            push.pop(k, None)
-        else:
-            push[k] = v
+    _replace(push["repository"], repository or {})
+    _replace(push, top)
     return push
 
 
